@@ -1,0 +1,75 @@
+"""The one place configuration is read from: environment variables and `.env`.
+
+Every external address and credential is a field, so the embedded stack and the tests can
+redirect the real SDKs to loopback servers. A field left unset selects the embedded default
+(`DATABASE_URL` → embedded Postgres, `TEMPORAL_ADDRESS` → embedded Temporal dev server,
+no Twilio / Google credentials → the loopback sandboxes).
+"""
+
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Typed configuration; environment variable names are the upper-cased field names."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Infrastructure. Unset means "start the embedded one".
+    database_url: str | None = None
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "bookings"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    temporal_api_key: SecretStr | None = None
+    temporal_tls: bool = False
+    data_dir: Path = Path(".data")
+
+    # Embedded Temporal dev server ports (used only when TEMPORAL_ADDRESS is unset).
+    embedded_temporal_port: int = 7233
+    embedded_temporal_ui_port: int = 8233
+
+    # HTTP API.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str | None = None
+    admin_token: SecretStr | None = None
+    db_pool_min_size: int = 2
+    db_pool_max_size: int = 20
+
+    # Twilio. No account SID means "use the loopback sandbox".
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_base_url: str | None = None
+
+    # Google Calendar. No service account means "use the loopback sandbox".
+    google_service_account_file: Path | None = None
+    google_service_account_json: SecretStr | None = None
+    google_delegated_user: str | None = None
+    google_calendar_base_url: str | None = None
+
+    # Timers, as settings so tests (which cannot skip time) can shorten them.
+    reminder_lead_time: timedelta = timedelta(hours=24)
+    completion_grace: timedelta = timedelta(hours=2)
+    # Calendar step still failing this long before the appointment → compensate. Zero means
+    # "keep retrying until the appointment starts".
+    calendar_deadline_before_start: timedelta = timedelta(0)
+
+    log_level: str = Field(default="INFO")
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @cached_property
+    def resolved_public_base_url(self) -> str:
+        """Where Twilio reaches us; the API's own address unless configured."""
+        return self.public_base_url or f"http://{self.api_host}:{self.api_port}"
