@@ -1,0 +1,80 @@
+"""The production process commands: api, worker, migrate."""
+
+import asyncio
+import logging
+import signal
+
+import uvicorn
+
+from api.app import create_app
+from core.config import Settings
+from core.db import create_pool
+from core.errors import ConfigurationError
+from core.migrate import migrate
+from core.stack.postgres import EmbeddedPostgres
+from core.temporal_client import connect_temporal
+from worker.main import run_worker
+
+log = logging.getLogger(__name__)
+
+
+def _require_infrastructure(settings: Settings) -> None:
+    missing = [
+        name
+        for name, value in (
+            ("DATABASE_URL", settings.database_url),
+            ("TEMPORAL_ADDRESS", settings.temporal_address),
+        )
+        if value is None
+    ]
+    if missing:
+        raise ConfigurationError(
+            f"{' and '.join(missing)} not set. Use `booking dev` for the embedded stack, "
+            "or point the settings at your Postgres and Temporal."
+        )
+
+
+def serve_api(settings: Settings) -> int:
+    """Serve the API until SIGINT/SIGTERM; uvicorn drains in-flight requests before exiting."""
+    _require_infrastructure(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+async def serve_worker(settings: Settings) -> int:
+    """Run the worker until SIGINT/SIGTERM, then finish in-flight tasks."""
+    _require_infrastructure(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    client = await connect_temporal(settings)
+    pool = await create_pool(settings)
+    try:
+        await run_worker(client, settings, pool, stop)
+    finally:
+        await pool.close()
+    return 0
+
+
+async def migrate_database(settings: Settings) -> int:
+    """Apply pending migrations to DATABASE_URL, or to the embedded database when unset."""
+    embedded = None
+    dsn = settings.database_url
+    if dsn is None:
+        embedded = EmbeddedPostgres(settings.data_dir / "pg")
+        dsn = await asyncio.to_thread(embedded.start)
+    try:
+        applied = await migrate(dsn)
+    finally:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing to apply"
+    print(f"migrations: {names}")
+    return 0

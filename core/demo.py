@@ -1,0 +1,73 @@
+"""The demo org `booking dev` seeds: made through the same path as an admin-created org."""
+
+import logging
+import os
+from datetime import time
+from pathlib import Path
+
+import asyncpg
+
+from core.credentials import hash_token
+from core.errors import InvalidInput
+from core.orgs import (
+    OpeningSpec,
+    OrgCredentials,
+    OrgSpec,
+    ProviderSpec,
+    ServiceSpec,
+    create_org,
+    rotate_credentials,
+)
+from core.repositories import orgs as org_repo
+
+log = logging.getLogger(__name__)
+
+DEMO_SLUG = "demo-clinic"
+
+
+def demo_org_spec() -> OrgSpec:
+    """One provider with a calendar, one 30-minute service, Mon-Fri 09:00-17:00 New York time."""
+    return OrgSpec(
+        slug=DEMO_SLUG,
+        name="Demo Clinic",
+        time_zone="America/New_York",
+        default_region="US",
+        sms_sender="+12125550100",
+        providers=[ProviderSpec(name="Dr. Rivera", calendar_id="dr-rivera@demo-clinic.example")],
+        services=[ServiceSpec(name="Consultation", duration_minutes=30, buffer_minutes=0)],
+        hours=[
+            OpeningSpec(weekday=day, opens=time(9), closes=time(17))
+            for day in ("mon", "tue", "wed", "thu", "fri")
+        ],
+    )
+
+
+async def ensure_demo_org(pool: asyncpg.Pool, data_dir: Path) -> OrgCredentials:
+    """Create the demo org once; later runs reuse it and the credentials saved beside the data.
+
+    Only hashes live in the database, so the plaintext is kept in DATA_DIR (mode 0600) for the
+    developer; if that file is lost the credentials are rotated rather than the org duplicated.
+    """
+    saved = data_dir / "demo-org.json"
+    if saved.exists():
+        credentials = OrgCredentials.model_validate_json(saved.read_text())
+        # The file outlives a wiped database; trust it only if the key still opens the org.
+        if await org_repo.has_api_key(
+            pool, slug=DEMO_SLUG, api_key_hash=hash_token(credentials.api_key)
+        ):
+            return credentials
+    try:
+        credentials = await create_org(pool, demo_org_spec())
+        log.info("created the demo org %s", DEMO_SLUG)
+    except InvalidInput:
+        credentials = await rotate_credentials(pool, DEMO_SLUG)
+        log.info("demo org existed without saved credentials; rotated them")
+    _write_private(saved, credentials.model_dump_json(indent=2))
+    return credentials
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)

@@ -1,0 +1,88 @@
+"""SQL for organizations and their providers, services and opening hours."""
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import asyncpg
+
+from core.errors import NotFound
+
+if TYPE_CHECKING:
+    from core.orgs import OrgSpec
+
+
+async def insert_org(
+    pool: asyncpg.Pool, *, spec: "OrgSpec", api_key_hash: str, voice_secret_hash: str
+) -> UUID:
+    """Insert the org and everything it owns in one transaction; returns the org id."""
+    async with pool.acquire() as conn, conn.transaction():
+        org_id: UUID = await conn.fetchval(
+            """
+            INSERT INTO organizations (slug, name, time_zone, default_region, sms_sender,
+                                       api_key_hash, voice_secret_hash, retell_api_key,
+                                       slot_step, min_notice, horizon)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            RETURNING id
+            """,
+            spec.slug,
+            spec.name,
+            spec.time_zone,
+            spec.default_region,
+            spec.sms_sender,
+            api_key_hash,
+            voice_secret_hash,
+            spec.retell_api_key,
+            timedelta(minutes=spec.slot_step_minutes),
+            timedelta(minutes=spec.min_notice_minutes),
+            timedelta(days=spec.horizon_days),
+        )
+        await conn.executemany(
+            "INSERT INTO providers (org_id, name, calendar_id) VALUES ($1, $2, $3)",
+            [(org_id, p.name, p.calendar_id) for p in spec.providers],
+        )
+        await conn.executemany(
+            """
+            INSERT INTO services (org_id, name, duration_minutes, buffer_minutes)
+            VALUES ($1, $2, $3, $4)
+            """,
+            [(org_id, s.name, s.duration_minutes, s.buffer_minutes) for s in spec.services],
+        )
+        await conn.executemany(
+            "INSERT INTO business_hours (org_id, weekday, opens, closes) VALUES ($1, $2, $3, $4)",
+            [(org_id, h.weekday_index, h.opens, h.closes) for h in spec.hours],
+        )
+    return org_id
+
+
+async def org_id_by_slug(pool: asyncpg.Pool, *, slug: str) -> UUID:
+    org_id: UUID | None = await pool.fetchval("SELECT id FROM organizations WHERE slug = $1", slug)
+    if org_id is None:
+        raise NotFound(f"no org with slug {slug!r}")
+    return org_id
+
+
+async def replace_credentials(
+    pool: asyncpg.Pool, *, slug: str, api_key_hash: str, voice_secret_hash: str
+) -> UUID:
+    org_id: UUID | None = await pool.fetchval(
+        """
+        UPDATE organizations SET api_key_hash = $2, voice_secret_hash = $3
+        WHERE slug = $1 RETURNING id
+        """,
+        slug,
+        api_key_hash,
+        voice_secret_hash,
+    )
+    if org_id is None:
+        raise NotFound(f"no org with slug {slug!r}")
+    return org_id
+
+
+async def has_api_key(pool: asyncpg.Pool, *, slug: str, api_key_hash: str) -> bool:
+    found: bool = await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM organizations WHERE slug = $1 AND api_key_hash = $2)",
+        slug,
+        api_key_hash,
+    )
+    return found

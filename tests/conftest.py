@@ -1,0 +1,95 @@
+"""Session-wide real infrastructure: one embedded Postgres and one Temporal dev server per run.
+
+Each test isolates itself with a fresh org and a fresh task queue instead of global cleanup, and
+everything listens on OS-chosen ports / private sockets, so tests run while `booking dev` is up.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.client import Client
+
+from core.config import Settings
+from core.db import create_pool
+from core.migrate import migrate
+from core.stack.postgres import EmbeddedPostgres
+from core.stack.temporal import EmbeddedTemporal, start_embedded_temporal
+from core.temporal_client import connect_temporal
+
+
+@dataclass(frozen=True)
+class Stack:
+    database_url: str
+    temporal_address: str
+    root: Path
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def temporal_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[EmbeddedTemporal]:
+    root = tmp_path_factory.mktemp("temporal")
+    server = await start_embedded_temporal(
+        database_file=None, port=None, ui_port=None, log_file=root / "temporal.log"
+    )
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    postgres_server: EmbeddedPostgres,
+    temporal_server: EmbeddedTemporal,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Stack:
+    assert postgres_server.dsn is not None
+    await migrate(postgres_server.dsn)
+    return Stack(
+        database_url=postgres_server.dsn,
+        temporal_address=temporal_server.address,
+        root=tmp_path_factory.mktemp("stack"),
+    )
+
+
+def make_settings(stack: Stack, **overrides: object) -> Settings:
+    """Settings for one test: never reads the developer's `.env`, own task queue."""
+    values: dict[str, object] = {
+        "database_url": stack.database_url,
+        "temporal_address": stack.temporal_address,
+        "temporal_task_queue": f"test-{uuid.uuid4().hex[:12]}",
+        "data_dir": stack.root,
+        "admin_token": "test-admin-token",
+        "db_pool_min_size": 1,
+        "db_pool_max_size": 10,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(stack: Stack) -> Settings:
+    return make_settings(stack)
+
+
+@pytest.fixture(scope="session")
+async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
+    created = await create_pool(make_settings(stack, db_pool_max_size=30))
+    yield created
+    await created.close()
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(stack: Stack) -> Client:
+    return await connect_temporal(make_settings(stack))

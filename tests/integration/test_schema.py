@@ -1,0 +1,174 @@
+"""The migrations build the schema, and the schema itself enforces the booking invariants."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from asyncpg import Range
+
+from core.migrate import discover, migrate
+from tests.conftest import Stack
+from tests.factories import TestOrg, create_test_org, insert_contact
+
+START = datetime(2031, 3, 4, 15, 0, tzinfo=UTC)
+
+
+async def _insert_booking(
+    pool: asyncpg.Pool,
+    org: TestOrg,
+    contact_id: uuid.UUID,
+    start: datetime,
+    minutes: int = 30,
+    status: str = "held",
+    event_id: str | None = None,
+) -> uuid.UUID:
+    booking_id = uuid.uuid4()
+    end = start + timedelta(minutes=minutes)
+    await pool.execute(
+        """
+        INSERT INTO bookings (id, org_id, provider_id, service_id, contact_id, starts_at, ends_at,
+                              during, status, calendar_event_id, workflow_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        """,
+        booking_id,
+        org.id,
+        org.provider_id,
+        org.service_id,
+        contact_id,
+        start,
+        end,
+        Range(start, end),
+        status,
+        event_id,
+        f"booking-{booking_id}",
+    )
+    return booking_id
+
+
+async def test_migrations_build_expected_schema(pool: asyncpg.Pool) -> None:
+    tables = {
+        r["table_name"]
+        for r in await pool.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+    }
+    assert {
+        "organizations",
+        "providers",
+        "services",
+        "business_hours",
+        "contacts",
+        "bookings",
+        "sms_messages",
+        "booking_events",
+        "schema_migrations",
+    } <= tables
+    constraints = {
+        r["conname"]: r["contype"]
+        for r in await pool.fetch(
+            "SELECT conname, contype::text FROM pg_constraint WHERE conrelid = 'bookings'::regclass"
+        )
+    }
+    assert constraints["bookings_no_overlap"] == "x"  # exclusion
+    assert constraints["bookings_confirmed_has_event"] == "c"  # check
+    versions = [
+        r["version"]
+        for r in await pool.fetch("SELECT version FROM schema_migrations ORDER BY version")
+    ]
+    assert versions == [m.version for m in discover()]
+    statuses = await pool.fetchval("SELECT enum_range(NULL::booking_status)::text[]")
+    assert statuses == ["held", "confirmed", "cancelled", "failed"]
+
+
+async def test_migrate_is_idempotent_and_safe_concurrently(
+    stack: Stack, pool: asyncpg.Pool
+) -> None:
+    name = f"fresh_{uuid.uuid4().hex[:8]}"
+    await pool.execute(f'CREATE DATABASE "{name}"')
+    dsn = stack.database_url.replace("/postgres?", f"/{name}?")
+    first, second = await asyncio.gather(migrate(dsn), migrate(dsn))
+    assert sorted(len(r) for r in (first, second)) == [0, len(discover())]
+    assert await migrate(dsn) == []
+    conn = await asyncpg.connect(dsn)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(discover())
+    finally:
+        await conn.close()
+
+
+async def test_overlapping_bookings_of_one_provider_are_rejected(pool: asyncpg.Pool) -> None:
+    org = await create_test_org(pool)
+    contact = await insert_contact(pool, org)
+    await _insert_booking(pool, org, contact, START)  # 15:00-15:30
+    with pytest.raises(asyncpg.ExclusionViolationError) as caught:
+        await _insert_booking(pool, org, contact, START + timedelta(minutes=15))
+    assert caught.value.sqlstate == "23P01"
+    # Touching ranges are not an overlap, and a cancelled booking frees its time.
+    await _insert_booking(pool, org, contact, START + timedelta(minutes=30))
+    cancelled = await _insert_booking(
+        pool, org, contact, START - timedelta(hours=2), status="cancelled"
+    )
+    assert cancelled is not None
+    await _insert_booking(pool, org, contact, START - timedelta(hours=2))
+
+
+async def test_confirmed_requires_calendar_event(pool: asyncpg.Pool) -> None:
+    org = await create_test_org(pool)
+    contact = await insert_contact(pool, org)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await _insert_booking(pool, org, contact, START, status="confirmed")
+    booking = await _insert_booking(pool, org, contact, START)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await pool.execute("UPDATE bookings SET status = 'confirmed' WHERE id = $1", booking)
+    await pool.execute(
+        "UPDATE bookings SET status = 'confirmed', calendar_event_id = 'abc123' WHERE id = $1",
+        booking,
+    )
+
+
+async def test_status_changes_leave_an_append_only_trail(pool: asyncpg.Pool) -> None:
+    org = await create_test_org(pool)
+    contact = await insert_contact(pool, org)
+    booking = await _insert_booking(pool, org, contact, START + timedelta(days=1))
+    await pool.execute(
+        "UPDATE bookings SET status = 'failed', status_reason = 'calendar refused' WHERE id = $1",
+        booking,
+    )
+    trail = await pool.fetch(
+        "SELECT from_status, to_status, reason FROM booking_events WHERE booking_id = $1 "
+        "ORDER BY id",
+        booking,
+    )
+    assert [(r["from_status"], r["to_status"], r["reason"]) for r in trail] == [
+        (None, "held", None),
+        ("held", "failed", "calendar refused"),
+    ]
+    with pytest.raises(asyncpg.RaiseError, match="append-only"):
+        await pool.execute("DELETE FROM booking_events WHERE booking_id = $1", booking)
+
+
+async def test_contacts_unique_by_phone_and_by_email_when_phoneless(pool: asyncpg.Pool) -> None:
+    org = await create_test_org(pool)
+    await insert_contact(pool, org, "+12125550199")
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await insert_contact(pool, org, "+12125550199")
+    insert = "INSERT INTO contacts (org_id, phone, email) VALUES ($1, $2, $3)"
+    await pool.execute(insert, org.id, None, "sam@example.com")
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await pool.execute(insert, org.id, None, "sam@example.com")
+    # The same email with a phone is another contact path; another org is another wall.
+    await pool.execute(insert, org.id, "+12125550188", "sam@example.com")
+    other = await create_test_org(pool)
+    await pool.execute(insert, other.id, None, "sam@example.com")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await pool.execute(insert, org.id, None, None)
+
+
+async def test_booking_cannot_point_at_another_orgs_provider(pool: asyncpg.Pool) -> None:
+    org, other = await create_test_org(pool), await create_test_org(pool)
+    contact = await insert_contact(pool, org)
+    foreign = TestOrg(org.id, org.slug, other.provider_id, org.service_id, org.credentials)
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await _insert_booking(pool, foreign, contact, START + timedelta(days=3))
