@@ -1,0 +1,310 @@
+"""Google Calendar: the `CalendarClient` protocol activities depend on, and its implementation.
+
+`GoogleCalendarClient` uses the real `google-api-python-client` with a service account. That
+client is blocking and httplib2 is not thread-safe, so every `.execute()` runs in
+`asyncio.to_thread` on a service object (and Http) owned by that worker thread alone.
+
+Idempotency comes from ids: `event_id_for_booking` derives the event id from the booking id, so
+a retried insert hits Google's 409 "duplicate" and returns the event that already exists.
+"""
+
+import asyncio
+import base64
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import google_auth_httplib2
+import httplib2
+from google.auth import exceptions as auth_exceptions
+from google.oauth2 import service_account
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from core.errors import ExternalServiceError, PermanentServiceError, TransientServiceError
+
+log = logging.getLogger(__name__)
+
+CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
+_RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+_GONE = (404, 410)
+
+
+def event_id_for_booking(booking_id: uuid.UUID) -> str:
+    """The Google event id of a booking: base32hex of its 16 bytes, lowercase, no padding.
+
+    26 characters from `0-9a-v`, valid for `events.insert`, and a pure function of the booking
+    id, so every retry of the insert names the same event.
+    """
+    return base64.b32hexencode(booking_id.bytes).decode("ascii").rstrip("=").lower()
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    """An event as Google stored it. `already_existed` is set when an insert found it there."""
+
+    id: str
+    calendar_id: str
+    status: str
+    start: datetime | None
+    end: datetime | None
+    summary: str | None = None
+    html_link: str | None = None
+    already_existed: bool = False
+
+    @property
+    def cancelled(self) -> bool:
+        """Deleted in Google (soft-deleted events keep their id and come back as cancelled)."""
+        return self.status == "cancelled"
+
+
+class CalendarClient(Protocol):
+    """Calendar operations the booking activities need; errors are core.errors service errors."""
+
+    async def insert_event(
+        self,
+        *,
+        calendar_id: str,
+        event_id: str,
+        summary: str,
+        description: str,
+        start: datetime,
+        end: datetime,
+        time_zone: str,
+    ) -> CalendarEvent: ...
+
+    async def get_event(self, *, calendar_id: str, event_id: str) -> CalendarEvent: ...
+
+    async def move_event(
+        self, *, calendar_id: str, event_id: str, start: datetime, end: datetime, time_zone: str
+    ) -> CalendarEvent: ...
+
+    async def delete_event(self, *, calendar_id: str, event_id: str) -> bool: ...
+
+    async def busy_times(
+        self, *, calendar_id: str, time_min: datetime, time_max: datetime
+    ) -> list[tuple[datetime, datetime]]: ...
+
+
+class GoogleCalendarClient:
+    """`CalendarClient` on Google Calendar v3; `base_url` (ending `/calendar/v3/`) redirects it."""
+
+    def __init__(
+        self,
+        *,
+        service_account_info: Mapping[str, Any],
+        delegated_user: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        send_updates: str = "none",
+    ) -> None:
+        credentials = service_account.Credentials.from_service_account_info(
+            dict(service_account_info), scopes=[CALENDAR_SCOPE]
+        )
+        if delegated_user:
+            credentials = credentials.with_subject(delegated_user)
+        # Shared by all threads: a concurrent refresh at worst fetches one token too many.
+        self._credentials = credentials
+        self._base_url = base_url.rstrip("/") + "/" if base_url else None
+        self._timeout = timeout
+        self._send_updates = send_updates
+        self._local = threading.local()
+
+    def _service(self) -> Any:
+        """This thread's service object, built on first use (httplib2 must not be shared)."""
+        service = getattr(self._local, "service", None)
+        if service is None:
+            http = google_auth_httplib2.AuthorizedHttp(
+                self._credentials, http=httplib2.Http(timeout=self._timeout)
+            )
+            options = {"api_endpoint": self._base_url} if self._base_url else None
+            service = build(
+                "calendar",
+                "v3",
+                http=http,
+                cache_discovery=False,
+                static_discovery=True,
+                client_options=options,
+            )
+            self._local.service = service
+        return service
+
+    async def _execute(self, operation: str, make_request: Callable[[Any], Any]) -> Any:
+        """Run `make_request(service).execute()` in a worker thread, mapping failures."""
+
+        def run() -> Any:
+            return make_request(self._service()).execute()
+
+        try:
+            return await asyncio.to_thread(run)
+        except HttpError as exc:
+            raise _map_http_error(operation, exc) from exc
+        except auth_exceptions.RefreshError as exc:
+            raise _map_refresh_error(operation, exc) from exc
+        except (auth_exceptions.TransportError, httplib2.HttpLib2Error, OSError) as exc:
+            # OSError covers timeouts (TimeoutError) and refused or reset connections.
+            log.warning("calendar %s: no answer: %r", operation, exc)
+            raise TransientServiceError(
+                f"Google Calendar unreachable during {operation}: {type(exc).__name__}"
+            ) from exc
+
+    async def insert_event(
+        self,
+        *,
+        calendar_id: str,
+        event_id: str,
+        summary: str,
+        description: str,
+        start: datetime,
+        end: datetime,
+        time_zone: str,
+    ) -> CalendarEvent:
+        """Create the event under `event_id`, or return it if it already exists.
+
+        Idempotent: Google's 409 "duplicate" means an earlier attempt created it, so the
+        existing event is fetched and returned with `already_existed=True`. If that event was
+        deleted meanwhile it comes back with `cancelled` set; the id cannot be reused, so the
+        caller decides what that means.
+        """
+        body = {
+            "id": event_id,
+            "summary": summary,
+            "description": description,
+            "start": {"dateTime": start.isoformat(), "timeZone": time_zone},
+            "end": {"dateTime": end.isoformat(), "timeZone": time_zone},
+        }
+        try:
+            raw = await self._execute(
+                "insert",
+                lambda s: s.events().insert(
+                    calendarId=calendar_id, body=body, sendUpdates=self._send_updates
+                ),
+            )
+        except PermanentServiceError as exc:
+            if exc.status != 409:
+                raise
+            existing = await self.get_event(calendar_id=calendar_id, event_id=event_id)
+            log.info("calendar insert: %s already existed (%s)", event_id, existing.status)
+            return _with(existing, already_existed=True)
+        return _event(calendar_id, raw)
+
+    async def get_event(self, *, calendar_id: str, event_id: str) -> CalendarEvent:
+        """The event, cancelled ones included; PermanentServiceError(code="notFound") if none."""
+        raw = await self._execute(
+            "get", lambda s: s.events().get(calendarId=calendar_id, eventId=event_id)
+        )
+        return _event(calendar_id, raw)
+
+    async def move_event(
+        self, *, calendar_id: str, event_id: str, start: datetime, end: datetime, time_zone: str
+    ) -> CalendarEvent:
+        """Patch the event's start and end; safe to repeat. A cancelled event stays cancelled."""
+        body = {
+            "start": {"dateTime": start.isoformat(), "timeZone": time_zone},
+            "end": {"dateTime": end.isoformat(), "timeZone": time_zone},
+        }
+        raw = await self._execute(
+            "patch",
+            lambda s: s.events().patch(
+                calendarId=calendar_id, eventId=event_id, body=body, sendUpdates=self._send_updates
+            ),
+        )
+        return _event(calendar_id, raw)
+
+    async def delete_event(self, *, calendar_id: str, event_id: str) -> bool:
+        """Delete the event. True if this call deleted it, False if it was already gone."""
+        try:
+            await self._execute(
+                "delete",
+                lambda s: s.events().delete(
+                    calendarId=calendar_id, eventId=event_id, sendUpdates=self._send_updates
+                ),
+            )
+        except PermanentServiceError as exc:
+            if exc.status in _GONE:
+                return False
+            raise
+        return True
+
+    async def busy_times(
+        self, *, calendar_id: str, time_min: datetime, time_max: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """Busy intervals of the calendar within [time_min, time_max) (aware datetimes)."""
+        if time_min.tzinfo is None or time_max.tzinfo is None:
+            raise ValueError("time_min and time_max must be timezone-aware")
+        body = {
+            "timeMin": time_min.isoformat(),
+            "timeMax": time_max.isoformat(),
+            "items": [{"id": calendar_id}],
+        }
+        raw = await self._execute("freeBusy", lambda s: s.freebusy().query(body=body))
+        calendar = raw.get("calendars", {}).get(calendar_id, {})
+        if calendar.get("errors"):
+            reason = calendar["errors"][0].get("reason", "unknown")
+            raise PermanentServiceError(f"freeBusy refused for calendar: {reason}", code=reason)
+        return [
+            (datetime.fromisoformat(b["start"]), datetime.fromisoformat(b["end"]))
+            for b in calendar.get("busy", [])
+        ]
+
+
+def _event(calendar_id: str, raw: Mapping[str, Any]) -> CalendarEvent:
+    def when(key: str) -> datetime | None:
+        value = raw.get(key) or {}
+        text = value.get("dateTime") or value.get("date")
+        return datetime.fromisoformat(text) if text else None
+
+    return CalendarEvent(
+        id=str(raw["id"]),
+        calendar_id=calendar_id,
+        status=str(raw.get("status", "confirmed")),
+        start=when("start"),
+        end=when("end"),
+        summary=raw.get("summary"),
+        html_link=raw.get("htmlLink"),
+    )
+
+
+def _with(event: CalendarEvent, *, already_existed: bool) -> CalendarEvent:
+    return CalendarEvent(**{**event.__dict__, "already_existed": already_existed})
+
+
+def _reason(exc: HttpError) -> str | None:
+    try:
+        errors = json.loads(exc.content.decode("utf-8"))["error"].get("errors") or []
+        return str(errors[0]["reason"]) if errors else None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        return None
+
+
+def _map_http_error(operation: str, exc: HttpError) -> ExternalServiceError:
+    status = int(exc.status_code)
+    reason = _reason(exc)
+    transient = (
+        status >= 500 or status in (408, 429) or (status == 403 and reason in _RATE_LIMIT_REASONS)
+    )
+    level = logging.INFO if status in _GONE or status == 409 else logging.WARNING
+    log.log(level, "calendar %s: HTTP %s (%s)", operation, status, reason)
+    error_type = TransientServiceError if transient else PermanentServiceError
+    return error_type(
+        f"Google Calendar {operation} failed: HTTP {status} {reason or exc.reason}",
+        status=status,
+        code=reason or str(status),
+    )
+
+
+def _map_refresh_error(operation: str, exc: auth_exceptions.RefreshError) -> ExternalServiceError:
+    """Token refresh failed: retryable ones (5xx, 429) are transient, bad credentials are not."""
+    data = exc.args[1] if len(exc.args) > 1 else None
+    code = data.get("error") if isinstance(data, dict) else None
+    log.warning("calendar %s: token refresh failed (%s)", operation, code)
+    error_type = TransientServiceError if exc.retryable else PermanentServiceError
+    return error_type(
+        f"Google credentials refresh failed during {operation}: {code or exc}",
+        code=str(code) if code else "refresh_failed",
+    )

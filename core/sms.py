@@ -1,0 +1,137 @@
+"""Sending SMS: the `SmsSender` protocol activities depend on, and its Twilio implementation.
+
+`TwilioSmsSender` uses the real `twilio` SDK's native async path (`create_async` over
+`AsyncTwilioHttpClient`, i.e. aiohttp) rather than the blocking client in a thread: no worker
+thread is held per send, cancelling the awaiting activity really abandons the request, and the
+blocking client's `requests.Session` is not documented as thread-safe. The aiohttp session is
+bound to the event loop it was created in, so it is created lazily on first use and closed with
+`aclose()`; use one sender per event loop.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+from twilio.base.exceptions import TwilioException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from core.errors import ExternalServiceError, PermanentServiceError, TransientServiceError
+
+log = logging.getLogger(__name__)
+
+# Twilio codes that mean "this recipient cannot get this SMS"; listed for the log, since every
+# other 4xx is permanent as well.
+RECIPIENT_REFUSALS = frozenset({21211, 21408, 21610, 21612, 21614, 21635})
+_RATE_LIMITED = 20429
+
+
+@dataclass(frozen=True)
+class SentSms:
+    """Twilio accepted the message: its SID and initial status ("queued" or "accepted")."""
+
+    sid: str
+    status: str
+
+
+class SmsSender(Protocol):
+    """Sends one SMS; raises TransientServiceError (retry) or PermanentServiceError (don't)."""
+
+    async def send(
+        self, *, to: str, body: str, from_number: str, status_callback: str | None = None
+    ) -> SentSms: ...
+
+
+def mask_phone(number: str) -> str:
+    """`+15551234567` → `+1555***4567`: enough to correlate logs, not enough to dial."""
+    if len(number) <= 6:
+        return "***"
+    return f"{number[:5]}***{number[-4:]}"
+
+
+class TwilioSmsSender:
+    """`SmsSender` on the Twilio Messages API; `base_url` redirects it (e.g. to the sandbox)."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        base_url: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._base_url = base_url.rstrip("/") if base_url else None
+        self._timeout = timeout
+        self._client: Client | None = None
+        self._http: AsyncTwilioHttpClient | None = None
+
+    def _ensure_client(self) -> Client:
+        # Created here, not in __init__: aiohttp's session needs the running loop.
+        if self._client is None:
+            self._http = AsyncTwilioHttpClient()
+            client = Client(self._account_sid, self._auth_token, http_client=self._http)
+            if self._base_url:
+                client.api.base_url = self._base_url
+                # TWILIO_EDGE / TWILIO_REGION would rewrite the loopback host name.
+                client.edge = None
+                client.region = None
+            self._client = client
+        return self._client
+
+    async def send(
+        self, *, to: str, body: str, from_number: str, status_callback: str | None = None
+    ) -> SentSms:
+        """Hand one SMS to Twilio.
+
+        Returns the message SID and status once Twilio accepted it (delivery is reported later
+        by status callback). Raises TransientServiceError on 429 / 20429, 5xx, timeouts and
+        connection errors, PermanentServiceError (code = the Twilio code) on other refusals.
+        Not idempotent: Twilio has no idempotency key, so callers record the SID and check it.
+        """
+        client = self._ensure_client()
+        try:
+            # The async HTTP client ignores its own timeout setting, so bound the call here.
+            async with asyncio.timeout(self._timeout):
+                message = await client.messages.create_async(
+                    to=to, from_=from_number, body=body, status_callback=status_callback
+                )
+        except TwilioException as exc:
+            raise _map_twilio_error(exc, to) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("twilio: no answer sending to %s: %r", mask_phone(to), exc)
+            raise TransientServiceError(f"Twilio unreachable: {type(exc).__name__}") from exc
+        log.info("twilio: accepted %s to %s (%s)", message.sid, mask_phone(to), message.status)
+        return SentSms(sid=str(message.sid), status=str(message.status))
+
+    async def aclose(self) -> None:
+        """Close the HTTP session; the sender opens a new one if used again."""
+        if self._http is not None:
+            await self._http.close()
+        self._http = None
+        self._client = None
+
+
+def _map_twilio_error(exc: TwilioException, to: str) -> ExternalServiceError:
+    status: int | None = getattr(exc, "status", None)
+    code: int | None = getattr(exc, "code", None)
+    detail = getattr(exc, "msg", None) or getattr(exc, "detail", None) or type(exc).__name__
+    transient = code == _RATE_LIMITED or status in (408, 429) or (status or 0) >= 500
+    kind = "transient" if transient else "permanent"
+    if code in RECIPIENT_REFUSALS:
+        kind = "recipient refused"
+    log.warning("twilio: %s error %s/%s sending to %s", kind, status, code, mask_phone(to))
+    error_type = TransientServiceError if transient else PermanentServiceError
+    return error_type(
+        f"Twilio error {code or status}: {_redact(str(detail), to)}",
+        status=status,
+        code=str(code) if code is not None else None,
+    )
+
+
+def _redact(text: str, number: str) -> str:
+    """Twilio echoes the number in its messages; keep it out of errors that get logged."""
+    return text.replace(number, mask_phone(number)) if number else text

@@ -1,0 +1,238 @@
+"""The real `google-api-python-client` + `google-auth` (through GoogleCalendarClient) against
+the Google Calendar sandbox, service-account JWT grant included. No Postgres or Temporal.
+"""
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.calendar import GoogleCalendarClient, event_id_for_booking
+from core.errors import PermanentServiceError, TransientServiceError
+from sandbox.google_oauth import generate_service_account
+from sandbox.runner import Sandboxes, running_sandboxes
+
+CAL = "clinic-main@group.calendar.google.com"
+TZ = "America/New_York"
+DELEGATE = "scheduler@clinic.example"
+START = datetime(2030, 11, 25, 19, 0, tzinfo=UTC)  # 2 PM in New York
+END = START + timedelta(minutes=30)
+
+
+@pytest.fixture(scope="module")
+async def sb() -> AsyncIterator[Sandboxes]:
+    async with running_sandboxes() as sandboxes:
+        yield sandboxes
+
+
+@pytest.fixture(autouse=True)
+async def clean(sb: Sandboxes) -> None:
+    await sb.reset()
+
+
+def make_client(sb: Sandboxes, **overrides: object) -> GoogleCalendarClient:
+    options: dict[str, object] = {
+        "service_account_info": sb.service_account_info,
+        "delegated_user": DELEGATE,
+        "base_url": sb.calendar_base_url,
+        "timeout": 5.0,
+    }
+    options.update(overrides)
+    return GoogleCalendarClient(**options)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def client(sb: Sandboxes) -> GoogleCalendarClient:
+    return make_client(sb)
+
+
+async def insert(client: GoogleCalendarClient, event_id: str, start: datetime = START):
+    return await client.insert_event(
+        calendar_id=CAL,
+        event_id=event_id,
+        summary="Sam Wilson",
+        description="Booked by the voice agent",
+        start=start,
+        end=start + timedelta(minutes=30),
+        time_zone=TZ,
+    )
+
+
+def new_event_id() -> str:
+    return event_id_for_booking(uuid.uuid4())
+
+
+async def test_insert_twice_creates_one_event(sb: Sandboxes, client: GoogleCalendarClient) -> None:
+    event_id = new_event_id()
+
+    first = await insert(client, event_id)
+    second = await insert(client, event_id)
+
+    assert (first.id, first.status, first.already_existed) == (event_id, "confirmed", False)
+    assert (second.id, second.status, second.already_existed) == (event_id, "confirmed", True)
+    assert first.start == START and first.end == END
+    stored = await sb.calendar.events(CAL)
+    assert [e["id"] for e in stored] == [event_id]
+    assert stored[0]["creator"]["email"] == DELEGATE  # domain-wide delegation reached Google
+    inserts = await sb.calendar.requests(path_contains="/events", method="POST")
+    assert [r["status"] for r in inserts] == [200, 409]
+
+
+async def test_delete_twice_is_fine_and_event_stays_cancelled(
+    client: GoogleCalendarClient,
+) -> None:
+    event_id = new_event_id()
+    await insert(client, event_id)
+
+    assert await client.delete_event(calendar_id=CAL, event_id=event_id) is True
+    assert await client.delete_event(calendar_id=CAL, event_id=event_id) is False
+    assert await client.delete_event(calendar_id=CAL, event_id=new_event_id()) is False
+
+    fetched = await client.get_event(calendar_id=CAL, event_id=event_id)
+    assert fetched.cancelled
+    # The id stays taken: inserting again reports the cancelled event instead of a new one.
+    again = await insert(client, event_id)
+    assert again.already_existed and again.cancelled
+
+
+async def test_get_unknown_event_is_permanent_not_found(client: GoogleCalendarClient) -> None:
+    with pytest.raises(PermanentServiceError) as caught:
+        await client.get_event(calendar_id=CAL, event_id=new_event_id())
+    assert (caught.value.status, caught.value.code) == (404, "notFound")
+
+
+async def test_injected_503_is_transient(sb: Sandboxes, client: GoogleCalendarClient) -> None:
+    await sb.calendar.add_fault(status=503, count=1, path_contains="/events", method="POST")
+    event_id = new_event_id()
+
+    with pytest.raises(TransientServiceError) as caught:
+        await insert(client, event_id)
+    assert caught.value.status == 503
+
+    assert not (await insert(client, event_id)).already_existed  # the 503 created nothing
+
+
+@pytest.mark.parametrize(
+    ("reason", "error_type"),
+    [
+        ("forbidden", PermanentServiceError),
+        ("rateLimitExceeded", TransientServiceError),
+        ("userRateLimitExceeded", TransientServiceError),
+    ],
+)
+async def test_403_depends_on_reason(
+    sb: Sandboxes, client: GoogleCalendarClient, reason: str, error_type: type[Exception]
+) -> None:
+    await sb.calendar.add_fault(status=403, code=reason, count=1)
+
+    with pytest.raises(error_type) as caught:
+        await insert(client, new_event_id())
+    assert caught.value.code == reason  # type: ignore[attr-defined]
+
+
+async def test_free_busy_returns_event_intervals(
+    sb: Sandboxes, client: GoogleCalendarClient
+) -> None:
+    await insert(client, new_event_id())
+    cancelled = new_event_id()
+    await insert(client, cancelled, start=START + timedelta(hours=3))
+    await client.delete_event(calendar_id=CAL, event_id=cancelled)
+    await sb.calendar.add_busy(CAL, START + timedelta(hours=1), START + timedelta(hours=2))
+
+    busy = await client.busy_times(
+        calendar_id=CAL, time_min=START - timedelta(hours=1), time_max=START + timedelta(hours=5)
+    )
+
+    assert busy == [(START, END), (START + timedelta(hours=1), START + timedelta(hours=2))]
+    assert (
+        await client.busy_times(calendar_id="other@example.com", time_min=START, time_max=END) == []
+    )
+
+
+async def test_move_event_changes_its_time(client: GoogleCalendarClient) -> None:
+    event_id = new_event_id()
+    await insert(client, event_id)
+    later = START + timedelta(days=1)
+
+    moved = await client.move_event(
+        calendar_id=CAL,
+        event_id=event_id,
+        start=later,
+        end=later + timedelta(hours=1),
+        time_zone=TZ,
+    )
+
+    assert (moved.start, moved.end) == (later, later + timedelta(hours=1))
+    busy = await client.busy_times(
+        calendar_id=CAL, time_min=START, time_max=later + timedelta(days=1)
+    )
+    assert busy == [(later, later + timedelta(hours=1))]
+
+
+async def test_latency_fault_delays_and_short_timeout_is_transient(sb: Sandboxes) -> None:
+    patient = make_client(sb)
+    await patient.get_event(calendar_id=CAL, event_id=(await insert(patient, new_event_id())).id)
+    await sb.calendar.add_fault(latency_ms=300, count=1, path_contains="/events/")
+
+    began = time.monotonic()
+    await patient.busy_times(calendar_id=CAL, time_min=START, time_max=END)  # not delayed
+    quick = time.monotonic() - began
+    began = time.monotonic()
+    await patient.delete_event(calendar_id=CAL, event_id=(await sb.calendar.events())[0]["id"])
+    assert time.monotonic() - began >= 0.3 > quick
+
+    impatient = make_client(sb, timeout=0.2)
+    await sb.calendar.add_fault(latency_ms=1000, path_contains="/freeBusy")
+    with pytest.raises(TransientServiceError):
+        await impatient.busy_times(calendar_id=CAL, time_min=START, time_max=END)
+
+
+async def test_fault_share_fails_about_that_share(
+    sb: Sandboxes, client: GoogleCalendarClient
+) -> None:
+    await sb.calendar.add_fault(status=500, share=0.5, seed=3, path_contains="/freeBusy")
+
+    failures = 0
+    for _ in range(30):
+        try:
+            await client.busy_times(calendar_id=CAL, time_min=START, time_max=END)
+        except TransientServiceError:
+            failures += 1
+
+    assert 5 <= failures <= 25
+    [fault] = await sb.calendar.faults()
+    assert fault["fired"] == failures
+
+
+async def test_revoked_token_is_refreshed_transparently(
+    sb: Sandboxes, client: GoogleCalendarClient
+) -> None:
+    await insert(client, new_event_id())
+    await sb.calendar.revoke_tokens()
+    await sb.calendar.clear_requests()
+
+    await insert(client, new_event_id())
+
+    [grant] = await sb.calendar.requests(path_contains="/token")
+    assert grant["body"]["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    statuses = [r["status"] for r in await sb.calendar.requests(path_contains="/calendar/v3/")]
+    assert statuses == [401, 200]
+
+
+async def test_untrusted_service_account_is_permanent(sb: Sandboxes) -> None:
+    stranger, _ = generate_service_account(sb.token_uri, client_email="stranger@elsewhere.test")
+    client = make_client(sb, service_account_info=stranger)
+
+    with pytest.raises(PermanentServiceError) as caught:
+        await insert(client, new_event_id())
+    assert caught.value.code == "invalid_grant"
+
+
+async def test_token_endpoint_outage_is_transient(sb: Sandboxes) -> None:
+    fresh = make_client(sb)  # no cached token yet
+    await sb.calendar.add_fault(status=503, path_contains="/token")
+
+    with pytest.raises(TransientServiceError):
+        await insert(fresh, new_event_id())

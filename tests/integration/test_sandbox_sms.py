@@ -1,0 +1,256 @@
+"""The real `twilio` SDK (through TwilioSmsSender) against the Twilio sandbox.
+
+No Postgres or Temporal: only the in-process sandboxes and a tiny status-callback receiver.
+"""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+from core.errors import PermanentServiceError, TransientServiceError
+from core.sms import TwilioSmsSender
+from sandbox.runner import Sandboxes, running_sandboxes
+from sandbox.server import LoopbackServer
+
+TO = "+15551230001"
+FROM = "+15550009999"
+
+
+@pytest.fixture(scope="module")
+async def sb() -> AsyncIterator[Sandboxes]:
+    async with running_sandboxes(callback_delay=0.01) as sandboxes:
+        yield sandboxes
+
+
+@pytest.fixture(autouse=True)
+async def clean(sb: Sandboxes) -> None:
+    await sb.reset()
+
+
+@pytest.fixture(scope="module")
+async def sender(sb: Sandboxes) -> AsyncIterator[TwilioSmsSender]:
+    created = TwilioSmsSender(
+        account_sid=sb.twilio_account_sid,
+        auth_token=sb.twilio_auth_token,
+        base_url=sb.twilio_base_url,
+        timeout=2.0,
+    )
+    yield created
+    await created.aclose()
+
+
+class Receiver:
+    """A status-callback endpoint that records what Twilio (the sandbox) posts to it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, str], dict[str, str]]] = []
+        self.server = LoopbackServer(
+            Starlette(routes=[Route("/twilio/status", self._status, methods=["POST"])]),
+            name="callback-receiver",
+        )
+
+    async def _status(self, request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode()))
+        self.calls.append((form, dict(request.headers)))
+        return Response(status_code=204)
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.base_url}/twilio/status?kind=confirmation"
+
+    async def wait_for(self, n: int, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.calls) < n:
+            assert time.monotonic() < deadline, f"only {len(self.calls)} of {n} callbacks"
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    created = Receiver()
+    await created.server.start()
+    yield created
+    await created.server.stop()
+
+
+async def test_sms_is_sent_and_recorded(sb: Sandboxes, sender: TwilioSmsSender) -> None:
+    sent = await sender.send(to=TO, body="Booked: Tue 2 PM", from_number=FROM)
+
+    assert sent.sid.startswith("SM") and len(sent.sid) == 34
+    assert sent.status == "queued"
+    assert await sb.twilio.count_messages(to=TO, body="Booked: Tue 2 PM") == 1
+    assert await sb.twilio.count_messages(to=TO, body="other") == 0
+    [request] = await sb.twilio.requests(path_contains="/Messages.json")
+    assert request["method"] == "POST"
+    assert request["body"] == {"To": TO, "From": FROM, "Body": "Booked: Tue 2 PM"}
+    assert request["headers"]["authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize(("behaviour", "code"), [("invalid", "21211"), ("opted_out", "21610")])
+async def test_refused_recipient_is_permanent(
+    sb: Sandboxes, sender: TwilioSmsSender, behaviour: str, code: str
+) -> None:
+    await sb.twilio.set_number(TO, behaviour)
+
+    with pytest.raises(PermanentServiceError) as caught:
+        await sender.send(to=TO, body="hi", from_number=FROM)
+
+    assert caught.value.code == code
+    assert caught.value.status == 400
+    assert TO not in caught.value.message  # the number is masked in the error text
+    assert await sb.twilio.count_messages(to=TO) == 0
+
+
+async def test_malformed_number_is_21211(sender: TwilioSmsSender) -> None:
+    with pytest.raises(PermanentServiceError) as caught:
+        await sender.send(to="555-CALL-NOW", body="hi", from_number=FROM)
+    assert caught.value.code == "21211"
+
+
+@pytest.mark.parametrize(("status", "code"), [(503, None), (429, 20429)])
+async def test_injected_fault_is_transient(
+    sb: Sandboxes, sender: TwilioSmsSender, status: int, code: int | None
+) -> None:
+    await sb.twilio.add_fault(status=status, code=code, count=1, path_contains="/Messages")
+
+    with pytest.raises(TransientServiceError) as caught:
+        await sender.send(to=TO, body="hi", from_number=FROM)
+    assert caught.value.status == status
+
+    # The fault was for one request only: the retry goes through, and only it was sent.
+    await sender.send(to=TO, body="hi", from_number=FROM)
+    assert await sb.twilio.count_messages(to=TO) == 1
+
+
+async def test_wrong_auth_token_is_permanent(sb: Sandboxes) -> None:
+    wrong = TwilioSmsSender(
+        account_sid=sb.twilio_account_sid, auth_token="not-the-token", base_url=sb.twilio_base_url
+    )
+    try:
+        with pytest.raises(PermanentServiceError) as caught:
+            await wrong.send(to=TO, body="hi", from_number=FROM)
+    finally:
+        await wrong.aclose()
+    assert (caught.value.status, caught.value.code) == (401, "20003")
+
+
+async def test_slow_twilio_times_out_as_transient(sb: Sandboxes) -> None:
+    impatient = TwilioSmsSender(
+        account_sid=sb.twilio_account_sid,
+        auth_token=sb.twilio_auth_token,
+        base_url=sb.twilio_base_url,
+        timeout=0.2,
+    )
+    await sb.twilio.add_fault(latency_ms=1000, count=1)
+    try:
+        with pytest.raises(TransientServiceError):
+            await impatient.send(to=TO, body="hi", from_number=FROM)
+    finally:
+        await impatient.aclose()
+
+
+async def test_unreachable_twilio_is_transient(sb: Sandboxes) -> None:
+    nowhere = LoopbackServer(Starlette(), name="gone")
+    await nowhere.start()
+    url = nowhere.base_url
+    await nowhere.stop()  # nothing listens there any more
+    sender = TwilioSmsSender(
+        account_sid=sb.twilio_account_sid, auth_token=sb.twilio_auth_token, base_url=url
+    )
+    try:
+        with pytest.raises(TransientServiceError):
+            await sender.send(to=TO, body="hi", from_number=FROM)
+    finally:
+        await sender.aclose()
+
+
+async def test_status_callbacks_are_signed_like_twilio(
+    sb: Sandboxes, sender: TwilioSmsSender, receiver: Receiver
+) -> None:
+    sent = await sender.send(to=TO, body="hi", from_number=FROM, status_callback=receiver.url)
+
+    await receiver.wait_for(2)
+    validator = RequestValidator(sb.twilio_auth_token)
+    statuses = []
+    for params, headers in receiver.calls:
+        assert validator.validate(receiver.url, params, headers["x-twilio-signature"])
+        assert params["MessageSid"] == sent.sid
+        assert (params["To"], params["From"]) == (TO, FROM)
+        assert params["AccountSid"] == sb.twilio_account_sid
+        assert "ErrorCode" not in params
+        statuses.append(params["MessageStatus"])
+    assert statuses == ["sent", "delivered"]
+    # A tampered body no longer matches the signature.
+    params, headers = receiver.calls[-1]
+    forged = {**params, "MessageStatus": "failed"}
+    assert not validator.validate(receiver.url, forged, headers["x-twilio-signature"])
+    [message] = await sb.twilio.messages(to=TO)
+    assert message["status"] == "delivered"
+
+
+async def test_undelivered_number_reports_error_code(
+    sb: Sandboxes, sender: TwilioSmsSender, receiver: Receiver
+) -> None:
+    await sb.twilio.set_number(TO, "undelivered")
+    await sender.send(to=TO, body="hi", from_number=FROM, status_callback=receiver.url)
+
+    await receiver.wait_for(2)
+    last = receiver.calls[-1][0]
+    assert [c[0]["MessageStatus"] for c in receiver.calls] == ["sent", "undelivered"]
+    assert last["ErrorCode"] == "30003"
+
+
+async def test_failing_callback_receiver_is_recorded_not_fatal(
+    sb: Sandboxes, sender: TwilioSmsSender
+) -> None:
+    gone = LoopbackServer(Starlette(), name="gone")
+    await gone.start()
+    url = f"{gone.base_url}/status"
+    await gone.stop()
+
+    await sender.send(to=TO, body="hi", from_number=FROM, status_callback=url)
+    deadline = time.monotonic() + 5
+    attempts: list[dict[str, Any]] = []
+    while len(attempts) < 2 and time.monotonic() < deadline:
+        attempts = await sb.twilio.callbacks()
+        await asyncio.sleep(0.01)
+    assert len(attempts) == 2
+    assert all(a["error"] and a["status_code"] is None for a in attempts)
+    # The sandbox keeps serving.
+    await sender.send(to=TO, body="again", from_number=FROM)
+
+
+async def test_fault_share_fails_about_that_share(sb: Sandboxes, sender: TwilioSmsSender) -> None:
+    await sb.twilio.add_fault(status=503, share=0.5, seed=7, path_contains="/Messages")
+
+    outcomes = []
+    for i in range(30):
+        try:
+            await sender.send(to=TO, body=f"n{i}", from_number=FROM)
+            outcomes.append(True)
+        except TransientServiceError:
+            outcomes.append(False)
+
+    [fault] = await sb.twilio.faults()
+    assert 5 <= outcomes.count(False) <= 25
+    assert fault["fired"] == outcomes.count(False)
+    assert await sb.twilio.count_messages(to=TO) == outcomes.count(True)
+
+
+async def test_fault_scoped_to_method_spares_other_requests(
+    sb: Sandboxes, sender: TwilioSmsSender
+) -> None:
+    await sb.twilio.add_fault(status=500, method="GET")
+
+    await sender.send(to=TO, body="hi", from_number=FROM)
+
+    assert await sb.twilio.count_messages(to=TO) == 1
