@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # "keep retrying until the appointment starts".
     calendar_deadline_before_start: timedelta = timedelta(0)
 
+    # Backoff of retried side effects (calendar, SMS, confirmation, compensation).
+    activity_retry_initial_interval: timedelta = timedelta(seconds=1)
+    activity_retry_maximum_interval: timedelta = timedelta(minutes=1)
+
     log_level: str = Field(default="INFO")
 
     @property

@@ -1,6 +1,6 @@
 """Names and ids defined once: search attribute keys and workflow / update id formats."""
 
-import hashlib
+import uuid
 
 from temporalio.common import SearchAttributeKey
 
@@ -15,10 +15,19 @@ SEARCH_ATTRIBUTES: tuple[SearchAttributeKey, ...] = (
 )
 
 
-def booking_workflow_id(org_slug: str, idempotency_key: str) -> str:
-    """Workflow id for one booking request: stable across retries of the same tool call.
+# Fixed namespace for booking ids derived from (org, idempotency key); never change it, or
+# retries that straddle a deploy would create a second booking.
+_BOOKING_NAMESPACE = uuid.UUID("3f0c8a52-6f7e-4f0e-9a53-5b7e0e3c1d21")
 
-    The key is hashed so any caller-supplied string (ids, punctuation) gives a safe, bounded id.
-    """
-    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
-    return f"booking-{org_slug}-{digest}"
+
+def booking_id_for(org_id: uuid.UUID, idempotency_key: str) -> uuid.UUID:
+    """The booking id of one request: the same for every retry of the same tool call."""
+    return uuid.uuid5(_BOOKING_NAMESPACE, f"{org_id}:{idempotency_key}")
+
+
+def booking_workflow_id(booking_id: uuid.UUID) -> str:
+    """Workflow id of a booking; operators can paste the booking id from the database."""
+    return f"booking-{booking_id}"
+
+
+BOOK_UPDATE_NAME = "book"

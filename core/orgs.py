@@ -15,7 +15,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 class ProviderSpec(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    calendar_id: str | None = Field(default=None, max_length=1024)
+    calendar_id: str = Field(min_length=1, max_length=1024)
 
 
 class ServiceSpec(BaseModel):

@@ -26,7 +26,8 @@ CREATE TABLE providers (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     org_id      uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-    calendar_id text,
+    -- Every provider has a calendar: a booking is confirmed only once its event exists there.
+    calendar_id text NOT NULL CHECK (length(calendar_id) BETWEEN 1 AND 1024),
     created_at  timestamptz NOT NULL DEFAULT now(),
     UNIQUE (org_id, id),
     UNIQUE (org_id, name)

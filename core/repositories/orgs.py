@@ -7,6 +7,7 @@ from uuid import UUID
 import asyncpg
 
 from core.errors import NotFound
+from core.repositories import Executor
 
 if TYPE_CHECKING:
     from core.orgs import OrgSpec
@@ -86,3 +87,59 @@ async def has_api_key(pool: asyncpg.Pool, *, slug: str, api_key_hash: str) -> bo
         api_key_hash,
     )
     return found
+
+
+async def org_settings(conn: Executor, *, org_id: UUID) -> asyncpg.Record:
+    """The org's scheduling and messaging settings; NotFound for an unknown id."""
+    row = await conn.fetchrow(
+        """
+        SELECT id, slug, name, time_zone, default_region, sms_sender, slot_step, min_notice, horizon
+        FROM organizations WHERE id = $1
+        """,
+        org_id,
+    )
+    if row is None:
+        raise NotFound("this organization does not exist")
+    return row
+
+
+async def opening_hours(conn: Executor, *, org_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT weekday, opens, closes FROM business_hours
+        WHERE org_id = $1 ORDER BY weekday, opens
+        """,
+        org_id,
+    )
+
+
+async def find_provider(conn: Executor, *, org_id: UUID, name: str | None) -> asyncpg.Record:
+    """The provider named (case-insensitive, or by id), or the org's first one when unnamed."""
+    row = await conn.fetchrow(
+        """
+        SELECT id, name, calendar_id FROM providers
+        WHERE org_id = $1 AND ($2::text IS NULL OR lower(name) = lower($2) OR id::text = $2)
+        ORDER BY created_at, name LIMIT 1
+        """,
+        org_id,
+        name,
+    )
+    if row is None:
+        raise NotFound(f"there is no provider called {name}" if name else "no provider is set up")
+    return row
+
+
+async def find_service(conn: Executor, *, org_id: UUID, name: str | None) -> asyncpg.Record:
+    """The service named (case-insensitive, or by id), or the org's first one when unnamed."""
+    row = await conn.fetchrow(
+        """
+        SELECT id, name, duration_minutes, buffer_minutes FROM services
+        WHERE org_id = $1 AND ($2::text IS NULL OR lower(name) = lower($2) OR id::text = $2)
+        ORDER BY created_at, name LIMIT 1
+        """,
+        org_id,
+        name,
+    )
+    if row is None:
+        raise NotFound(f"there is no service called {name}" if name else "no service is set up")
+    return row

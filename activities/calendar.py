@@ -1,0 +1,58 @@
+"""Calendar events on the provider's Google Calendar, with ids derived from the booking id."""
+
+import asyncpg
+from temporalio import activity
+
+from activities.errors import typed_errors
+from core.calendar import CalendarClient, event_id_for_booking
+from core.errors import PermanentServiceError
+from core.models import BookingRef, CalendarEventResult
+from core.repositories import bookings as booking_repo
+
+
+class CalendarActivities:
+    def __init__(self, pool: asyncpg.Pool, calendar: CalendarClient) -> None:
+        self._pool = pool
+        self._calendar = calendar
+
+    @activity.defn
+    @typed_errors
+    async def create_calendar_event(self, ref: BookingRef) -> CalendarEventResult:
+        """Create the event exactly once: a retry finds the same id already there (409)."""
+        booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
+        event = await self._calendar.insert_event(
+            calendar_id=booking["calendar_id"],
+            event_id=event_id_for_booking(ref.booking_id),
+            summary=f"{booking['service_name']}: {booking['contact_name'] or 'caller'}",
+            description=_description(booking),
+            start=booking["starts_at"],
+            end=booking["ends_at"],
+            time_zone=booking["time_zone"],
+        )
+        if event.cancelled:
+            # Our own compensation deleted it earlier; Google never reuses a deleted id.
+            raise PermanentServiceError(
+                "the calendar event for this booking was already deleted", code="eventCancelled"
+            )
+        return CalendarEventResult(event_id=event.id)
+
+    @activity.defn
+    @typed_errors
+    async def delete_calendar_event(self, ref: BookingRef) -> bool:
+        """Compensation: delete the booking's event; False when it was already gone."""
+        booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
+        return await self._calendar.delete_event(
+            calendar_id=booking["calendar_id"], event_id=event_id_for_booking(ref.booking_id)
+        )
+
+
+def _description(booking: asyncpg.Record) -> str:
+    lines = [f"Booked by voice agent for {booking['org_name']}."]
+    if booking["contact_phone"]:
+        lines.append(f"Phone: {booking['contact_phone']}")
+    if booking["contact_email"]:
+        lines.append(f"Email: {booking['contact_email']}")
+    if booking["notes"]:
+        lines.append(f"Notes: {booking['notes']}")
+    lines.append(f"Booking id: {booking['id']}")
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""Validation of a booking request against its org, before anything is written."""
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from temporalio import activity
+
+from activities.errors import typed_errors
+from core import messages
+from core.availability import check_start, occupied_range
+from core.errors import InvalidInput, NotFound, SlotUnavailable
+from core.models import BookingRequest, BookInput
+from core.names import booking_workflow_id
+from core.normalize import (
+    ensure_timezone,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    parse_start,
+)
+from core.repositories import orgs as org_repo
+from core.scheduling import alternatives, rules_for
+
+_REASONS = {
+    "past": "That time has already passed.",
+    "too_soon": "That time is too soon to book.",
+    "beyond_horizon": "That date is too far ahead to book.",
+    "outside_hours": "We are not open then.",
+    "busy": "That time is already taken.",
+}
+
+
+class RequestActivities:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @activity.defn
+    @typed_errors
+    async def check_request(self, request: BookInput) -> BookingRequest:
+        """Normalize and resolve a request; InvalidInput or SlotUnavailable, nothing written."""
+        now = datetime.now(UTC)
+        async with self._pool.acquire() as conn:
+            org = await org_repo.org_settings(conn, org_id=request.org_id)
+            tz = ensure_timezone(org["time_zone"])
+            name = normalize_name(request.name) if request.name else None
+            raw_phone = request.phone or request.caller_phone
+            phone = normalize_phone(raw_phone, org["default_region"]) if raw_phone else None
+            email = normalize_email(request.email) if request.email else None
+            if phone is None and email is None:
+                raise InvalidInput(
+                    "I need a phone number or an email address to book.", field="phone"
+                )
+            try:
+                provider = await org_repo.find_provider(
+                    conn, org_id=org["id"], name=request.provider
+                )
+                service = await org_repo.find_service(conn, org_id=org["id"], name=request.service)
+            except NotFound as error:
+                raise InvalidInput(f"Sorry, {error.message}.", field="service") from None
+            start = parse_start(request.start, tz=tz, now=now)
+            rules = await rules_for(conn, org=org, service=service)
+            reason = check_start(start.at, rules, [], now)
+            if reason is not None:
+                options = await alternatives(
+                    conn,
+                    org_id=org["id"],
+                    provider_id=provider["id"],
+                    rules=rules,
+                    after=start.at,
+                    now=now,
+                )
+                raise SlotUnavailable(
+                    messages.unavailable(reason=_REASONS[reason], alternatives=options, tz=tz),
+                    alternatives=options,
+                )
+        begins, occupied_until = occupied_range(start.at, rules)
+        return BookingRequest(
+            org_id=request.org_id,
+            booking_id=request.booking_id,
+            workflow_id=booking_workflow_id(request.booking_id),
+            name=name,
+            phone=phone,
+            email=email,
+            starts_at=begins,
+            ends_at=begins + timedelta(minutes=service["duration_minutes"]),
+            occupied_until=occupied_until,
+            time_zone=org["time_zone"],
+            moved_to_this_year=start.moved_to_this_year,
+            provider_id=provider["id"],
+            provider_name=provider["name"],
+            calendar_id=provider["calendar_id"],
+            service_id=service["id"],
+            service_name=service["name"],
+            notes=request.notes,
+        )

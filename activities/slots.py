@@ -1,0 +1,102 @@
+"""The slot itself: reserve under the exclusion constraint, confirm, release."""
+
+from datetime import UTC, datetime
+
+import asyncpg
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.errors import typed_errors
+from core import messages
+from core.errors import InvalidInput, SlotUnavailable
+from core.models import ConfirmBookingInput, ReleaseSlotInput, ReserveSlotInput
+from core.normalize import ensure_timezone
+from core.repositories import bookings as booking_repo
+from core.repositories import orgs as org_repo
+from core.scheduling import alternatives, rules_for
+
+
+class SlotActivities:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @activity.defn
+    @typed_errors
+    async def reserve_slot(self, reservation: ReserveSlotInput) -> None:
+        """Insert the booking `held`; SlotUnavailable with 3 alternatives when the time is taken.
+
+        A retried call finds its own booking and succeeds again while it is held or confirmed.
+        """
+        request = reservation.request
+        async with self._pool.acquire() as conn:
+            try:
+                existing = await booking_repo.insert_held(
+                    conn,
+                    booking_id=request.booking_id,
+                    org_id=request.org_id,
+                    provider_id=request.provider_id,
+                    service_id=request.service_id,
+                    contact_id=reservation.contact_id,
+                    starts_at=request.starts_at,
+                    ends_at=request.ends_at,
+                    occupied_until=request.occupied_until,
+                    notes=request.notes,
+                    workflow_id=request.workflow_id,
+                )
+            except asyncpg.ExclusionViolationError:
+                existing = "taken"
+            if existing in (None, "held", "confirmed"):
+                return
+            if existing != "taken":
+                raise InvalidInput(
+                    "That booking could not be completed earlier. Please make a new booking.",
+                    field="booking_id",
+                )
+            # The constraint said no: the only authority on overlap. Offer what is free now.
+            org = await org_repo.org_settings(conn, org_id=request.org_id)
+            service = await org_repo.find_service(
+                conn, org_id=request.org_id, name=str(request.service_id)
+            )
+            rules = await rules_for(conn, org=org, service=service)
+            options = await alternatives(
+                conn,
+                org_id=request.org_id,
+                provider_id=request.provider_id,
+                rules=rules,
+                after=request.starts_at,
+                now=datetime.now(UTC),
+            )
+        tz = ensure_timezone(request.time_zone)
+        raise SlotUnavailable(
+            messages.unavailable(reason="That time is already taken.", alternatives=options, tz=tz),
+            alternatives=options,
+        )
+
+    @activity.defn
+    @typed_errors
+    async def confirm_booking(self, confirmation: ConfirmBookingInput) -> str:
+        """`held` → `confirmed` with the event id, in one statement; idempotent."""
+        status = await booking_repo.confirm(
+            self._pool,
+            org_id=confirmation.booking.org_id,
+            booking_id=confirmation.booking.booking_id,
+            event_id=confirmation.calendar_event_id,
+        )
+        if status != "confirmed":
+            raise ApplicationError(
+                f"booking is {status}, not held; it cannot be confirmed",
+                type="BookingNotHeld",
+                non_retryable=True,
+            )
+        return status
+
+    @activity.defn
+    @typed_errors
+    async def release_slot(self, release: ReleaseSlotInput) -> str:
+        """Compensation: mark the booking `failed` with the reason, freeing its time."""
+        return await booking_repo.mark_failed(
+            self._pool,
+            org_id=release.booking.org_id,
+            booking_id=release.booking.booking_id,
+            reason=release.reason,
+        )

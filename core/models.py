@@ -1,0 +1,143 @@
+"""Payloads of the booking workflow, its update and its activities: one object per call.
+
+api/, worker/, workflows/ and activities/ all import these, so what crosses Temporal is typed and
+validated on both sides (pydantic data converter).
+"""
+
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+BookOutcome = Literal["booked", "unavailable", "invalid", "error"]
+SmsKind = Literal["confirmation", "apology", "reminder", "rescheduled", "cancelled"]
+
+
+class BookInput(BaseModel):
+    """A booking request as the caller gave it; activities normalize and validate it."""
+
+    org_id: UUID
+    org_slug: str
+    booking_id: UUID
+    idempotency_key: str = Field(max_length=500)
+    name: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=500)
+    caller_phone: str | None = Field(default=None, max_length=100)
+    start: str = Field(max_length=100)
+    service: str | None = Field(default=None, max_length=200)
+    provider: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class BookResult(BaseModel):
+    """The `book` update's answer: what the voice agent says to the caller, plus the facts."""
+
+    outcome: BookOutcome
+    message: str
+    booking_id: UUID | None = None
+    start: datetime | None = None
+    alternatives: list[datetime] = Field(default_factory=list)
+    field: str | None = None
+
+
+class BookingRequest(BaseModel):
+    """A request that passed validation: everything resolved against the org."""
+
+    org_id: UUID
+    booking_id: UUID
+    workflow_id: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    starts_at: datetime
+    ends_at: datetime
+    occupied_until: datetime
+    time_zone: str
+    moved_to_this_year: bool
+    provider_id: UUID
+    provider_name: str
+    calendar_id: str
+    service_id: UUID
+    service_name: str
+    notes: str | None
+
+
+class ContactResult(BaseModel):
+    contact_id: UUID
+
+
+class ReserveSlotInput(BaseModel):
+    request: BookingRequest
+    contact_id: UUID
+
+
+class BookingRef(BaseModel):
+    """Names one booking of one org; activities re-read what they need from Postgres."""
+
+    org_id: UUID
+    booking_id: UUID
+
+
+class CalendarEventResult(BaseModel):
+    event_id: str
+
+
+class ConfirmBookingInput(BaseModel):
+    booking: BookingRef
+    calendar_event_id: str
+
+
+class ReleaseSlotInput(BaseModel):
+    booking: BookingRef
+    reason: str = Field(max_length=1000)
+
+
+class SendSmsInput(BaseModel):
+    """`send_key` makes a send unique per booking (e.g. "confirmation", "reminder:<start>")."""
+
+    booking: BookingRef
+    kind: SmsKind
+    send_key: str
+
+
+class SmsResult(BaseModel):
+    status: str
+    twilio_sid: str | None = None
+    error_code: str | None = None
+
+
+class BookingState(BaseModel):
+    """What the `status` query returns: the workflow's view of the booking."""
+
+    status: str
+    booking_id: UUID
+    answer: BookResult | None = None
+    starts_at: datetime | None = None
+    calendar_event_id: str | None = None
+    sms: dict[str, str] = Field(default_factory=dict)
+    waiting_for: str | None = None
+    failure: str | None = None
+
+
+class BookingOutcome(BaseModel):
+    """The workflow's result: the first answer given and how the booking ended."""
+
+    answer: BookResult
+    final_status: str
+
+
+class WorkflowTimings(BaseModel):
+    """Timer and retry lengths, passed in so tests (which cannot skip time) can shorten them."""
+
+    retry_initial_interval: timedelta = timedelta(seconds=1)
+    retry_maximum_interval: timedelta = timedelta(minutes=1)
+    calendar_deadline_before_start: timedelta = timedelta(0)
+    reminder_lead_time: timedelta = timedelta(hours=24)
+    completion_grace: timedelta = timedelta(hours=2)
+
+
+class BookingWorkflowInput(BaseModel):
+    request: BookInput
+    timings: WorkflowTimings = Field(default_factory=WorkflowTimings)
