@@ -7,21 +7,51 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.calendar import CalendarActivities
+from activities.contacts import ContactActivities
+from activities.requests import RequestActivities
+from activities.slots import SlotActivities
+from activities.sms import SmsActivities
+from core.calendar import CalendarClient
 from core.config import Settings
-from workflows.ping import PingWorkflow
+from core.integrations import build_calendar_client, build_sms_sender
+from core.sms import SmsSender
+from workflows.booking import BookingWorkflow
 
 log = logging.getLogger(__name__)
 
 
 def build_worker(
-    client: Client, settings: Settings, pool: asyncpg.Pool, *, task_queue: str | None = None
+    client: Client,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    *,
+    sms_sender: SmsSender,
+    calendar: CalendarClient,
+    task_queue: str | None = None,
 ) -> Worker:
     """A worker for the booking task queue with every workflow and activity registered."""
+    requests, contacts, slots = (
+        RequestActivities(pool),
+        ContactActivities(pool),
+        SlotActivities(pool),
+    )
+    sms = SmsActivities(pool, sms_sender, f"{settings.resolved_public_base_url}/twilio/status")
+    calendar_activities = CalendarActivities(pool, calendar)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
-        workflows=[PingWorkflow],
-        activities=[],
+        workflows=[BookingWorkflow],
+        activities=[
+            requests.check_request,
+            contacts.resolve_contact,
+            slots.reserve_slot,
+            slots.confirm_booking,
+            slots.release_slot,
+            sms.send_sms,
+            calendar_activities.create_calendar_event,
+            calendar_activities.delete_calendar_event,
+        ],
     )
 
 
@@ -29,8 +59,14 @@ async def run_worker(
     client: Client, settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event
 ) -> None:
     """Poll until `stop` is set, then let in-flight tasks finish before returning."""
-    worker = build_worker(client, settings, pool)
-    async with worker:
-        log.info("worker polling task queue %s", settings.temporal_task_queue)
-        await stop.wait()
-        log.info("worker stopping; in-flight tasks finish first")
+    sender = build_sms_sender(settings)
+    worker = build_worker(
+        client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
+    )
+    try:
+        async with worker:
+            log.info("worker polling task queue %s", settings.temporal_task_queue)
+            await stop.wait()
+            log.info("worker stopping; in-flight tasks finish first")
+    finally:
+        await sender.aclose()
