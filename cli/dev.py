@@ -26,6 +26,7 @@ from core.migrate import migrate
 from core.orgs import OrgCredentials
 from core.stack.postgres import EmbeddedPostgres
 from core.stack.temporal import ensure_port_free, start_embedded_temporal
+from sandbox.runner import running_sandboxes
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,30 @@ async def _infrastructure(settings: Settings, data_dir: Path) -> AsyncIterator[d
         else:
             assert settings.temporal_address is not None
             env["TEMPORAL_ADDRESS"] = settings.temporal_address
+        await _sandboxes_for_unset_vendors(settings, env, stack)
         yield env
+
+
+async def _sandboxes_for_unset_vendors(
+    settings: Settings, env: dict[str, str], stack: contextlib.AsyncExitStack
+) -> None:
+    """Point each vendor without credentials at its loopback sandbox, so SMS and calendar
+    events are real HTTP calls through the real SDKs that you can inspect."""
+    use_twilio = settings.twilio_account_sid is None
+    use_google = (
+        settings.google_service_account_json is None
+        and settings.google_service_account_file is None
+    )
+    if not (use_twilio or use_google):
+        return
+    sandboxes = await stack.enter_async_context(running_sandboxes())
+    for key, value in sandboxes.environment().items():
+        if (key.startswith("TWILIO_") and use_twilio) or (key.startswith("GOOGLE_") and use_google):
+            env[key] = value
+    if use_twilio:
+        env["SANDBOX_TWILIO_URL"] = sandboxes.twilio_base_url
+    if use_google:
+        env["SANDBOX_CALENDAR_URL"] = sandboxes.calendar_base_url.removesuffix("/calendar/v3/")
 
 
 async def _seed(dsn: str, settings: Settings, data_dir: Path) -> OrgCredentials:
@@ -180,6 +204,14 @@ def _banner(settings: Settings, env: dict[str, str], credentials: OrgCredentials
             f"  API docs       {api}/docs",
             f"  Temporal UI    {ui}",
             f"  Postgres       {env['DATABASE_URL']}",
+            *[
+                f"  {label:<14} {env[key]}/_sandbox/requests"
+                for label, key in (
+                    ("Twilio sandbox", "SANDBOX_TWILIO_URL"),
+                    ("Google sandbox", "SANDBOX_CALENDAR_URL"),
+                )
+                if key in env
+            ],
             f"  Admin token    {env['ADMIN_TOKEN']}",
             f"  Demo org       {credentials.slug}",
             f"    API key      {credentials.api_key}",
