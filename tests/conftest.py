@@ -6,19 +6,25 @@ everything listens on OS-chosen ports / private sockets, so tests run while `boo
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from core.config import Settings
 from core.db import create_pool
+from core.integrations import build_calendar_client, build_sms_sender
 from core.migrate import migrate
 from core.stack.postgres import EmbeddedPostgres
 from core.stack.temporal import EmbeddedTemporal, start_embedded_temporal
 from core.temporal_client import connect_temporal
+from sandbox.runner import Sandboxes, running_sandboxes
+from worker.main import build_worker
 
 
 @dataclass(frozen=True)
@@ -93,3 +99,48 @@ async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture(scope="session")
 async def temporal_client(stack: Stack) -> Client:
     return await connect_temporal(make_settings(stack))
+
+
+@pytest.fixture(scope="session")
+async def sandboxes() -> AsyncIterator[Sandboxes]:
+    async with running_sandboxes() as running:
+        yield running
+
+
+@pytest.fixture
+async def booking_settings(stack: Stack, sandboxes: Sandboxes) -> AsyncIterator[Settings]:
+    """Settings for a test that books: sandboxes, fast retries, no faults left by others."""
+    await sandboxes.twilio.clear_faults()
+    await sandboxes.calendar.clear_faults()
+    yield make_settings(
+        stack,
+        activity_retry_initial_interval=timedelta(milliseconds=100),
+        activity_retry_maximum_interval=timedelta(milliseconds=500),
+        **sandboxes.settings_overrides(),
+    )
+    await sandboxes.twilio.clear_faults()
+    await sandboxes.calendar.clear_faults()
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client, settings: Settings, pool: asyncpg.Pool
+) -> AsyncIterator[Worker]:
+    """The real worker (real SDK clients from settings) on the test's own task queue."""
+    sender = build_sms_sender(settings)
+    worker = build_worker(
+        client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
+    )
+    try:
+        async with worker:
+            yield worker
+    finally:
+        await sender.aclose()
+
+
+@pytest.fixture
+async def worker(
+    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool
+) -> AsyncIterator[Worker]:
+    async with running_worker(temporal_client, booking_settings, pool) as running:
+        yield running

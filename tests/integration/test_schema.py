@@ -169,6 +169,8 @@ async def test_contacts_unique_by_phone_and_by_email_when_phoneless(pool: asyncp
 async def test_booking_cannot_point_at_another_orgs_provider(pool: asyncpg.Pool) -> None:
     org, other = await create_test_org(pool), await create_test_org(pool)
     contact = await insert_contact(pool, org)
-    foreign = TestOrg(org.id, org.slug, other.provider_id, org.service_id, org.credentials)
+    foreign = TestOrg(
+        org.id, org.slug, other.provider_id, org.service_id, org.credentials, org.calendar_id
+    )
     with pytest.raises(asyncpg.ForeignKeyViolationError):
         await _insert_booking(pool, foreign, contact, START + timedelta(days=3))
