@@ -40,7 +40,8 @@ _PHASE1_TIMEOUT = timedelta(seconds=5)
 _PHASE1_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
 _SIDE_EFFECT_TIMEOUT = timedelta(seconds=30)
 _SMS_GIVE_UP_AFTER = timedelta(hours=6)
-_MIN_CALENDAR_WINDOW = timedelta(minutes=1)
+# Even an imminent appointment gets a few attempts before compensation.
+_MIN_CALENDAR_WINDOW = timedelta(seconds=5)
 # Error types the caller caused; everything else is our problem and is answered as such.
 _REJECTIONS = {"InvalidInput": "invalid", "SlotUnavailable": "unavailable"}
 _TECHNICAL_PROBLEM = (

@@ -1,7 +1,7 @@
 """BookingWorkflow end to end on the real stack: Postgres, Temporal, real SDKs vs the sandbox."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from temporalio.client import Client, WorkflowFailureError
@@ -251,3 +251,30 @@ async def test_worker_restart_after_phase_one_completes_without_duplicates(
         await wait_for_status(pool, answer.booking_id, {"confirmed"}, timeout=60)
     assert len(await _events(sandboxes, org.calendar_id)) == 1
     assert await sandboxes.twilio.count_messages(to=phone) == 1
+
+
+async def test_calendar_still_failing_at_the_deadline_compensates(
+    temporal_client: Client,
+    booking_settings: Settings,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    temporal_server: object,
+) -> None:
+    org = await create_test_org(pool)
+    start = local_start()
+    # The deadline falls a few seconds from now, while the calendar keeps answering 503.
+    settings = booking_settings.model_copy(
+        update={
+            "calendar_deadline_before_start": start - datetime.now(UTC) - timedelta(seconds=3),
+        }
+    )
+    await sandboxes.calendar.add_fault(status=503, path_contains=org.calendar_id, method="POST")
+    async with running_worker(temporal_client, settings, pool):
+        answer = await book(temporal_client, settings, org, start=start, phone=unique_phone())
+        assert answer.booking_id is not None
+        row = await wait_for_status(pool, answer.booking_id, {"failed"}, timeout=60)
+    assert "calendar" in row["status_reason"]
+    inserts = await sandboxes.calendar.requests(path_contains=org.calendar_id, method="POST")
+    assert len(inserts) > 1 and all(r["status"] == 503 for r in inserts)
+    kinds = {r["kind"] for r in await sms_rows(pool, answer.booking_id)}
+    assert kinds == {"confirmation", "apology"}
