@@ -4,6 +4,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
 
@@ -258,7 +259,6 @@ async def test_calendar_still_failing_at_the_deadline_compensates(
     booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
-    temporal_server: object,
 ) -> None:
     org = await create_test_org(pool)
     start = local_start()
@@ -273,6 +273,10 @@ async def test_calendar_still_failing_at_the_deadline_compensates(
         answer = await book(temporal_client, settings, org, start=start, phone=unique_phone())
         assert answer.booking_id is not None
         row = await wait_for_status(pool, answer.booking_id, {"failed"}, timeout=60)
+        # The apology SMS follows the release; the run fails once compensation is done.
+        handle = temporal_client.get_workflow_handle(booking_workflow_id(answer.booking_id))
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
     assert "calendar" in row["status_reason"]
     inserts = await sandboxes.calendar.requests(path_contains=org.calendar_id, method="POST")
     assert len(inserts) > 1 and all(r["status"] == 503 for r in inserts)
