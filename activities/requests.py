@@ -8,7 +8,7 @@ from temporalio import activity
 from activities.errors import typed_errors
 from core import messages
 from core.availability import check_start, occupied_range
-from core.errors import InvalidInput, NotFound, SlotUnavailable
+from core.errors import InvalidInput, NotFound, SlotUnavailable, TimeInPast
 from core.models import BookingRequest, BookInput
 from core.names import booking_workflow_id
 from core.normalize import (
@@ -57,20 +57,26 @@ class RequestActivities:
                 service = await org_repo.find_service(conn, org_id=org["id"], name=request.service)
             except NotFound as error:
                 raise InvalidInput(f"Sorry, {error.message}.", field="service") from None
-            start = parse_start(request.start, tz=tz, now=now)
             rules = await rules_for(conn, org=org, service=service)
-            reason = check_start(start.at, rules, [], now)
+            reason: str | None
+            try:
+                start = parse_start(request.start, tz=tz, now=now)
+            except TimeInPast as past:
+                reason, after = past.message, now
+            else:
+                code = check_start(start.at, rules, [], now)
+                reason, after = (_REASONS[code] if code else None), start.at
             if reason is not None:
                 options = await alternatives(
                     conn,
                     org_id=org["id"],
                     provider_id=provider["id"],
                     rules=rules,
-                    after=start.at,
+                    after=after,
                     now=now,
                 )
                 raise SlotUnavailable(
-                    messages.unavailable(reason=_REASONS[reason], alternatives=options, tz=tz),
+                    messages.unavailable(reason=reason, alternatives=options, tz=tz),
                     alternatives=options,
                 )
         begins, occupied_until = occupied_range(start.at, rules)

@@ -3,7 +3,8 @@
 Hierarchy::
 
     BookingError                 base of everything the project raises on purpose
-    ├── InvalidInput             the caller's input cannot be used (bad phone, past time, ...)
+    ├── InvalidInput             the caller's input cannot be used (bad phone, garbage time, ...)
+    │   └── TimeInPast           a well-formed time that has already passed
     ├── NotFound                 a row the caller named does not exist in their org
     ├── SlotUnavailable          the slot is taken or outside bookable hours; carries alternatives
     ├── ConfigurationError       settings are missing or contradict each other
@@ -33,6 +34,13 @@ class InvalidInput(BookingError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class TimeInPast(InvalidInput):
+    """A start that has already passed; callers may offer alternatives instead."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
 
 
 class NotFound(BookingError):

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 
-from core.errors import ConfigurationError, InvalidInput
+from core.errors import ConfigurationError, InvalidInput, TimeInPast
 from core.speech import MONTH_NAMES, spoken_clock, spoken_date, spoken_datetime
 
 MAX_NAME_LENGTH = 200
@@ -265,7 +265,7 @@ def parse_start(raw: str, *, tz: ZoneInfo, now: datetime) -> ParsedTime:
     if at is None:
         at = _localize(wall, tz)
     if at < now:
-        raise InvalidInput(f"{spoken_datetime(at, tz)} has already passed.", field="start")
+        raise TimeInPast(f"{spoken_datetime(at, tz)} has already passed.", field="start")
     return ParsedTime(at=at, moved_to_this_year=moved)
 
 

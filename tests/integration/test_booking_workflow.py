@@ -225,6 +225,15 @@ async def test_invalid_and_unavailable_answers(
     )
     assert closed.outcome == "unavailable" and len(closed.alternatives) == 3
     assert "not open" in closed.message
+    yesterday = await book(
+        temporal_client,
+        booking_settings,
+        org,
+        start=local_start(days_ahead=-1),
+        phone=unique_phone(),
+    )
+    assert yesterday.outcome == "unavailable" and len(yesterday.alternatives) == 3
+    assert "has already passed" in yesterday.message
     # None of that wrote anything.
     for table in ("contacts", "bookings"):
         count = await pool.fetchval(f"SELECT count(*) FROM {table} WHERE org_id = $1", org.id)
