@@ -7,7 +7,6 @@ no Twilio / Google credentials → the loopback sandboxes).
 """
 
 from datetime import timedelta
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -73,7 +72,7 @@ class Settings(BaseSettings):
     def embedded_temporal(self) -> bool:
         return self.temporal_address is None
 
-    @cached_property
+    @property
     def resolved_public_base_url(self) -> str:
         """Where Twilio reaches us; the API's own address unless configured."""
         return self.public_base_url or f"http://{self.api_host}:{self.api_port}"

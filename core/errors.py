@@ -39,9 +39,6 @@ class InvalidInput(BookingError):
 class TimeInPast(InvalidInput):
     """A start that has already passed; callers may offer alternatives instead."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message, field=field)
-
 
 class NotFound(BookingError):
     """The named row does not exist (or belongs to another org, which looks the same)."""

@@ -28,6 +28,3 @@ def booking_id_for(org_id: uuid.UUID, idempotency_key: str) -> uuid.UUID:
 def booking_workflow_id(booking_id: uuid.UUID) -> str:
     """Workflow id of a booking; operators can paste the booking id from the database."""
     return f"booking-{booking_id}"
-
-
-BOOK_UPDATE_NAME = "book"

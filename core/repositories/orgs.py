@@ -56,13 +56,6 @@ async def insert_org(
     return org_id
 
 
-async def org_id_by_slug(pool: asyncpg.Pool, *, slug: str) -> UUID:
-    org_id: UUID | None = await pool.fetchval("SELECT id FROM organizations WHERE slug = $1", slug)
-    if org_id is None:
-        raise NotFound(f"no org with slug {slug!r}")
-    return org_id
-
-
 async def replace_credentials(
     pool: asyncpg.Pool, *, slug: str, api_key_hash: str, voice_secret_hash: str
 ) -> UUID:
