@@ -5,6 +5,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
 from api.routes import health
 from core.config import Settings
 from core.db import create_pool
@@ -29,5 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Book, move and cancel appointments for AI voice agents, durably.",
         lifespan=lifespan,
     )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
     app.include_router(health.router)
     return app

@@ -1,6 +1,8 @@
 """Organizations as configured by an admin: the spec to create one, and the credentials it gets."""
 
+from dataclasses import dataclass
 from datetime import time
+from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
@@ -84,6 +86,27 @@ class OrgCredentials(BaseModel):
     slug: str
     api_key: str
     voice_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    """An authenticated caller's org: what request handlers need to scope and phrase answers."""
+
+    id: UUID
+    slug: str
+    name: str
+    time_zone: ZoneInfo
+    default_region: str
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record) -> "Org":
+        return cls(
+            id=row["id"],
+            slug=row["slug"],
+            name=row["name"],
+            time_zone=ZoneInfo(row["time_zone"]),
+            default_region=row["default_region"],
+        )
 
 
 def new_credentials() -> tuple[str, str]:

@@ -82,18 +82,49 @@ async def has_api_key(pool: asyncpg.Pool, *, slug: str, api_key_hash: str) -> bo
     return found
 
 
+_ORG_COLUMNS = (
+    "id, slug, name, time_zone, default_region, sms_sender, slot_step, min_notice, horizon"
+)
+
+
 async def org_settings(conn: Executor, *, org_id: UUID) -> asyncpg.Record:
     """The org's scheduling and messaging settings; NotFound for an unknown id."""
-    row = await conn.fetchrow(
-        """
-        SELECT id, slug, name, time_zone, default_region, sms_sender, slot_step, min_notice, horizon
-        FROM organizations WHERE id = $1
-        """,
-        org_id,
-    )
+    row = await conn.fetchrow(f"SELECT {_ORG_COLUMNS} FROM organizations WHERE id = $1", org_id)
     if row is None:
         raise NotFound("this organization does not exist")
     return row
+
+
+async def find_by_api_key_hash(conn: Executor, *, api_key_hash: str) -> asyncpg.Record | None:
+    """The org whose API key hashes to this, with the stored hash for a constant-time check."""
+    return await conn.fetchrow(
+        f"SELECT {_ORG_COLUMNS}, api_key_hash FROM organizations WHERE api_key_hash = $1",
+        api_key_hash,
+    )
+
+
+async def find_by_voice_secret_hash(
+    conn: Executor, *, voice_secret_hash: str
+) -> asyncpg.Record | None:
+    """The org whose voice webhook secret hashes to this."""
+    return await conn.fetchrow(
+        f"""
+        SELECT {_ORG_COLUMNS}, voice_secret_hash FROM organizations
+        WHERE voice_secret_hash = $1
+        """,
+        voice_secret_hash,
+    )
+
+
+async def find_by_slug(conn: Executor, *, slug: str) -> asyncpg.Record | None:
+    """The org with this slug, including its secrets' hashes and Retell key, for webhook auth."""
+    return await conn.fetchrow(
+        f"""
+        SELECT {_ORG_COLUMNS}, api_key_hash, voice_secret_hash, retell_api_key
+        FROM organizations WHERE slug = $1
+        """,
+        slug,
+    )
 
 
 async def opening_hours(conn: Executor, *, org_id: UUID) -> list[asyncpg.Record]:
