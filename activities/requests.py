@@ -19,7 +19,7 @@ from core.normalize import (
     parse_start,
 )
 from core.repositories import orgs as org_repo
-from core.scheduling import alternatives, rules_for
+from core.scheduling import BusyTimes, Provider, alternatives, rules_for
 
 _REASONS = {
     "past": "That time has already passed.",
@@ -31,8 +31,9 @@ _REASONS = {
 
 
 class RequestActivities:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, busy_times: BusyTimes) -> None:
         self._pool = pool
+        self._busy_times = busy_times
 
     @activity.defn
     @typed_errors
@@ -58,19 +59,27 @@ class RequestActivities:
             except NotFound as error:
                 raise InvalidInput(f"Sorry, {error.message}.", field="service") from None
             rules = await rules_for(conn, org=org, service=service)
+            calendar_provider = Provider(provider["id"], provider["calendar_id"])
             reason: str | None
             try:
                 start = parse_start(request.start, tz=tz, now=now)
             except TimeInPast as past:
                 reason, after = past.message, now
             else:
-                code = check_start(start.at, rules, [], now)
+                # Postgres bookings are left to the exclusion constraint in reserve_slot; only
+                # time blocked in Google is checked here, so a blocked hour is never booked.
+                begins, occupied_until = occupied_range(start.at, rules)
+                blocked = await self._busy_times.calendar_busy(
+                    calendar_provider, time_from=begins, time_to=occupied_until
+                )
+                code = check_start(start.at, rules, blocked or [], now)
                 reason, after = (_REASONS[code] if code else None), start.at
             if reason is not None:
                 options = await alternatives(
                     conn,
+                    self._busy_times,
                     org_id=org["id"],
-                    provider_id=provider["id"],
+                    provider=calendar_provider,
                     rules=rules,
                     after=after,
                     now=now,
@@ -79,7 +88,6 @@ class RequestActivities:
                     messages.unavailable(reason=reason, alternatives=options, tz=tz),
                     alternatives=options,
                 )
-        begins, occupied_until = occupied_range(start.at, rules)
         return BookingRequest(
             org_id=request.org_id,
             booking_id=request.booking_id,

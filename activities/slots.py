@@ -13,12 +13,13 @@ from core.models import ConfirmBookingInput, ReleaseSlotInput, ReserveSlotInput
 from core.normalize import ensure_timezone
 from core.repositories import bookings as booking_repo
 from core.repositories import orgs as org_repo
-from core.scheduling import alternatives, rules_for
+from core.scheduling import BusyTimes, Provider, alternatives, rules_for
 
 
 class SlotActivities:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, busy_times: BusyTimes) -> None:
         self._pool = pool
+        self._busy_times = busy_times
 
     @activity.defn
     @typed_errors
@@ -60,8 +61,9 @@ class SlotActivities:
             rules = await rules_for(conn, org=org, service=service)
             options = await alternatives(
                 conn,
+                self._busy_times,
                 org_id=request.org_id,
-                provider_id=request.provider_id,
+                provider=Provider(request.provider_id, request.calendar_id),
                 rules=rules,
                 after=request.starts_at,
                 now=datetime.now(UTC),

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     google_service_account_json: SecretStr | None = None
     google_delegated_user: str | None = None
     google_calendar_base_url: str | None = None
+    # Google busy times are advisory (the exclusion constraint prevents double booking): past
+    # this wait, availability and booking checks go on with Postgres alone.
+    calendar_freebusy_timeout: timedelta = timedelta(seconds=2)
 
     # Timers, as settings so tests (which cannot skip time) can shorten them.
     reminder_lead_time: timedelta = timedelta(hours=24)

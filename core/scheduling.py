@@ -1,17 +1,110 @@
-"""Reads what the availability engine needs from Postgres and asks it questions."""
+"""Reads what the availability engine needs (Postgres bookings, Google busy times) and asks it.
 
-from datetime import datetime, time, timedelta
+The engine in `core.availability` is pure; this module gathers its inputs. A provider is busy
+when Postgres holds a held or confirmed booking for it (the exclusion constraint's view) or when
+its Google calendar says so (`freeBusy`: time the clinic blocked outside this system). Google
+is advisory: if it cannot answer within `calendar_timeout`, availability falls back to Postgres
+alone and says so in the log, because the exclusion constraint, not the calendar, is what
+prevents double booking.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
 import asyncpg
 
-from core.availability import OpeningHours, SchedulingRules, next_free_starts
+from core.availability import (
+    Interval,
+    OpeningHours,
+    SchedulingRules,
+    free_starts_on,
+    next_free_starts,
+    next_open_day,
+)
+from core.calendar import CalendarClient
+from core.errors import ExternalServiceError
 from core.normalize import ensure_timezone
 from core.repositories import bookings as booking_repo
 from core.repositories import orgs as org_repo
 
-# How far ahead alternatives are searched; beyond this a caller is better served by a human.
-_ALTERNATIVES_WINDOW = timedelta(days=31)
+log = logging.getLogger(__name__)
+
+# How far ahead free times are searched; beyond this a caller is better served by a human.
+SEARCH_WINDOW = timedelta(days=31)
+DEFAULT_CALENDAR_TIMEOUT = timedelta(seconds=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """The provider whose time is asked about: its row id and its Google calendar."""
+
+    id: UUID
+    calendar_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DayAvailability:
+    """Free starts (UTC) on the asked day and, if there are none, on the next day with some."""
+
+    day: date
+    starts: list[datetime]
+    next_day: date | None
+    next_starts: list[datetime]
+    calendar_checked: bool
+
+
+class BusyTimes:
+    """Busy intervals of a provider from Postgres and, when it has a calendar, Google."""
+
+    def __init__(
+        self,
+        calendar: CalendarClient | None,
+        *,
+        calendar_timeout: timedelta = DEFAULT_CALENDAR_TIMEOUT,
+    ) -> None:
+        self._calendar = calendar
+        self._timeout = calendar_timeout.total_seconds()
+
+    async def between(
+        self,
+        conn: asyncpg.Connection | asyncpg.Pool,
+        *,
+        org_id: UUID,
+        provider: Provider,
+        time_from: datetime,
+        time_to: datetime,
+    ) -> tuple[list[Interval], bool]:
+        """(busy intervals, whether Google answered) within [time_from, time_to)."""
+        booked = await booking_repo.busy_ranges(
+            conn, org_id=org_id, provider_id=provider.id, time_from=time_from, time_to=time_to
+        )
+        blocked = await self.calendar_busy(provider, time_from=time_from, time_to=time_to)
+        if blocked is None:
+            return list(booked), False
+        return [*booked, *blocked], True
+
+    async def calendar_busy(
+        self, provider: Provider, *, time_from: datetime, time_to: datetime
+    ) -> list[Interval] | None:
+        """Google's busy times for the provider's calendar; None when not known."""
+        if self._calendar is None or not provider.calendar_id:
+            return None
+        try:
+            return await asyncio.wait_for(
+                self._calendar.busy_times(
+                    calendar_id=provider.calendar_id, time_min=time_from, time_max=time_to
+                ),
+                timeout=self._timeout,
+            )
+        except (ExternalServiceError, TimeoutError) as error:
+            log.warning(
+                "calendar freeBusy unavailable (%s); availability uses bookings only",
+                getattr(error, "message", None) or type(error).__name__,
+            )
+            return None
 
 
 async def rules_for(
@@ -34,9 +127,10 @@ async def rules_for(
 
 async def alternatives(
     conn: asyncpg.Connection | asyncpg.Pool,
+    busy_times: BusyTimes,
     *,
     org_id: UUID,
-    provider_id: UUID,
+    provider: Provider,
     rules: SchedulingRules,
     after: datetime,
     now: datetime,
@@ -44,14 +138,48 @@ async def alternatives(
 ) -> list[datetime]:
     """The next `count` free starts at or after `after` (or now, if that is later)."""
     start = max(after, now)
-    busy = await booking_repo.busy_ranges(
+    window_end = start + SEARCH_WINDOW
+    busy, _ = await busy_times.between(
         conn,
         org_id=org_id,
-        provider_id=provider_id,
+        provider=provider,
         time_from=start - timedelta(days=1),
-        time_to=start + _ALTERNATIVES_WINDOW,
+        time_to=window_end,
     )
-    return next_free_starts(start, rules, busy, now, count=count)
+    found = next_free_starts(start, rules, busy, now, count=count)
+    # Past the window the busy list says nothing, so a start there is not known to be free.
+    return [at for at in found if at < window_end]
+
+
+async def day_availability(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    busy_times: BusyTimes,
+    *,
+    org_id: UUID,
+    provider: Provider,
+    rules: SchedulingRules,
+    day: date,
+    now: datetime,
+) -> DayAvailability:
+    """Free starts on local `day`; when there are none, the next day within the window that has."""
+    day_start = datetime.combine(day, time(), tzinfo=rules.tz)
+    window_end = day_start + SEARCH_WINDOW
+    busy, calendar_checked = await busy_times.between(
+        conn,
+        org_id=org_id,
+        provider=provider,
+        time_from=day_start - timedelta(days=1),
+        time_to=window_end,
+    )
+    starts = free_starts_on(day, rules, busy, now)
+    next_day: date | None = None
+    next_starts: list[datetime] = []
+    if not starts:
+        found = next_open_day(day, rules, busy, now)
+        if found is not None and found[1][0] < window_end:
+            next_day = found[0]
+            next_starts = [at for at in found[1] if at < window_end]
+    return DayAvailability(day, starts, next_day, next_starts, calendar_checked)
 
 
 def _naive(value: time) -> time:

@@ -15,6 +15,7 @@ from activities.sms import SmsActivities
 from core.calendar import CalendarClient
 from core.config import Settings
 from core.integrations import build_calendar_client, build_sms_sender
+from core.scheduling import BusyTimes
 from core.sms import SmsSender
 from workflows.booking import BookingWorkflow
 
@@ -31,10 +32,11 @@ def build_worker(
     task_queue: str | None = None,
 ) -> Worker:
     """A worker for the booking task queue with every workflow and activity registered."""
+    busy_times = BusyTimes(calendar, calendar_timeout=settings.calendar_freebusy_timeout)
     requests, contacts, slots = (
-        RequestActivities(pool),
+        RequestActivities(pool, busy_times),
         ContactActivities(pool),
-        SlotActivities(pool),
+        SlotActivities(pool, busy_times),
     )
     sms = SmsActivities(pool, sms_sender, f"{settings.resolved_public_base_url}/twilio/status")
     calendar_activities = CalendarActivities(pool, calendar)
