@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routes import health
+from api.routes import bookings, health
 from core.config import Settings
 from core.db import create_pool
 from core.temporal_client import connect_temporal
@@ -34,4 +34,5 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.include_router(health.router)
+    app.include_router(bookings.router)
     return app
