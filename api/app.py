@@ -1,16 +1,25 @@
 """The FastAPI application: shared resources built once in `lifespan`, one router per resource."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.actions import BookingActions
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routes import bookings, health
+from api.routes import bookings, health, voice
+from api.voice.tools import VoiceTools
+from core.calendar import CalendarClient
 from core.config import Settings
 from core.db import create_pool
+from core.errors import ConfigurationError
+from core.integrations import build_calendar_client
+from core.scheduling import BusyTimes
 from core.temporal_client import connect_temporal
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -22,6 +31,16 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.pool = await create_pool(settings)
         try:
             app.state.temporal = await connect_temporal(settings)
+            busy_times = BusyTimes(
+                _calendar_or_none(settings), calendar_timeout=settings.calendar_freebusy_timeout
+            )
+            app.state.actions = BookingActions(
+                pool=app.state.pool,
+                temporal=app.state.temporal,
+                settings=settings,
+                busy_times=busy_times,
+            )
+            app.state.voice_tools = VoiceTools(app.state.actions)
             yield
         finally:
             await app.state.pool.close()
@@ -34,5 +53,15 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.include_router(health.router)
+    app.include_router(voice.router)
     app.include_router(bookings.router)
     return app
+
+
+def _calendar_or_none(settings: Settings) -> CalendarClient | None:
+    """The calendar client for freeBusy lookups; without Google settings, bookings only."""
+    try:
+        return build_calendar_client(settings)
+    except ConfigurationError as error:
+        log.warning("availability ignores Google busy times: %s", error.message)
+        return None

@@ -6,6 +6,8 @@ import asyncpg
 from fastapi import Depends, Request
 from temporalio.client import Client
 
+from api.actions import BookingActions
+from api.voice.tools import VoiceTools
 from core.config import Settings
 
 
@@ -21,6 +23,16 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def _actions(request: Request) -> BookingActions:
+    return request.app.state.actions
+
+
+def _voice_tools(request: Request) -> VoiceTools:
+    return request.app.state.voice_tools
+
+
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+ActionsDep = Annotated[BookingActions, Depends(_actions)]
+VoiceToolsDep = Annotated[VoiceTools, Depends(_voice_tools)]

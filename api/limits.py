@@ -5,7 +5,11 @@ import json
 from fastapi import HTTPException, Request, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.voice.calls import transport_error_body
+
 MAX_BODY_BYTES = 256 * 1024
+# Voice platforms ignore any status but 200, so their refusals are 200 with a spoken error.
+VOICE_PREFIX = "/voice/"
 
 
 class BodySizeLimit:
@@ -25,7 +29,7 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self._limit:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -37,7 +41,7 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self._limit:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -53,18 +57,18 @@ class BodySizeLimit:
 
         await self._app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        payload = {
-            "error": {
-                "code": "payload_too_large",
-                "message": f"the body is over the {self._limit // 1024} KiB limit",
-            }
-        }
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        message = f"the request body is over the {self._limit // 1024} KiB limit"
+        if str(scope.get("path", "")).startswith(VOICE_PREFIX):
+            payload, code = transport_error_body(message), status.HTTP_200_OK
+        else:
+            payload = {"error": {"code": "payload_too_large", "message": message}}
+            code = status.HTTP_413_CONTENT_TOO_LARGE
         encoded = json.dumps(payload).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": status.HTTP_413_CONTENT_TOO_LARGE,
+                "status": code,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(encoded)).encode()),

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_base_url: str | None = None
     admin_token: SecretStr | None = None
+    # A voice agent gives up after 20 s (Vapi's default); answer before that, even if only with
+    # "try again" (a retry with the same tool-call id joins the same booking).
+    booking_answer_timeout: timedelta = timedelta(seconds=15)
     db_pool_min_size: int = 2
     db_pool_max_size: int = 20
 

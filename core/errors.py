@@ -8,6 +8,7 @@ Hierarchy::
     ├── NotFound                 a row the caller named does not exist in their org
     ├── SlotUnavailable          the slot is taken or outside bookable hours; carries alternatives
     ├── ConfigurationError       settings are missing or contradict each other
+    ├── BackendUnavailable       Temporal (or Postgres) did not answer in time; safe to retry
     ├── StackError               the embedded stack cannot start (port in use, stale lock, ...)
     └── ExternalServiceError     Twilio / Google answered with an error
         ├── TransientServiceError    safe to retry (5xx, 429, timeouts, rate-limit 403)
@@ -54,6 +55,10 @@ class SlotUnavailable(BookingError):
 
 class ConfigurationError(BookingError):
     """Settings are missing or inconsistent."""
+
+
+class BackendUnavailable(BookingError):
+    """Our own backend (Temporal, Postgres) could not answer in time; the caller may retry."""
 
 
 class StackError(BookingError):

@@ -1,9 +1,10 @@
 """The words callers hear and read: spoken answers and SMS bodies, one line each."""
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.speech import one_line, spoken_date, spoken_datetime, spoken_times_list
+from core.speech import one_line, spoken_date, spoken_datetime, spoken_time, spoken_times_list
 
 
 def booked(*, service: str, provider: str, at: datetime, tz: ZoneInfo, moved: bool) -> str:
@@ -21,6 +22,66 @@ def unavailable(*, reason: str, alternatives: list[datetime], tz: ZoneInfo) -> s
     else:
         options = "; ".join(spoken_datetime(at, tz) for at in alternatives)
     return one_line(f"{reason} The next free times are {options}.")
+
+
+def availability(
+    *,
+    today: date,
+    day: date,
+    provider: str,
+    starts: Sequence[datetime],
+    next_day: date | None,
+    next_starts: Sequence[datetime],
+    tz: ZoneInfo,
+    step: timedelta,
+) -> str:
+    """What is free on `day`, anchored on today's date so the agent does not guess the year."""
+    anchor = f"Today is {spoken_date(today)}."
+    if starts:
+        times = free_times(starts, tz=tz, step=step)
+        return one_line(f"{anchor} On {spoken_date(day)}, {provider} is free {times}.", limit=600)
+    if next_day is None:
+        return one_line(
+            f"{anchor} {provider} has nothing free on {spoken_date(day)} "
+            "or in the following weeks.",
+        )
+    times = free_times(next_starts, tz=tz, step=step)
+    return one_line(
+        f"{anchor} {provider} has nothing free on {spoken_date(day)}. "
+        f"The next open day is {spoken_date(next_day)}: free {times}.",
+        limit=600,
+    )
+
+
+def free_times(starts: Sequence[datetime], *, tz: ZoneInfo, step: timedelta) -> str:
+    """Start times said compactly: runs one `step` apart become "every 30 minutes from A to B".
+
+    "at 9:00 AM", "every 30 minutes from 9:00 AM to 11:30 AM, and at 2:00 PM".
+    """
+    runs: list[list[datetime]] = []
+    for at in starts:
+        if runs and at - runs[-1][-1] == step:
+            runs[-1].append(at)
+        else:
+            runs.append([at])
+    every = _spoken_interval(step)
+    parts = [
+        f"at {spoken_time(run[0], tz)}"
+        if len(run) == 1
+        else f"{every} from {spoken_time(run[0], tz)} to {spoken_time(run[-1], tz)}"
+        for run in runs
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return f"{', '.join(parts[:-1])}, and {parts[-1]}"
+
+
+def _spoken_interval(step: timedelta) -> str:
+    minutes = int(step.total_seconds() // 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "every hour" if hours == 1 else f"every {hours} hours"
+    return f"every {minutes} minutes"
 
 
 def sms_body(

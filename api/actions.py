@@ -1,0 +1,129 @@
+"""What a voice tool or a REST call does once its caller is authenticated and its input read.
+
+Both entry points share these, so a booking made by `POST /voice/vapi`, `POST /voice/retell`
+or `POST /bookings` is the same workflow with the same answer, and availability is computed
+by one engine (`core.scheduling`).
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import asyncpg
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from api.inputs import AvailabilityQuery, BookingFields
+from core import messages
+from core.config import Settings
+from core.errors import BackendUnavailable, InvalidInput, NotFound
+from core.models import BookResult
+from core.normalize import parse_day
+from core.orgs import Org
+from core.repositories import orgs as org_repo
+from core.scheduling import BusyTimes, DayAvailability, Provider, day_availability, rules_for
+from workflows.client import book_input, request_booking, timings_from
+
+log = logging.getLogger(__name__)
+
+_TRY_AGAIN = "Sorry, the booking system is busy right now. Please try again in a moment."
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityAnswer:
+    """Free times on a day (UTC instants) and the sentence an agent can read out."""
+
+    today: date
+    provider: str
+    service: str
+    moved_to_this_year: bool
+    free: DayAvailability
+    message: str
+
+
+class BookingActions:
+    def __init__(
+        self, *, pool: asyncpg.Pool, temporal: Client, settings: Settings, busy_times: BusyTimes
+    ) -> None:
+        self._pool = pool
+        self._temporal = temporal
+        self._settings = settings
+        self._busy_times = busy_times
+
+    async def availability(self, org: Org, query: AvailabilityQuery) -> AvailabilityAnswer:
+        """Free starts on the asked day (and the next open day if none); InvalidInput for a bad
+        day, service or provider."""
+        now = datetime.now(UTC)
+        parsed = parse_day(query.date, tz=org.time_zone, now=now)
+        async with self._pool.acquire() as conn:
+            org_row = await org_repo.org_settings(conn, org_id=org.id)
+            try:
+                provider = await org_repo.find_provider(conn, org_id=org.id, name=query.provider)
+                service = await org_repo.find_service(conn, org_id=org.id, name=query.service)
+            except NotFound as error:
+                raise InvalidInput(f"Sorry, {error.message}.", field="service") from None
+            rules = await rules_for(conn, org=org_row, service=service)
+            free = await day_availability(
+                conn,
+                self._busy_times,
+                org_id=org.id,
+                provider=Provider(provider["id"], provider["calendar_id"]),
+                rules=rules,
+                day=parsed.day,
+                now=now,
+            )
+        today = now.astimezone(org.time_zone).date()
+        return AvailabilityAnswer(
+            today=today,
+            provider=provider["name"],
+            service=service["name"],
+            moved_to_this_year=parsed.moved_to_this_year,
+            free=free,
+            message=messages.availability(
+                today=today,
+                day=parsed.day,
+                provider=provider["name"],
+                starts=free.starts,
+                next_day=free.next_day,
+                next_starts=free.next_starts,
+                tz=org.time_zone,
+                step=rules.step,
+            ),
+        )
+
+    async def book(
+        self,
+        org: Org,
+        fields: BookingFields,
+        *,
+        idempotency_key: str,
+        caller_phone: str | None = None,
+    ) -> BookResult:
+        """Run (or join) the booking workflow for this key and return its answer.
+
+        BackendUnavailable when Temporal does not answer within BOOKING_ANSWER_TIMEOUT; the same
+        key asked again joins the same workflow, so retrying is safe.
+        """
+        request = book_input(
+            org_id=org.id,
+            org_slug=org.slug,
+            idempotency_key=idempotency_key,
+            caller_phone=caller_phone,
+            **fields.model_dump(),
+        )
+        try:
+            return await asyncio.wait_for(
+                request_booking(
+                    self._temporal,
+                    request,
+                    task_queue=self._settings.temporal_task_queue,
+                    timings=timings_from(self._settings),
+                ),
+                timeout=self._settings.booking_answer_timeout.total_seconds(),
+            )
+        except TimeoutError:
+            log.warning("booking %s: no answer in time", request.booking_id)
+        except (RPCError, WorkflowUpdateFailedError, WorkflowFailureError) as error:
+            log.warning("booking %s: Temporal error %s", request.booking_id, type(error).__name__)
+        raise BackendUnavailable(_TRY_AGAIN)

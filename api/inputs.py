@@ -1,0 +1,43 @@
+"""What callers send, as pydantic models shared by the voice tools and the REST routes.
+
+Limits match `core.models.BookInput`, so anything accepted here also fits the workflow payload.
+Types are strict enough that an LLM sending a number or a list where text belongs is told so.
+"""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class AvailabilityQuery(_Input):
+    date: str = Field(min_length=1, max_length=100, description="Day to look at, 2026-11-24")
+    service: str | None = Field(default=None, max_length=200)
+    provider: str | None = Field(default=None, max_length=200)
+
+
+class BookingFields(_Input):
+    name: str = Field(min_length=1, max_length=500, description="The caller's name")
+    phone: str | None = Field(
+        default=None, max_length=100, description="Defaults to the caller's number on a call"
+    )
+    email: str | None = Field(default=None, max_length=500)
+    start: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Local wall time in the clinic's zone (2026-11-24T14:00) or ISO with offset",
+    )
+    service: str | None = Field(default=None, max_length=200)
+    provider: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class RescheduleFields(_Input):
+    new_start: str = Field(min_length=1, max_length=100)
+    booking_id: str | None = Field(default=None, max_length=100)
+
+
+class CancelFields(_Input):
+    booking_id: str | None = Field(default=None, max_length=100)
+    reason: str | None = Field(default=None, max_length=1000)

@@ -1,0 +1,138 @@
+"""The voice tools, shared by Vapi and Retell: arguments checked, action run, answer phrased.
+
+Every outcome becomes a `ToolAnswer`, never an exception: the platforms only read HTTP 200
+bodies, so a failure must be a short sentence the agent can say, not a status code.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from api.actions import AvailabilityAnswer, BookingActions
+from api.inputs import AvailabilityQuery, BookingFields, CancelFields, RescheduleFields
+from api.voice.calls import ToolAnswer, ToolCall
+from core.errors import BackendUnavailable, InvalidInput, NotFound
+from core.models import BookResult
+from core.orgs import Org
+
+log = logging.getLogger(__name__)
+
+_NOT_YET = "Sorry, I can't {action} appointments by phone yet. Please ask the clinic's staff."
+_INTERNAL = "Sorry, something went wrong on our side. Please try again in a moment."
+
+
+class VoiceTools:
+    """Runs one tool call for an authenticated org."""
+
+    def __init__(self, actions: BookingActions) -> None:
+        self._actions = actions
+        self._tools: dict[str, tuple[type[BaseModel], Callable[..., Awaitable[ToolAnswer]]]] = {
+            "check_availability": (AvailabilityQuery, self._check_availability),
+            "book_appointment": (BookingFields, self._book_appointment),
+            "reschedule_appointment": (RescheduleFields, self._not_yet("move")),
+            "cancel_appointment": (CancelFields, self._not_yet("cancel")),
+        }
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    async def run(
+        self, org: Org, call: ToolCall, *, idempotency_key: str, caller_phone: str | None
+    ) -> ToolAnswer:
+        if call.problem:
+            return ToolAnswer(f"I couldn't read that request: {call.problem}.", is_error=True)
+        tool = self._tools.get(call.name)
+        if tool is None:
+            known = ", ".join(self._tools)
+            return ToolAnswer(f"There is no tool called {call.name}; use {known}.", is_error=True)
+        model, handler = tool
+        try:
+            arguments = model.model_validate(call.arguments)
+        except ValidationError as error:
+            return ToolAnswer(describe_argument_errors(call.name, error), is_error=True)
+        try:
+            return await handler(
+                org, arguments, idempotency_key=idempotency_key, caller_phone=caller_phone
+            )
+        except (InvalidInput, NotFound, BackendUnavailable) as error:
+            return ToolAnswer(error.message, is_error=True)
+        except Exception:  # noqa: BLE001 - the agent must hear an answer whatever broke
+            log.exception("tool %s failed for org %s", call.name, org.slug)
+            return ToolAnswer(_INTERNAL, is_error=True)
+
+    async def _check_availability(
+        self, org: Org, query: AvailabilityQuery, **_: object
+    ) -> ToolAnswer:
+        answer = await self._actions.availability(org, query)
+        return ToolAnswer(answer.message, data=availability_data(answer, org))
+
+    async def _book_appointment(
+        self,
+        org: Org,
+        fields: BookingFields,
+        *,
+        idempotency_key: str,
+        caller_phone: str | None,
+    ) -> ToolAnswer:
+        if not idempotency_key:
+            return ToolAnswer("I can't book without the call's id; please try again.", True)
+        result = await self._actions.book(
+            org, fields, idempotency_key=idempotency_key, caller_phone=caller_phone
+        )
+        # "unavailable" is an answer the agent relays (with alternatives), not a failure.
+        is_error = result.outcome in ("invalid", "error")
+        return ToolAnswer(result.message, is_error=is_error, data=booking_data(result, org))
+
+    def _not_yet(self, action: str) -> Callable[..., Awaitable[ToolAnswer]]:
+        async def refuse(org: Org, arguments: BaseModel, **_: object) -> ToolAnswer:
+            return ToolAnswer(_NOT_YET.format(action=action), is_error=True)
+
+        return refuse
+
+
+def describe_argument_errors(tool: str, error: ValidationError) -> str:
+    """ "book_appointment: start is missing; name must be text." from pydantic's errors."""
+    problems = []
+    for item in error.errors()[:4]:
+        name = ".".join(str(part) for part in item["loc"]) or "arguments"
+        kind = item["type"]
+        if kind == "missing":
+            problems.append(f"{name} is missing")
+        elif kind in ("string_type", "string_unicode"):
+            problems.append(f"{name} must be text")
+        elif kind == "string_too_short":
+            problems.append(f"{name} is empty")
+        elif kind == "string_too_long":
+            problems.append(f"{name} is too long")
+        elif kind == "model_type":
+            problems.append("the arguments must be an object")
+        else:
+            problems.append(f"{name} is invalid")
+    return f"{tool}: {'; '.join(problems)}."
+
+
+def availability_data(answer: AvailabilityAnswer, org: Org) -> dict[str, Any]:
+    """Structured facts beside the sentence: local ISO times in the org's zone."""
+    free = answer.free
+    return {
+        "today": answer.today.isoformat(),
+        "date": free.day.isoformat(),
+        "time_zone": org.time_zone.key,
+        "provider": answer.provider,
+        "service": answer.service,
+        "free_starts": [at.astimezone(org.time_zone).isoformat() for at in free.starts],
+        "next_open_day": free.next_day.isoformat() if free.next_day else None,
+        "next_free_starts": [at.astimezone(org.time_zone).isoformat() for at in free.next_starts],
+    }
+
+
+def booking_data(result: BookResult, org: Org) -> dict[str, Any]:
+    return {
+        "outcome": result.outcome,
+        "booking_id": str(result.booking_id) if result.booking_id else None,
+        "start": result.start.astimezone(org.time_zone).isoformat() if result.start else None,
+        "alternatives": [at.astimezone(org.time_zone).isoformat() for at in result.alternatives],
+    }

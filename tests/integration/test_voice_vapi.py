@@ -1,0 +1,336 @@
+"""POST /voice/vapi end to end: real app, real worker, real Temporal, Postgres and sandboxes."""
+
+import json
+from collections.abc import AsyncIterator
+from datetime import time, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.worker import Worker
+
+from core.config import Settings
+from tests.apiclient import api_client
+from tests.booking_helpers import local_start, unique_phone, wait_for_status
+from tests.factories import TestOrg, create_test_org
+from tests.voice_helpers import org_row_counts, vapi_call, vapi_headers, vapi_message
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def org(pool: asyncpg.Pool) -> TestOrg:
+    return await create_test_org(pool)
+
+
+@pytest.fixture
+async def client(booking_settings: Settings, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(booking_settings) as running:
+        yield running
+
+
+async def post(client: httpx.AsyncClient, org: TestOrg, body: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post("/voice/vapi", json=body, headers=vapi_headers(org))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def tomorrow() -> str:
+    return local_start(days_ahead=1).date().isoformat()
+
+
+SHAPES = {
+    "sdk: nested function, arguments as a JSON string": lambda args: {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "check_availability", "arguments": json.dumps(args)},
+    },
+    "nested function, arguments as an object": lambda args: {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "check_availability", "arguments": args},
+    },
+    "flat name and arguments": lambda args: {
+        "id": "call_1",
+        "name": "check_availability",
+        "arguments": args,
+    },
+    "flat name and parameters": lambda args: {
+        "id": "call_1",
+        "name": "check_availability",
+        "parameters": args,
+    },
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+async def test_every_documented_tool_call_shape_is_answered(
+    client: httpx.AsyncClient, org: TestOrg, shape: str
+) -> None:
+    call = SHAPES[shape]({"date": tomorrow()})
+    answer = await post(client, org, vapi_message(call))
+    assert answer["results"][0]["toolCallId"] == "call_1"
+    text = answer["results"][0]["result"]
+    assert text.startswith("Today is ")
+    assert "Dr. Test is free every 30 minutes from 8:00 AM to 7:30 PM" in text
+    assert "\n" not in text
+
+
+async def test_calls_only_in_tool_with_tool_call_list_are_answered(
+    client: httpx.AsyncClient, org: TestOrg
+) -> None:
+    message = vapi_message()
+    del message["message"]["toolCallList"]
+    message["message"]["toolWithToolCallList"] = [
+        {
+            "type": "function",
+            "function": {"name": "check_availability", "parameters": {"type": "object"}},
+            "toolCall": vapi_call("check_availability", {"date": tomorrow()}, "call_w"),
+        }
+    ]
+    answer = await post(client, org, message)
+    assert answer["results"][0]["toolCallId"] == "call_w"
+    assert "is free" in answer["results"][0]["result"]
+
+
+async def test_several_calls_in_one_message_are_answered_in_order(
+    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+) -> None:
+    start = local_start(days_ahead=2, at=time(11))
+    message = vapi_message(
+        vapi_call("check_availability", {"date": start.date().isoformat()}, "c1"),
+        vapi_call("book_appointment", {"name": "Sam Wilson", "start": start.isoformat()}, "c2"),
+        vapi_call("transfer_to_human", {}, "c3"),
+        vapi_call("book_appointment", {"name": "Ann Lee", "start": start.isoformat()}, "c4"),
+    )
+    answer = await post(client, org, message)
+    results = answer["results"]
+    assert [r["toolCallId"] for r in results] == ["c1", "c2", "c3", "c4"]
+    assert "is free" in results[0]["result"]
+    assert results[1]["result"].startswith("Booked: Consultation with Dr. Test on ")
+    assert "There is no tool called transfer_to_human" in results[2]["error"]
+    # The same slot again: an answer with alternatives, not an error.
+    assert "already taken" in results[3]["result"]
+    assert await org_row_counts(pool, org) == {
+        "bookings": 1,
+        "contacts": 1,
+        "sms_messages": await pool.fetchval(
+            "SELECT count(*) FROM sms_messages WHERE org_id = $1", org.id
+        ),
+    }
+
+
+async def test_same_tool_call_id_twice_books_once_and_answers_the_same(
+    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+) -> None:
+    start = local_start(days_ahead=3, at=time(9, 30))
+    call = vapi_call("book_appointment", {"name": "Sam Wilson", "start": start.isoformat()})
+    first = await post(client, org, vapi_message(call))
+    second = await post(client, org, vapi_message(call))
+    assert first == second
+    assert first["results"][0]["result"].startswith("Booked:")
+    rows = await pool.fetch("SELECT id FROM bookings WHERE org_id = $1", org.id)
+    assert len(rows) == 1
+    await wait_for_status(pool, rows[0]["id"], {"confirmed"})
+    sms = await pool.fetchval("SELECT count(*) FROM sms_messages WHERE org_id = $1", org.id)
+    assert sms == 1
+
+
+async def test_phone_defaults_to_the_callers_number(
+    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+) -> None:
+    caller = unique_phone()
+    start = local_start(days_ahead=4, at=time(15))
+    call = vapi_call("book_appointment", {"name": "sam wilson", "start": start.isoformat()})
+    answer = await post(client, org, vapi_message(call, caller=caller))
+    assert answer["results"][0]["result"].startswith("Booked:")
+    contact = await pool.fetchrow("SELECT phone, name FROM contacts WHERE org_id = $1", org.id)
+    assert dict(contact) == {"phone": caller, "name": "Sam Wilson"}
+
+
+async def test_a_day_with_nothing_free_names_the_next_open_day(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    # Open on Mondays only: asking for the day after a Monday points to the next Monday.
+    from core.orgs import OpeningSpec
+
+    org = await create_test_org(
+        pool, hours=[OpeningSpec(weekday="mon", opens=time(9), closes=time(11))]
+    )
+    day = local_start(days_ahead=1).date()
+    while day.weekday() != 1:  # a Tuesday
+        day += timedelta(days=1)
+    call = vapi_call("check_availability", {"date": day.isoformat()})
+    text = (await post(client, org, vapi_message(call)))["results"][0]["result"]
+    next_monday = day + timedelta(days=6)
+    assert "has nothing free on Tuesday" in text
+    assert f"The next open day is Monday, {next_monday.strftime('%B')} {next_monday.day}" in text
+    assert "every 30 minutes from 9:00 AM to 10:30 AM" in text
+
+
+async def test_calendar_busy_time_is_not_offered_nor_booked(
+    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool, sandboxes: Any
+) -> None:
+    blocked = local_start(days_ahead=5, at=time(12))
+    await sandboxes.calendar.add_busy(org.calendar_id, blocked, blocked + timedelta(hours=1))
+    check = vapi_call("check_availability", {"date": blocked.date().isoformat()})
+    text = (await post(client, org, vapi_message(check)))["results"][0]["result"]
+    assert "from 8:00 AM to 11:30 AM" in text
+    assert "from 1:00 PM to 7:30 PM" in text
+    book = vapi_call("book_appointment", {"name": "Sam Wilson", "start": blocked.isoformat()})
+    result = (await post(client, org, vapi_message(book)))["results"][0]
+    assert "already taken" in result["result"]
+    assert "1:00 PM" in result["result"]
+    assert await pool.fetchval("SELECT count(*) FROM bookings WHERE org_id = $1", org.id) == 0
+
+
+async def test_reschedule_and_cancel_say_they_are_not_available_yet(
+    client: httpx.AsyncClient, org: TestOrg
+) -> None:
+    message = vapi_message(
+        vapi_call("reschedule_appointment", {"new_start": "2026-12-01T10:00"}, "r"),
+        vapi_call("cancel_appointment", {}, "c"),
+    )
+    results = (await post(client, org, message))["results"]
+    assert "can't move appointments by phone yet" in results[0]["error"]
+    assert "can't cancel appointments by phone yet" in results[1]["error"]
+
+
+@pytest.mark.parametrize("kind", ["status-update", "end-of-call-report", "conversation-update"])
+async def test_informational_messages_get_an_empty_200(
+    client: httpx.AsyncClient, org: TestOrg, kind: str
+) -> None:
+    assert await post(client, org, {"message": {"type": kind, "status": "ended"}}) == {}
+
+
+async def test_wrong_or_missing_secret_is_401(client: httpx.AsyncClient, org: TestOrg) -> None:
+    body = vapi_message(vapi_call("check_availability", {"date": tomorrow()}))
+    missing = await client.post("/voice/vapi", json=body)
+    wrong = await client.post("/voice/vapi", json=body, headers={"X-Vapi-Secret": "bk_voice_x"})
+    api_key = await client.post(
+        "/voice/vapi",
+        json=body,
+        headers={"Authorization": f"Bearer {org.credentials.api_key}"},
+    )
+    assert [r.status_code for r in (missing, wrong, api_key)] == [401, 401, 401]
+    legacy = await client.post(
+        "/voice/vapi", json=body, headers={"X-Vapi-Secret": org.credentials.voice_secret}
+    )
+    assert legacy.status_code == 200
+    assert "is free" in legacy.json()["results"][0]["result"]
+
+
+def _book(**arguments: Any) -> dict[str, Any]:
+    values = {"name": "Sam Wilson", "start": local_start(days_ahead=6).isoformat()}
+    values.update(arguments)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+BAD_TOOL_CALLS = [
+    ("start missing", _book(start=None), "book_appointment: start is missing."),
+    ("name missing", _book(name=None), "book_appointment: name is missing."),
+    ("name is a number", _book(name=42), "book_appointment: name must be text."),
+    ("start is a list", _book(start=["tomorrow"]), "book_appointment: start must be text."),
+    ("garbage time", _book(start="next blursday"), "I couldn't understand that date and time"),
+    ("date without time", _book(start="2027-01-05"), "I need a time as well as the date."),
+    ("invalid phone", _book(phone="12"), "phone number"),
+    ("invalid email", _book(email="sam@", phone=None), "email"),
+    ("unknown service", _book(service="Surgery"), "there is no service called Surgery"),
+    ("date missing", None, "check_availability: date is missing."),
+    ("garbage date", {"date": "someday"}, "date"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "arguments", "expected"), BAD_TOOL_CALLS, ids=[c[0] for c in BAD_TOOL_CALLS]
+)
+async def test_bad_arguments_get_a_spoken_error_and_write_nothing(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    case: str,
+    arguments: dict[str, Any] | None,
+    expected: str,
+) -> None:
+    org = await create_test_org(pool)
+    name = "check_availability" if arguments is None or "date" in arguments else "book_appointment"
+    caller = None if case == "invalid email" else "+12125550123"
+    answer = await post(
+        client, org, vapi_message(vapi_call(name, arguments or {}, "bad"), caller=caller)
+    )
+    result = answer["results"][0]
+    assert result["toolCallId"] == "bad"
+    assert "result" not in result
+    assert expected.lower() in result["error"].lower()
+    assert "\n" not in result["error"]
+    assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
+
+
+RAW_BAD_CALLS = [
+    (
+        "arguments not JSON",
+        {"id": "x", "function": {"name": "book_appointment", "arguments": "{nope"}},
+        "not valid JSON",
+    ),
+    (
+        "arguments a list",
+        {"id": "x", "function": {"name": "book_appointment", "arguments": "[1]"}},
+        "must be a JSON object",
+    ),
+    ("no function name", {"id": "x", "function": {"arguments": "{}"}}, "no function name"),
+    ("no id", {"function": {"name": "check_availability", "arguments": "{}"}}, "has no id"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "call", "expected"), RAW_BAD_CALLS, ids=[c[0] for c in RAW_BAD_CALLS]
+)
+async def test_unreadable_tool_calls_get_an_error_result(
+    client: httpx.AsyncClient,
+    org: TestOrg,
+    pool: asyncpg.Pool,
+    case: str,
+    call: dict[str, Any],
+    expected: str,
+) -> None:
+    answer = await post(client, org, vapi_message(call))
+    assert expected in answer["results"][0]["error"]
+    assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
+
+
+async def test_transport_problems_are_200_with_an_error(
+    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+) -> None:
+    headers = vapi_headers(org)
+    malformed = await client.post(
+        "/voice/vapi", content=b"{not json", headers={**headers, "Content-Type": "application/json"}
+    )
+    plain = await client.post(
+        "/voice/vapi", content=b"hello", headers={**headers, "Content-Type": "text/plain"}
+    )
+    no_message = await client.post("/voice/vapi", json={"hello": 1}, headers=headers)
+    huge = vapi_message(vapi_call("book_appointment", {"name": "x" * 300_000, "start": "t"}))
+    oversized = await client.post("/voice/vapi", json=huge, headers=headers)
+    for response, words in [
+        (malformed, "not valid JSON"),
+        (plain, "application/json"),
+        (no_message, "no `message`"),
+        (oversized, "256 KiB"),
+    ]:
+        assert response.status_code == 200
+        assert words in response.json()["error"]
+        assert response.json()["results"] == []
+    assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
+
+
+async def test_booked_answer_carries_the_booking_id(
+    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+) -> None:
+    start = local_start(days_ahead=7, at=time(16, 30))
+    call = vapi_call("book_appointment", {"name": "Sam Wilson", "start": start.isoformat()})
+    result = (await post(client, org, vapi_message(call)))["results"][0]["result"]
+    booking = await pool.fetchrow("SELECT id, starts_at FROM bookings WHERE org_id = $1", org.id)
+    assert isinstance(booking["id"], UUID)
+    assert booking["starts_at"] == start
+    assert "4:30 PM" in result
