@@ -1,5 +1,6 @@
 """SQL for the SMS ledger: one row per (booking, send_key), checked before Twilio is called."""
 
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -72,3 +73,61 @@ async def record_outcome(
         status,
         error_code,
     )
+
+
+# How far along Twilio's message lifecycle each status is. A callback may only move a row
+# forward: callbacks arrive out of order, and a late "sent" must not undo "delivered".
+# `pending` is the ledger's own state before Twilio accepted the message.
+_PROGRESS: dict[str, int] = {
+    "pending": 0,
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 2,
+    "sending": 3,
+    "sent": 4,
+}
+# Outcomes Twilio does not change again; a row in one of these is never overwritten.
+_FINAL = frozenset({"delivered", "undelivered", "failed", "canceled", "read"})
+_FINAL_RANK = max(_PROGRESS.values()) + 1
+
+StatusUpdate = Literal["updated", "stale", "unknown_sid"]
+
+
+def statuses_superseded_by(status: str) -> frozenset[str]:
+    """The ledger statuses a callback reporting `status` may overwrite (empty if none).
+
+    Only statuses strictly earlier in the lifecycle: final ones stay final, a repeat changes
+    nothing, and an unknown status (Twilio may add some) supersedes nothing.
+    """
+    rank = _FINAL_RANK if status in _FINAL else _PROGRESS.get(status)
+    if rank is None:
+        return frozenset()
+    return frozenset(s for s, r in _PROGRESS.items() if r < rank)
+
+
+async def apply_status_callback(
+    conn: Executor, *, twilio_sid: str, status: str, error_code: str | None
+) -> StatusUpdate:
+    """Move the message with this SID to `status`, unless it is already as far or further.
+
+    The guard is in the UPDATE's WHERE, so concurrent callbacks for one message cannot race
+    a row backwards. Returns "updated", "stale" (the row is at or past `status`, or `status`
+    is unknown) or "unknown_sid" (no message of ours has this SID; nothing is written).
+    """
+    updated = await conn.fetchval(
+        """
+        UPDATE sms_messages SET status = $2, error_code = $3, updated_at = now()
+        WHERE twilio_sid = $1 AND status = ANY($4::text[])
+        RETURNING id
+        """,
+        twilio_sid,
+        status,
+        error_code,
+        sorted(statuses_superseded_by(status)),
+    )
+    if updated is not None:
+        return "updated"
+    exists: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM sms_messages WHERE twilio_sid = $1)", twilio_sid
+    )
+    return "stale" if exists else "unknown_sid"
