@@ -11,6 +11,7 @@ from core.errors import PermanentServiceError
 from core.models import SendSmsInput, SmsResult
 from core.normalize import ensure_timezone
 from core.repositories import bookings as booking_repo
+from core.repositories import opt_outs
 from core.repositories import sms as sms_repo
 from core.sms import SmsSender, mask_phone
 
@@ -18,6 +19,10 @@ log = logging.getLogger(__name__)
 
 # Statuses after which the ledger row is final: sending again would duplicate or is pointless.
 _HANDLED = {"failed", "skipped"}
+# Ledger error code of a message not sent because the recipient opted out of this sender.
+_OPTED_OUT = "opted_out"
+# Twilio's "Attempt to send to unsubscribed recipient".
+_TWILIO_UNSUBSCRIBED = "21610"
 
 
 class SmsActivities:
@@ -31,9 +36,11 @@ class SmsActivities:
     async def send_sms(self, request: SendSmsInput) -> SmsResult:
         """Send the booking's message of this kind once.
 
-        A permanent refusal (invalid number, opted out) is recorded `failed` with Twilio's code
-        and returned, not raised: a lost text must never undo a booking. Transient errors raise
-        and Temporal retries.
+        A recipient who opted out of the org's sender number is not texted: the row is recorded
+        `skipped` / `opted_out`. A permanent refusal (invalid number, opted out) is recorded
+        `failed` with Twilio's code and returned, not raised: a lost text must never undo a
+        booking; a 21610 refusal also records the opt-out. Transient errors raise and Temporal
+        retries.
         """
         ref = request.booking
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
@@ -61,20 +68,34 @@ class SmsActivities:
             return SmsResult(
                 status=row["status"], twilio_sid=row["twilio_sid"], error_code=row["error_code"]
             )
-        if not booking["sms_sender"]:
+        sender = booking["sms_sender"]
+        if not sender:
             await sms_repo.record_outcome(
                 self._pool, message_id=row["id"], status="skipped", error_code="no_sender"
             )
             return SmsResult(status="skipped", error_code="no_sender")
+        if await opt_outs.is_opted_out(self._pool, sender=sender, phone=phone):
+            # Twilio would refuse it anyway (21610); not asking keeps the ledger honest.
+            log.info("sms %s to %s skipped: opted out", request.kind, mask_phone(phone))
+            await sms_repo.record_outcome(
+                self._pool, message_id=row["id"], status="skipped", error_code=_OPTED_OUT
+            )
+            return SmsResult(status="skipped", error_code=_OPTED_OUT)
         try:
             sent = await self._sender.send(
                 to=phone,
                 body=body,
-                from_number=booking["sms_sender"],
+                from_number=sender,
                 status_callback=self._status_callback_url,
             )
         except PermanentServiceError as error:
             log.warning("sms %s to %s refused: %s", request.kind, mask_phone(phone), error.code)
+            if error.code == _TWILIO_UNSUBSCRIBED:
+                # The recipient texted STOP where we did not see it (e.g. before this number
+                # was wired to /twilio/inbound); remember it so later sends are skipped.
+                await opt_outs.record(
+                    self._pool, sender=sender, phone=phone, source=opt_outs.TWILIO_REFUSAL_SOURCE
+                )
             await sms_repo.record_outcome(
                 self._pool, message_id=row["id"], status="failed", error_code=error.code
             )
