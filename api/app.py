@@ -10,6 +10,7 @@ from api.actions import BookingActions
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.routes import bookings, health, voice
+from api.routes import twilio as twilio_webhooks
 from api.voice.tools import VoiceTools
 from core.calendar import CalendarClient
 from core.config import Settings
@@ -55,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(voice.router)
     app.include_router(bookings.router)
+    app.include_router(twilio_webhooks.router)
     return app
 
 
