@@ -9,6 +9,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
@@ -40,6 +41,35 @@ class AvailabilityAnswer:
     moved_to_this_year: bool
     free: DayAvailability
     message: str
+
+    def facts(self, org: Org) -> dict[str, Any]:
+        """The structured answer beside the sentence: local ISO times in the org's zone."""
+        free = self.free
+        return {
+            "today": self.today.isoformat(),
+            "date": free.day.isoformat(),
+            "time_zone": org.time_zone.key,
+            "provider": self.provider,
+            "service": self.service,
+            "free_starts": _local_iso(free.starts, org),
+            "next_open_day": free.next_day.isoformat() if free.next_day else None,
+            "next_free_starts": _local_iso(free.next_starts, org),
+            "calendar_checked": free.calendar_checked,
+        }
+
+
+def booking_facts(result: BookResult, org: Org) -> dict[str, Any]:
+    """A booking answer's facts, times as local ISO in the org's zone."""
+    return {
+        "outcome": result.outcome,
+        "booking_id": str(result.booking_id) if result.booking_id else None,
+        "start": result.start.astimezone(org.time_zone).isoformat() if result.start else None,
+        "alternatives": _local_iso(result.alternatives, org),
+    }
+
+
+def _local_iso(instants: list[datetime], org: Org) -> list[str]:
+    return [at.astimezone(org.time_zone).isoformat() for at in instants]
 
 
 class BookingActions:

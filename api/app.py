@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from api.actions import BookingActions
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routes import bookings, health, voice
+from api.routes import availability, booking_requests, bookings, health, voice
 from api.routes import twilio as twilio_webhooks
 from api.voice.tools import VoiceTools
 from core.calendar import CalendarClient
@@ -55,6 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     app.include_router(health.router)
     app.include_router(voice.router)
+    app.include_router(availability.router)
+    app.include_router(booking_requests.router)
     app.include_router(bookings.router)
     app.include_router(twilio_webhooks.router)
     return app

@@ -15,7 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import BookingError, ConfigurationError, InvalidInput, NotFound, SlotUnavailable
+from core.errors import (
+    BackendUnavailable,
+    BookingError,
+    ConfigurationError,
+    InvalidInput,
+    NotFound,
+    SlotUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +94,10 @@ async def _booking_error(request: Request, exc: Exception) -> JSONResponse:
         return error_response(422, exc.message, field=exc.field)
     if isinstance(exc, NotFound):
         return error_response(404, exc.message)
+    if isinstance(exc, BackendUnavailable):
+        busy = error_response(503, exc.message)
+        busy.headers["Retry-After"] = "5"
+        return busy
     if isinstance(exc, ConfigurationError):
         log.error("configuration error while serving %s: %s", request.url.path, exc.message)
         return error_response(503, "the service is misconfigured; see the server log")

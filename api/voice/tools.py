@@ -6,15 +6,13 @@ bodies, so a failure must be a short sentence the agent can say, not a status co
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from api.actions import AvailabilityAnswer, BookingActions
+from api.actions import BookingActions, booking_facts
 from api.inputs import AvailabilityQuery, BookingFields, CancelFields, RescheduleFields
 from api.voice.calls import ToolAnswer, ToolCall
 from core.errors import BackendUnavailable, InvalidInput, NotFound
-from core.models import BookResult
 from core.orgs import Org
 
 log = logging.getLogger(__name__)
@@ -67,7 +65,7 @@ class VoiceTools:
         self, org: Org, query: AvailabilityQuery, **_: object
     ) -> ToolAnswer:
         answer = await self._actions.availability(org, query)
-        return ToolAnswer(answer.message, data=availability_data(answer, org))
+        return ToolAnswer(answer.message, data=answer.facts(org))
 
     async def _book_appointment(
         self,
@@ -84,7 +82,7 @@ class VoiceTools:
         )
         # "unavailable" is an answer the agent relays (with alternatives), not a failure.
         is_error = result.outcome in ("invalid", "error")
-        return ToolAnswer(result.message, is_error=is_error, data=booking_data(result, org))
+        return ToolAnswer(result.message, is_error=is_error, data=booking_facts(result, org))
 
     def _not_yet(self, action: str) -> Callable[..., Awaitable[ToolAnswer]]:
         async def refuse(org: Org, arguments: BaseModel, **_: object) -> ToolAnswer:
@@ -112,27 +110,3 @@ def describe_argument_errors(tool: str, error: ValidationError) -> str:
         else:
             problems.append(f"{name} is invalid")
     return f"{tool}: {'; '.join(problems)}."
-
-
-def availability_data(answer: AvailabilityAnswer, org: Org) -> dict[str, Any]:
-    """Structured facts beside the sentence: local ISO times in the org's zone."""
-    free = answer.free
-    return {
-        "today": answer.today.isoformat(),
-        "date": free.day.isoformat(),
-        "time_zone": org.time_zone.key,
-        "provider": answer.provider,
-        "service": answer.service,
-        "free_starts": [at.astimezone(org.time_zone).isoformat() for at in free.starts],
-        "next_open_day": free.next_day.isoformat() if free.next_day else None,
-        "next_free_starts": [at.astimezone(org.time_zone).isoformat() for at in free.next_starts],
-    }
-
-
-def booking_data(result: BookResult, org: Org) -> dict[str, Any]:
-    return {
-        "outcome": result.outcome,
-        "booking_id": str(result.booking_id) if result.booking_id else None,
-        "start": result.start.astimezone(org.time_zone).isoformat() if result.start else None,
-        "alternatives": [at.astimezone(org.time_zone).isoformat() for at in result.alternatives],
-    }

@@ -1,0 +1,242 @@
+"""POST /bookings and GET /availability: the REST twins of the voice tools."""
+
+from collections.abc import AsyncIterator
+from datetime import time
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.worker import Worker
+
+from core.config import Settings
+from core.orgs import OpeningSpec
+from tests.apiclient import api_client
+from tests.booking_helpers import local_start, wait_for_status
+from tests.factories import TestOrg, create_test_org
+from tests.voice_helpers import org_row_counts
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def org(pool: asyncpg.Pool) -> TestOrg:
+    return await create_test_org(pool)
+
+
+@pytest.fixture
+async def client(booking_settings: Settings, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(booking_settings) as running:
+        yield running
+
+
+def auth(org: TestOrg, key: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {org.credentials.api_key}"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return headers
+
+
+def booking(days_ahead: int, at: time, **fields: Any) -> dict[str, Any]:
+    values = {
+        "name": "Sam Wilson",
+        "phone": "(212) 555-0123",
+        "start": local_start(days_ahead=days_ahead, at=at).isoformat(),
+    }
+    values.update(fields)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+async def test_post_books_and_a_retry_with_the_same_key_gets_the_same_booking(
+    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+) -> None:
+    key = str(uuid4())
+    first = await client.post("/bookings", json=booking(2, time(10)), headers=auth(org, key))
+    again = await client.post("/bookings", json=booking(2, time(10)), headers=auth(org, key))
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    body = first.json()
+    assert body["outcome"] == "booked"
+    assert body["start"] == local_start(days_ahead=2, at=time(10)).isoformat()
+    assert first.headers["location"] == f"/bookings/{body['booking_id']}"
+    assert await pool.fetchval("SELECT count(*) FROM bookings WHERE org_id = $1", org.id) == 1
+    detail = await client.get(first.headers["location"], headers=auth(org))
+    assert detail.status_code == 200
+    assert detail.json()["contact"]["phone"] == "+12125550123"
+    await wait_for_status(pool, body["booking_id"], {"confirmed"})
+
+
+async def test_taken_slot_is_409_with_alternatives(client: httpx.AsyncClient, org: TestOrg) -> None:
+    first = await client.post("/bookings", json=booking(3, time(11)), headers=auth(org, "a"))
+    taken = await client.post(
+        "/bookings", json=booking(3, time(11), name="Ann Lee"), headers=auth(org, "b")
+    )
+    assert first.status_code == 201
+    assert taken.status_code == 409
+    error = taken.json()["error"]
+    assert error["code"] == "slot_unavailable"
+    assert "already taken" in error["message"]
+    assert error["alternatives"] == [
+        local_start(days_ahead=3, at=at).isoformat()
+        for at in (time(11, 30), time(12), time(12, 30))
+    ]
+
+
+async def test_idempotency_keys_are_per_org(
+    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+) -> None:
+    other = await create_test_org(pool)
+    mine = await client.post("/bookings", json=booking(4, time(9)), headers=auth(org, "same"))
+    theirs = await client.post("/bookings", json=booking(4, time(9)), headers=auth(other, "same"))
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.json()["booking_id"] != theirs.json()["booking_id"]
+    assert (
+        await client.get(f"/bookings/{mine.json()['booking_id']}", headers=auth(other))
+    ).status_code == 404
+
+
+BAD_POSTS = [
+    ("invalid phone", booking(5, time(10), phone="12"), {}, 422, "phone"),
+    ("invalid email", booking(5, time(10), phone=None, email="sam@@x"), {}, 422, "email"),
+    ("garbage start", booking(5, time(10), start="whenever"), {}, 422, "date and time"),
+    ("start missing", booking(5, time(10), start=None), {}, 422, "start: Field required"),
+    (
+        "name a number",
+        booking(5, time(10), name=7),
+        {},
+        422,
+        "name: Input should be a valid string",
+    ),
+    ("unknown provider", booking(5, time(10), provider="Dr. Nobody"), {}, 422, "Dr. Nobody"),
+    ("outside hours", booking(5, time(22)), {}, 409, "not open"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "headers", "status", "words"), BAD_POSTS, ids=[c[0] for c in BAD_POSTS]
+)
+async def test_bad_bookings_are_refused_and_write_nothing(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    case: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    status: int,
+    words: str,
+) -> None:
+    org = await create_test_org(pool)
+    response = await client.post("/bookings", json=body, headers=auth(org, str(uuid4())))
+    assert response.status_code == status, response.text
+    assert words in response.json()["error"]["message"]
+    assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
+
+
+async def test_transport_errors_are_clear_4xx_and_write_nothing(
+    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+) -> None:
+    no_key = await client.post("/bookings", json=booking(5, time(10)), headers=auth(org))
+    malformed = await client.post(
+        "/bookings",
+        content=b"{oops",
+        headers={**auth(org, "k"), "Content-Type": "application/json"},
+    )
+    form = await client.post("/bookings", data={"name": "Sam"}, headers=auth(org, "k"))
+    huge = await client.post(
+        "/bookings", json=booking(5, time(10), notes="x" * 300_000), headers=auth(org, "k")
+    )
+    anonymous = await client.post(
+        "/bookings", json=booking(5, time(10)), headers={"Idempotency-Key": "k"}
+    )
+    statuses = [r.status_code for r in (no_key, malformed, form, huge, anonymous)]
+    assert statuses == [422, 400, 415, 413, 401]
+    assert "idempotency-key" in no_key.json()["error"]["message"].lower()
+    assert malformed.json()["error"]["code"] == "malformed_json"
+    assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
+
+
+async def test_availability_lists_free_times_in_the_org_zone(
+    client: httpx.AsyncClient, org: TestOrg
+) -> None:
+    day = local_start(days_ahead=6).date()
+    await client.post("/bookings", json=booking(6, time(8)), headers=auth(org, "early"))
+    response = await client.get(
+        "/availability", params={"date": day.isoformat()}, headers=auth(org)
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["date"] == day.isoformat()
+    assert body["time_zone"] == "America/New_York"
+    assert body["free_starts"][0] == local_start(days_ahead=6, at=time(8, 30)).isoformat()
+    assert len(body["free_starts"]) == 23  # 08:00-20:00 in 30-minute steps, 08:00 booked
+    assert body["calendar_checked"] is True
+    assert "from 8:30 AM to 7:30 PM" in body["message"]
+
+
+async def test_availability_on_a_spring_forward_day(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    # 14 March 2027, New York: 02:00 becomes 03:00. Open 00:00-06:00 that Sunday.
+    org = await create_test_org(
+        pool,
+        horizon_days=730,
+        hours=[OpeningSpec(weekday="sun", opens=time(0), closes=time(6))],
+    )
+    response = await client.get("/availability", params={"date": "2027-03-14"}, headers=auth(org))
+    assert response.status_code == 200
+    assert response.json()["free_starts"] == [
+        "2027-03-14T00:00:00-05:00",
+        "2027-03-14T00:30:00-05:00",
+        "2027-03-14T01:00:00-05:00",
+        "2027-03-14T01:30:00-05:00",
+        "2027-03-14T03:00:00-04:00",
+        "2027-03-14T03:30:00-04:00",
+        "2027-03-14T04:00:00-04:00",
+        "2027-03-14T04:30:00-04:00",
+        "2027-03-14T05:00:00-04:00",
+        "2027-03-14T05:30:00-04:00",
+    ]
+
+
+async def test_availability_on_a_fall_back_day(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    # 7 November 2027, New York: 02:00 EDT becomes 01:00 EST; 01:00-02:00 happens twice.
+    org = await create_test_org(
+        pool,
+        horizon_days=730,
+        slot_step_minutes=60,
+        services=[{"name": "Consultation", "duration_minutes": 60}],
+        hours=[OpeningSpec(weekday="sun", opens=time(0), closes=time(4))],
+    )
+    response = await client.get("/availability", params={"date": "2027-11-07"}, headers=auth(org))
+    # Wall-clock grid, ambiguous 01:00 read as its first occurrence; 5 real hours of opening.
+    assert response.json()["free_starts"] == [
+        "2027-11-07T00:00:00-04:00",
+        "2027-11-07T01:00:00-04:00",
+        "2027-11-07T02:00:00-05:00",
+        "2027-11-07T03:00:00-05:00",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({}, "date: Field required"),
+        ({"date": "someday"}, "date"),
+        ({"date": "2020-06-01"}, "already passed"),
+        ({"date": "2027-01-05", "provider": "Dr. Nobody"}, "Dr. Nobody"),
+        ({"date": "2027-01-05", "service": "Surgery"}, "Surgery"),
+    ],
+)
+async def test_bad_availability_queries_are_422(
+    client: httpx.AsyncClient, org: TestOrg, params: dict[str, str], words: str
+) -> None:
+    response = await client.get("/availability", params=params, headers=auth(org))
+    assert response.status_code == 422
+    assert words in response.json()["error"]["message"]
+
+
+async def test_availability_needs_the_org_key(client: httpx.AsyncClient, org: TestOrg) -> None:
+    response = await client.get("/availability", params={"date": "2027-01-05"})
+    assert response.status_code == 401
