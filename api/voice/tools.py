@@ -17,6 +17,13 @@ from core.orgs import Org
 
 log = logging.getLogger(__name__)
 
+# Each tool's arguments; examples/vapi-tools.json and retell-functions.json mirror these (tested).
+TOOL_ARGUMENTS: dict[str, type[BaseModel]] = {
+    "check_availability": AvailabilityQuery,
+    "book_appointment": BookingFields,
+    "reschedule_appointment": RescheduleFields,
+    "cancel_appointment": CancelFields,
+}
 _NOT_YET = "Sorry, I can't {action} appointments by phone yet. Please ask the clinic's staff."
 _INTERNAL = "Sorry, something went wrong on our side. Please try again in a moment."
 
@@ -26,16 +33,13 @@ class VoiceTools:
 
     def __init__(self, actions: BookingActions) -> None:
         self._actions = actions
-        self._tools: dict[str, tuple[type[BaseModel], Callable[..., Awaitable[ToolAnswer]]]] = {
-            "check_availability": (AvailabilityQuery, self._check_availability),
-            "book_appointment": (BookingFields, self._book_appointment),
-            "reschedule_appointment": (RescheduleFields, self._not_yet("move")),
-            "cancel_appointment": (CancelFields, self._not_yet("cancel")),
+        handlers: dict[str, Callable[..., Awaitable[ToolAnswer]]] = {
+            "check_availability": self._check_availability,
+            "book_appointment": self._book_appointment,
+            "reschedule_appointment": self._not_yet("move"),
+            "cancel_appointment": self._not_yet("cancel"),
         }
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._tools)
+        self._tools = {name: (TOOL_ARGUMENTS[name], handlers[name]) for name in TOOL_ARGUMENTS}
 
     async def run(
         self, org: Org, call: ToolCall, *, idempotency_key: str, caller_phone: str | None
