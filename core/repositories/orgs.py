@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from core.orgs import OrgSpec
 
 
+# Postgres' default name for `slug text UNIQUE` in 0001_schema.sql.
+SLUG_CONSTRAINT = "organizations_slug_key"
+
+
 async def insert_org(
     pool: asyncpg.Pool, *, spec: "OrgSpec", api_key_hash: str, voice_secret_hash: str
 ) -> UUID:
@@ -33,7 +37,7 @@ async def insert_org(
             spec.sms_sender,
             api_key_hash,
             voice_secret_hash,
-            spec.retell_api_key,
+            spec.retell_api_key.get_secret_value() if spec.retell_api_key else None,
             timedelta(minutes=spec.slot_step_minutes),
             timedelta(minutes=spec.min_notice_minutes),
             timedelta(days=spec.horizon_days),
@@ -67,6 +71,20 @@ async def replace_credentials(
         slug,
         api_key_hash,
         voice_secret_hash,
+    )
+    if org_id is None:
+        raise NotFound(f"no org with slug {slug!r}")
+    return org_id
+
+
+async def update_retell_api_key(
+    pool: asyncpg.Pool, *, slug: str, retell_api_key: str | None
+) -> UUID:
+    """Set (or clear) the org's Retell API key; NotFound for an unknown slug."""
+    org_id: UUID | None = await pool.fetchval(
+        "UPDATE organizations SET retell_api_key = $2 WHERE slug = $1 RETURNING id",
+        slug,
+        retell_api_key,
     )
     if org_id is None:
         raise NotFound(f"no org with slug {slug!r}")
