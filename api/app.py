@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from api.actions import BookingActions
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.routes import admin as admin_routes
 from api.routes import availability, booking_requests, bookings, health, voice
 from api.routes import twilio as twilio_webhooks
 from api.voice.tools import VoiceTools
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.include_router(health.router)
+    app.include_router(admin_routes.router)
     app.include_router(voice.router)
     app.include_router(availability.router)
     app.include_router(booking_requests.router)
