@@ -1,0 +1,115 @@
+"""Admin API: create orgs and manage their credentials (`Authorization: Bearer <ADMIN_TOKEN>`).
+
+Credentials are returned exactly once, when made; only their hashes are stored. The Retell
+key is write-only: it is needed to verify Retell's webhook signatures but no response holds it.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
+from pydantic import BaseModel, ConfigDict
+
+from api.auth import require_admin
+from api.deps import PoolDep
+from api.limits import require_json
+from core.orgs import (
+    SLUG_PATTERN,
+    CreatedOrg,
+    OrgCredentials,
+    OrgSpec,
+    RetellApiKey,
+    SlugTaken,
+    create_org,
+    rotate_credentials,
+    set_retell_api_key,
+)
+
+# Every route is admin-only by construction; the admin check runs before the body is looked at.
+router = APIRouter(prefix="/admin/orgs", tags=["admin"], dependencies=[Depends(require_admin)])
+
+# Checked before any query: a slug with a NUL byte must be a 422, not a database error.
+SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, description="The org's slug.")]
+
+# Kept equal to examples/clinic.json by a test, so /docs and the CLI example never drift.
+EXAMPLE_ORG: dict[str, Any] = {
+    "slug": "sunrise-dental",
+    "name": "Sunrise Dental",
+    "time_zone": "America/Chicago",
+    "default_region": "US",
+    "sms_sender": "+13125550142",
+    "retell_api_key": None,
+    "slot_step_minutes": 30,
+    "min_notice_minutes": 120,
+    "horizon_days": 60,
+    "providers": [
+        {"name": "Dr. Patel", "calendar_id": "dr-patel@sunrise-dental.example"},
+        {"name": "Dr. Okafor", "calendar_id": "dr-okafor@sunrise-dental.example"},
+    ],
+    "services": [
+        {"name": "Checkup", "duration_minutes": 30, "buffer_minutes": 10},
+        {"name": "Cleaning", "duration_minutes": 60, "buffer_minutes": 0},
+    ],
+    "hours": [
+        *(
+            {"weekday": day, "opens": "08:00", "closes": "12:00"}
+            for day in ("mon", "tue", "wed", "thu", "fri")
+        ),
+        *(
+            {"weekday": day, "opens": "13:00", "closes": "17:00"}
+            for day in ("mon", "tue", "wed", "thu", "fri")
+        ),
+        {"weekday": "sat", "opens": "09:00", "closes": "13:00"},
+    ],
+}
+
+# Credentials in a response must not be kept by browsers or proxies.
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class RetellKeyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    retell_api_key: RetellApiKey | None
+
+
+class RetellKeyStatus(BaseModel):
+    slug: str
+    retell_api_key_set: bool
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_json)],
+    responses={409: {"description": "The slug is taken"}},
+)
+async def create(
+    spec: Annotated[
+        OrgSpec,
+        Body(openapi_examples={"clinic": {"summary": "A dental clinic", "value": EXAMPLE_ORG}}),
+    ],
+    pool: PoolDep,
+    response: Response,
+) -> CreatedOrg:
+    """Create an org; its API key and voice secret are in this response and nowhere else."""
+    try:
+        credentials = await create_org(pool, spec)
+    except SlugTaken as taken:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=taken.message) from None
+    response.headers.update(_NO_STORE)
+    return CreatedOrg.of(spec, credentials)
+
+
+@router.post("/{slug}/credentials")
+async def rotate(slug: SlugPath, pool: PoolDep, response: Response) -> OrgCredentials:
+    """Replace the org's API key and voice secret; the old ones stop working at once."""
+    credentials = await rotate_credentials(pool, slug)
+    response.headers.update(_NO_STORE)
+    return credentials
+
+
+@router.put("/{slug}/retell-key", dependencies=[Depends(require_json)])
+async def set_retell_key(slug: SlugPath, update: RetellKeyUpdate, pool: PoolDep) -> RetellKeyStatus:
+    """Set (or, with null, clear) the Retell API key that verifies the org's Retell webhooks."""
+    await set_retell_api_key(pool, slug, update.retell_api_key)
+    return RetellKeyStatus(slug=slug, retell_api_key_set=update.retell_api_key is not None)
