@@ -4,6 +4,7 @@ booking dev       the whole pipeline on the embedded stack (Postgres, Temporal +
 booking api       the HTTP API (production: needs DATABASE_URL and TEMPORAL_ADDRESS)
 booking worker    the Temporal worker
 booking migrate   apply database migrations
+booking org       create an org from a JSON spec, or rotate its credentials
 """
 
 import argparse
@@ -24,7 +25,19 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("api", help="serve the HTTP API")
     commands.add_parser("worker", help="run the Temporal worker")
     commands.add_parser("migrate", help="apply database migrations")
+    _add_org_parser(commands)
     return parser
+
+
+def _add_org_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    org = commands.add_parser("org", help="create an org, or rotate its credentials")
+    actions = org.add_subparsers(dest="org_command", required=True, metavar="ACTION")
+    create = actions.add_parser(
+        "create", help="create an org from a JSON spec (see examples/clinic.json)"
+    )
+    create.add_argument("--file", required=True, metavar="PATH", help="the spec; `-` is stdin")
+    rotate = actions.add_parser("rotate", help="replace an org's API key and voice secret")
+    rotate.add_argument("slug")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
+        if args.command == "org":
+            from cli.orgs import run_org_command
+
+            return asyncio.run(run_org_command(args, settings))
         return _dispatch(args.command, settings)
     except BookingError as error:
         print(f"booking {args.command}: {error.message}", file=sys.stderr)
