@@ -20,10 +20,9 @@ import httpx
 
 from core.config import Settings
 from core.db import create_pool
-from core.demo import ensure_demo_org
+from core.demo import DemoCredentials, ensure_demo_org
 from core.errors import StackError
 from core.migrate import migrate
-from core.orgs import OrgCredentials
 from core.stack.postgres import EmbeddedPostgres
 from core.stack.temporal import ensure_port_free, start_embedded_temporal
 from sandbox.runner import running_sandboxes
@@ -120,7 +119,7 @@ async def _sandboxes_for_unset_vendors(
         env["SANDBOX_CALENDAR_URL"] = sandboxes.calendar_base_url.removesuffix("/calendar/v3/")
 
 
-async def _seed(dsn: str, settings: Settings, data_dir: Path) -> OrgCredentials:
+async def _seed(dsn: str, settings: Settings, data_dir: Path) -> DemoCredentials:
     applied = await migrate(dsn)
     if applied:
         log.info("applied %d migration(s)", len(applied))
@@ -193,7 +192,7 @@ async def _wait_ready(settings: Settings, children: list[asyncio.subprocess.Proc
     raise StackError(f"the API did not become ready within {_READY_TIMEOUT_S}s ({url})")
 
 
-def _banner(settings: Settings, env: dict[str, str], credentials: OrgCredentials) -> str:
+def _banner(settings: Settings, env: dict[str, str], credentials: DemoCredentials) -> str:
     api = f"http://{settings.api_host}:{settings.api_port}"
     ui = env.get("TEMPORAL_UI_URL", settings.temporal_ui_url)
     return "\n".join(
@@ -216,6 +215,7 @@ def _banner(settings: Settings, env: dict[str, str], credentials: OrgCredentials
             f"  Demo org       {credentials.slug}",
             f"    API key      {credentials.api_key}",
             f"    Voice secret {credentials.voice_secret}",
+            f"    Retell key   {credentials.retell_api_key}",
             "",
         ]
     )

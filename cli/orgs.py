@@ -97,13 +97,13 @@ def database_url(settings: Settings) -> tuple[str, str]:
     pgdata = settings.data_dir / "pg"
     server = EmbeddedPostgres(pgdata)
     # The same liveness check `start()` makes (stale lock files, reused pids), without its
-    # fallback of launching a server. Private today; a public `running_dsn()` would be better.
-    running = server._running_postmaster()
-    if running is None:
+    # fallback of launching a server.
+    dsn = server.running_dsn()
+    if dsn is None:
         raise ConfigurationError(
             f"no embedded Postgres is running in {server.pgdata}: {_NOT_RUNNING}"
         )
-    return running.get_uri(user="postgres", database="postgres"), "the embedded Postgres"
+    return dsn, "the embedded Postgres"
 
 
 def _print_once(result: OrgCredentials, done: str) -> None:

@@ -6,8 +6,9 @@ from datetime import time
 from pathlib import Path
 
 import asyncpg
+from pydantic import SecretStr
 
-from core.credentials import hash_token
+from core.credentials import hash_token, new_token
 from core.errors import InvalidInput
 from core.orgs import (
     OpeningSpec,
@@ -17,6 +18,7 @@ from core.orgs import (
     ServiceSpec,
     create_org,
     rotate_credentials,
+    set_retell_api_key,
 )
 from core.repositories import orgs as org_repo
 
@@ -42,7 +44,14 @@ def demo_org_spec() -> OrgSpec:
     )
 
 
-async def ensure_demo_org(pool: asyncpg.Pool, data_dir: Path) -> OrgCredentials:
+class DemoCredentials(OrgCredentials):
+    """The demo org's credentials plus a generated stand-in for a Retell API key, so Retell
+    requests can be signed by hand (README) against `booking dev`."""
+
+    retell_api_key: str | None = None
+
+
+async def ensure_demo_org(pool: asyncpg.Pool, data_dir: Path) -> DemoCredentials:
     """Create the demo org once; later runs reuse it and the credentials saved beside the data.
 
     Only hashes live in the database, so the plaintext is kept in DATA_DIR (mode 0600) for the
@@ -50,20 +59,30 @@ async def ensure_demo_org(pool: asyncpg.Pool, data_dir: Path) -> OrgCredentials:
     """
     saved = data_dir / "demo-org.json"
     if saved.exists():
-        credentials = OrgCredentials.model_validate_json(saved.read_text())
+        credentials = DemoCredentials.model_validate_json(saved.read_text())
         # The file outlives a wiped database; trust it only if the key still opens the org.
         if await org_repo.has_api_key(
             pool, slug=DEMO_SLUG, api_key_hash=hash_token(credentials.api_key)
         ):
+            if credentials.retell_api_key is None:
+                credentials = await _with_retell_key(pool, credentials)
+                _write_private(saved, credentials.model_dump_json(indent=2))
             return credentials
     try:
-        credentials = await create_org(pool, demo_org_spec())
+        created = await create_org(pool, demo_org_spec())
         log.info("created the demo org %s", DEMO_SLUG)
     except InvalidInput:
-        credentials = await rotate_credentials(pool, DEMO_SLUG)
+        created = await rotate_credentials(pool, DEMO_SLUG)
         log.info("demo org existed without saved credentials; rotated them")
+    credentials = await _with_retell_key(pool, DemoCredentials(**created.model_dump()))
     _write_private(saved, credentials.model_dump_json(indent=2))
     return credentials
+
+
+async def _with_retell_key(pool: asyncpg.Pool, credentials: DemoCredentials) -> DemoCredentials:
+    key = new_token("key_demo")
+    await set_retell_api_key(pool, DEMO_SLUG, SecretStr(key))
+    return credentials.model_copy(update={"retell_api_key": key})
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -102,6 +102,14 @@ class EmbeddedPostgres:
             timeout=_START_TIMEOUT_S + 5,
         )
 
+    def running_dsn(self) -> str | None:
+        """The DSN of a server already serving this data directory (e.g. `booking dev`'s), or
+        None; never starts one."""
+        running = self._running_postmaster()
+        if running is None:
+            return None
+        return running.get_uri(user="postgres", database="postgres")
+
     def _running_postmaster(self) -> PostmasterInfo | None:
         """The live server for our data directory, clearing a stale lock file if we find one."""
         pid_file = self.pgdata / "postmaster.pid"
