@@ -54,9 +54,10 @@ def availability(
 
 
 def free_times(starts: Sequence[datetime], *, tz: ZoneInfo, step: timedelta) -> str:
-    """Start times said compactly: runs one `step` apart become "every 30 minutes from A to B".
+    """Start times said compactly: runs one `step` apart become ranges, the step said once.
 
-    "at 9:00 AM", "every 30 minutes from 9:00 AM to 11:30 AM, and at 2:00 PM".
+    "at 9:00 AM"; "every 30 minutes from 9:00 AM to 10:00 AM, from 11:00 AM to 1:30 PM, and
+    at 2:30 PM".
     """
     runs: list[list[datetime]] = []
     for at in starts:
@@ -64,13 +65,14 @@ def free_times(starts: Sequence[datetime], *, tz: ZoneInfo, step: timedelta) -> 
             runs[-1].append(at)
         else:
             runs.append([at])
-    every = _spoken_interval(step)
-    parts = [
-        f"at {spoken_time(run[0], tz)}"
-        if len(run) == 1
-        else f"{every} from {spoken_time(run[0], tz)} to {spoken_time(run[-1], tz)}"
-        for run in runs
-    ]
+    parts: list[str] = []
+    every = f"{_spoken_interval(step)} "
+    for run in runs:
+        if len(run) == 1:
+            parts.append(f"at {spoken_time(run[0], tz)}")
+        else:
+            parts.append(f"{every}from {spoken_time(run[0], tz)} to {spoken_time(run[-1], tz)}")
+            every = ""
     if len(parts) == 1:
         return parts[0]
     return f"{', '.join(parts[:-1])}, and {parts[-1]}"
