@@ -81,7 +81,7 @@ def make_settings(stack: Stack, **overrides: object) -> Settings:
         "db_pool_max_size": 10,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type,call-arg]
 
 
 @pytest.fixture

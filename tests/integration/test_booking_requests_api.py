@@ -96,7 +96,7 @@ async def test_idempotency_keys_are_per_org(
     ).status_code == 404
 
 
-BAD_POSTS = [
+BAD_POSTS: list[tuple[str, dict[str, Any], dict[str, str], int, str]] = [
     ("invalid phone", booking(5, time(10), phone="12"), {}, 422, "phone"),
     ("invalid email", booking(5, time(10), phone=None, email="sam@@x"), {}, 422, "email"),
     ("garbage start", booking(5, time(10), start="whenever"), {}, 422, "date and time"),

@@ -51,19 +51,20 @@ def test_a_full_day_names_today_and_the_day() -> None:
 
 
 def test_a_closed_day_points_to_the_next_open_day_or_says_there_is_none() -> None:
-    common = {"today": date(2026, 11, 21), "provider": "Dr. Rivera", "tz": NY, "step": HALF_HOUR}
-    pointed = availability(
-        day=date(2026, 11, 22),
-        starts=[],
-        next_day=date(2026, 11, 24),
-        next_starts=[_at(9)],
-        **common,
-    )
-    assert pointed.endswith(
+    def said(next_day: date | None, next_starts: list[datetime]) -> str:
+        return availability(
+            today=date(2026, 11, 21),
+            day=date(2026, 11, 22),
+            provider="Dr. Rivera",
+            starts=[],
+            next_day=next_day,
+            next_starts=next_starts,
+            tz=NY,
+            step=HALF_HOUR,
+        )
+
+    assert said(date(2026, 11, 24), [_at(9)]).endswith(
         "Dr. Rivera has nothing free on Sunday, November 22, 2026. "
         "The next open day is Tuesday, November 24, 2026: free at 9:00 AM."
     )
-    nothing = availability(
-        day=date(2026, 11, 22), starts=[], next_day=None, next_starts=[], **common
-    )
-    assert nothing.endswith("or in the following weeks.")
+    assert said(None, []).endswith("or in the following weeks.")
