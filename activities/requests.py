@@ -8,7 +8,7 @@ from temporalio import activity
 from activities.errors import typed_errors
 from core import messages
 from core.availability import check_start, occupied_range
-from core.errors import InvalidInput, NotFound, SlotUnavailable, TimeInPast
+from core.errors import InvalidInput, SlotUnavailable, TimeInPast
 from core.models import BookingRequest, BookInput
 from core.names import booking_workflow_id
 from core.normalize import (
@@ -19,7 +19,7 @@ from core.normalize import (
     parse_start,
 )
 from core.repositories import orgs as org_repo
-from core.scheduling import BusyTimes, Provider, alternatives, rules_for
+from core.scheduling import BusyTimes, Provider, alternatives, provider_and_service, rules_for
 
 _REASONS = {
     "past": "That time has already passed.",
@@ -51,13 +51,9 @@ class RequestActivities:
                 raise InvalidInput(
                     "I need a phone number or an email address to book.", field="phone"
                 )
-            try:
-                provider = await org_repo.find_provider(
-                    conn, org_id=org["id"], name=request.provider
-                )
-                service = await org_repo.find_service(conn, org_id=org["id"], name=request.service)
-            except NotFound as error:
-                raise InvalidInput(f"Sorry, {error.message}.", field="service") from None
+            provider, service = await provider_and_service(
+                conn, org_id=org["id"], provider=request.provider, service=request.service
+            )
             rules = await rules_for(conn, org=org, service=service)
             calendar_provider = Provider(provider["id"], provider["calendar_id"])
             reason: str | None
@@ -66,13 +62,15 @@ class RequestActivities:
             except TimeInPast as past:
                 reason, after = past.message, now
             else:
-                # Postgres bookings are left to the exclusion constraint in reserve_slot; only
-                # time blocked in Google is checked here, so a blocked hour is never booked.
-                begins, occupied_until = occupied_range(start.at, rules)
-                blocked = await self._busy_times.calendar_busy(
-                    calendar_provider, time_from=begins, time_to=occupied_until
-                )
-                code = check_start(start.at, rules, blocked or [], now)
+                code = check_start(start.at, rules, [], now)
+                if code is None:
+                    # Postgres bookings are left to the exclusion constraint in reserve_slot;
+                    # only time blocked in Google is checked here, so it is never booked.
+                    begins, occupied_until = occupied_range(start.at, rules)
+                    blocked = await self._busy_times.calendar_busy(
+                        calendar_provider, time_from=begins, time_to=occupied_until
+                    )
+                    code = check_start(start.at, rules, blocked or [], now)
                 reason, after = (_REASONS[code] if code else None), start.at
             if reason is not None:
                 options = await alternatives(

@@ -6,6 +6,7 @@ by one engine (`core.scheduling`).
 """
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,12 +19,19 @@ from temporalio.service import RPCError
 from api.inputs import AvailabilityQuery, BookingFields
 from core import messages
 from core.config import Settings
-from core.errors import BackendUnavailable, InvalidInput, NotFound
+from core.errors import BackendUnavailable
 from core.models import BookResult
 from core.normalize import parse_day
 from core.orgs import Org
 from core.repositories import orgs as org_repo
-from core.scheduling import BusyTimes, DayAvailability, Provider, day_availability, rules_for
+from core.scheduling import (
+    BusyTimes,
+    DayAvailability,
+    Provider,
+    day_availability,
+    provider_and_service,
+    rules_for,
+)
 from workflows.client import book_input, request_booking, timings_from
 
 log = logging.getLogger(__name__)
@@ -58,6 +66,13 @@ class AvailabilityAnswer:
         }
 
 
+def _bounded_key(key: str) -> str:
+    """Keys are stored in workflow payloads (500 characters at most): hash longer ones."""
+    if len(key) <= 200:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def booking_facts(result: BookResult, org: Org) -> dict[str, Any]:
     """A booking answer's facts, times as local ISO in the org's zone."""
     return {
@@ -88,11 +103,9 @@ class BookingActions:
         parsed = parse_day(query.date, tz=org.time_zone, now=now)
         async with self._pool.acquire() as conn:
             org_row = await org_repo.org_settings(conn, org_id=org.id)
-            try:
-                provider = await org_repo.find_provider(conn, org_id=org.id, name=query.provider)
-                service = await org_repo.find_service(conn, org_id=org.id, name=query.service)
-            except NotFound as error:
-                raise InvalidInput(f"Sorry, {error.message}.", field="service") from None
+            provider, service = await provider_and_service(
+                conn, org_id=org.id, provider=query.provider, service=query.service
+            )
             rules = await rules_for(conn, org=org_row, service=service)
             free = await day_availability(
                 conn,
@@ -138,8 +151,9 @@ class BookingActions:
         request = book_input(
             org_id=org.id,
             org_slug=org.slug,
-            idempotency_key=idempotency_key,
-            caller_phone=caller_phone,
+            idempotency_key=_bounded_key(idempotency_key),
+            # The platform's caller number is a default, not input to refuse: drop a bad one.
+            caller_phone=caller_phone if caller_phone and len(caller_phone) <= 100 else None,
             **fields.model_dump(),
         )
         try:

@@ -4,11 +4,27 @@ Limits match `core.models.BookInput`, so anything accepted here also fits the wo
 Types are strict enough that an LLM sending a number or a list where text belongs is told so.
 """
 
-from pydantic import BaseModel, ConfigDict, Field
+import unicodedata
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Whitespace controls a person can type; every other control character (NUL above all, which
+# Postgres text cannot store) and lone surrogates (which UTF-8 cannot encode) are refused.
+_TYPEABLE_CONTROLS = frozenset("\t\n\r")
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, hide_input_in_errors=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        if isinstance(value, str) and any(
+            unicodedata.category(c) in ("Cc", "Cs") and c not in _TYPEABLE_CONTROLS for c in value
+        ):
+            raise ValueError("contains control characters")
+        return value
 
 
 class AvailabilityQuery(_Input):

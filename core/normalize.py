@@ -213,8 +213,12 @@ def _parse_iso(raw: str, *, field: str, message: str) -> datetime | date:
 def _localize(wall: datetime, tz: ZoneInfo) -> datetime:
     """`wall` (naive) in `tz`; the first occurrence in a fold; InvalidInput in a gap."""
     at = wall.replace(tzinfo=tz, fold=0)
+    try:
+        round_trip = at.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    except OverflowError:  # the last hours of year 9999 are past the end of time in UTC
+        raise InvalidInput("That date is too far in the future.", field="start") from None
     # A wall time in a spring-forward gap does not survive a round trip through UTC.
-    if at.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall:
+    if round_trip != wall:
         raise InvalidInput(
             f"{spoken_clock(wall.time())} on {spoken_date(wall.date())} doesn't exist in "
             f"{tz.key} because the clocks go forward; please pick another time.",

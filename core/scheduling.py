@@ -25,7 +25,7 @@ from core.availability import (
     next_open_day,
 )
 from core.calendar import CalendarClient
-from core.errors import ExternalServiceError
+from core.errors import ExternalServiceError, InvalidInput, NotFound
 from core.normalize import ensure_timezone
 from core.repositories import bookings as booking_repo
 from core.repositories import orgs as org_repo
@@ -107,6 +107,25 @@ class BusyTimes:
             return None
 
 
+async def provider_and_service(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    org_id: UUID,
+    provider: str | None,
+    service: str | None,
+) -> tuple[asyncpg.Record, asyncpg.Record]:
+    """The named (or default) provider and service; InvalidInput naming the one not found."""
+    try:
+        provider_row = await org_repo.find_provider(conn, org_id=org_id, name=provider)
+    except NotFound as error:
+        raise InvalidInput(f"Sorry, {error.message}.", field="provider") from None
+    try:
+        service_row = await org_repo.find_service(conn, org_id=org_id, name=service)
+    except NotFound as error:
+        raise InvalidInput(f"Sorry, {error.message}.", field="service") from None
+    return provider_row, service_row
+
+
 async def rules_for(
     conn: asyncpg.Connection | asyncpg.Pool, *, org: asyncpg.Record, service: asyncpg.Record
 ) -> SchedulingRules:
@@ -136,8 +155,14 @@ async def alternatives(
     now: datetime,
     count: int = 3,
 ) -> list[datetime]:
-    """The next `count` free starts at or after `after` (or now, if that is later)."""
+    """The next `count` free starts at or after `after` (or now, if that is later).
+
+    An `after` beyond the booking horizon (year 9999, say) searches from now instead: nothing
+    past the horizon can be offered, and the window arithmetic must not overflow.
+    """
     start = max(after, now)
+    if start > now + rules.horizon:
+        start = now
     window_end = start + SEARCH_WINDOW
     busy, _ = await busy_times.between(
         conn,
@@ -161,9 +186,18 @@ async def day_availability(
     day: date,
     now: datetime,
 ) -> DayAvailability:
-    """Free starts on local `day`; when there are none, the next day within the window that has."""
+    """Free starts on local `day`; when there are none, the next day within the window that has.
+
+    InvalidInput for a day past the booking horizon (nothing there can be booked).
+    """
     day_start = datetime.combine(day, time(), tzinfo=rules.tz)
-    window_end = day_start + SEARCH_WINDOW
+    latest = now + rules.horizon
+    if day_start > latest:
+        raise InvalidInput(
+            f"That date is too far ahead; bookings open {rules.horizon.days} days ahead.",
+            field="date",
+        )
+    window_end = min(day_start + SEARCH_WINDOW, latest + timedelta(days=1))
     busy, calendar_checked = await busy_times.between(
         conn,
         org_id=org_id,

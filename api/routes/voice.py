@@ -7,6 +7,7 @@ argument is answered with a sentence the agent can say.
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ from api.limits import is_json
 from api.voice import retell, vapi
 from api.voice.calls import ToolAnswer, transport_error_body
 from core.errors import InvalidInput
-from core.orgs import Org
+from core.orgs import SLUG_PATTERN, Org
 from core.repositories import orgs as org_repo
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,7 @@ async def vapi_webhook(request: Request, pool: PoolDep, tools: VoiceToolsDep) ->
     """Vapi server messages. Auth: `Authorization: Bearer <voice secret>` or
     `X-Vapi-Secret: <voice secret>`. Tool calls are answered `{"results": [...]}` in order;
     other message types get `{}`."""
-    secret = bearer_token(request) or request.headers.get("x-vapi-secret", "").strip()
-    org = await org_from_voice_secret(pool, secret or None)
+    org = await _vapi_org(request, pool)
     payload, problem = await _json_body(request)
     if problem:
         return transport_error_body(problem)
@@ -98,11 +98,26 @@ async def _retell(
     return body
 
 
+async def _vapi_org(request: Request, pool: PoolDep) -> Org:
+    """The org whose voice secret is in `Authorization: Bearer` or `X-Vapi-Secret`. Both are
+    tried: a Vapi setup may carry its own Authorization header beside the secret."""
+    candidates = [bearer_token(request), request.headers.get("x-vapi-secret", "").strip()]
+    presented = [secret for secret in candidates if secret]
+    for secret in presented[:-1]:
+        try:
+            return await org_from_voice_secret(pool, secret)
+        except HTTPException:
+            continue
+    return await org_from_voice_secret(pool, presented[-1] if presented else None)
+
+
 async def _retell_org(request: Request, pool: PoolDep, slug: str | None) -> Org:
     """The org named in the URL, if the body carries a valid signature made with its key.
 
     Unknown org, org without a Retell key and bad signature all answer the same 401."""
-    row = await org_repo.find_by_slug(pool, slug=slug) if slug else None
+    # A slug that cannot exist is not looked up (a NUL byte would make Postgres refuse it).
+    known_shape = slug is not None and re.fullmatch(SLUG_PATTERN, slug) is not None
+    row = await org_repo.find_by_slug(pool, slug=slug) if known_shape and slug else None
     if row is None or not row["retell_api_key"]:
         if row is not None:
             log.warning("Retell call for org %s, which has no Retell API key set", row["slug"])
@@ -121,7 +136,7 @@ async def _json_body(request: Request) -> tuple[Any, str | None]:
     raw = await request.body()
     try:
         return json.loads(raw), None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return None, "the request body is not valid JSON"
 
 

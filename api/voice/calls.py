@@ -27,6 +27,22 @@ class ToolAnswer:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def usable_text(value: Any, limit: int = 500) -> str | None:
+    """`value` stripped, if it is a non-empty string of at most `limit` characters that UTF-8
+    can encode; None otherwise. Ids and names echoed back must pass this, or writing the answer
+    would fail (a lone surrogate) or it would be absurdly long."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > limit:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return text
+
+
 def transport_error_body(message: str) -> dict[str, Any]:
     """The HTTP 200 body for a request whose tool calls could not even be read.
 

@@ -8,12 +8,15 @@ with `args_at_root`, the arguments at the root) and signs the raw body:
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from api.voice.calls import ToolCall
+from api.voice.calls import ToolCall, usable_text
 
 SIGNATURE_WINDOW_MS = 5 * 60 * 1000
+# Plain ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+_TIMESTAMP = re.compile(r"[0-9]{1,16}")
 _ENVELOPE_KEYS = frozenset({"name", "call", "args"})
 
 
@@ -37,7 +40,7 @@ def signature_valid(body: bytes, header: str | None, api_key: str, now_ms: int) 
         return False
     fields = dict(part.strip().partition("=")[::2] for part in header.split(","))
     timestamp, digest = fields.get("v", ""), fields.get("d", "")
-    if not timestamp.isdigit() or not digest:
+    if not _TIMESTAMP.fullmatch(timestamp) or not digest:
         return False
     if abs(now_ms - int(timestamp)) > SIGNATURE_WINDOW_MS:
         return False
@@ -51,8 +54,8 @@ def parse_request(payload: Any, *, tool_from_url: str | None) -> RetellRequest:
     body: dict[str, Any] = payload if isinstance(payload, dict) else {}
     raw_call = body.get("call")
     call: dict[str, Any] = raw_call if isinstance(raw_call, dict) else {}
-    name = body.get("name") if isinstance(body.get("name"), str) else tool_from_url
-    call_id = call.get("call_id") if isinstance(call.get("call_id"), str) else None
+    name = usable_text(body.get("name")) or usable_text(tool_from_url)
+    call_id = usable_text(call.get("call_id"))
     if not isinstance(payload, dict):
         problem: str | None = "the body must be a JSON object"
         arguments: Any = {}
@@ -90,5 +93,4 @@ def idempotency_key(call_id: str, name: str, arguments: dict[str, Any]) -> str:
 def _customer_number(call: dict[str, Any]) -> str | None:
     # On an outbound call the customer is the number dialled, not the one calling.
     key = "to_number" if call.get("direction") == "outbound" else "from_number"
-    number = call.get(key)
-    return number if isinstance(number, str) and number.strip() else None
+    return usable_text(call.get(key))

@@ -111,6 +111,8 @@ def describe_argument_errors(tool: str, error: ValidationError) -> str:
             problems.append(f"{name} is too long")
         elif kind == "model_type":
             problems.append("the arguments must be an object")
+        elif kind == "value_error":
+            problems.append(f"{name} contains characters I can't use")
         else:
             problems.append(f"{name} is invalid")
     return f"{tool}: {'; '.join(problems)}."

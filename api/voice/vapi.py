@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from api.voice.calls import ToolAnswer, ToolCall
+from api.voice.calls import ToolAnswer, ToolCall, usable_text
 from core.errors import InvalidInput
 from core.speech import one_line
 
@@ -38,7 +38,7 @@ def parse_message(payload: Any) -> VapiMessage:
         if kind == "tool-calls"
         else [],
         caller_phone=_caller_phone(message, call),
-        call_id=_text(call.get("id")),
+        call_id=usable_text(call.get("id")),
     )
 
 
@@ -65,19 +65,19 @@ def _raw_tool_calls(message: dict[str, Any]) -> list[Any]:
 def _tool_call(raw: Any, index: int) -> ToolCall:
     if not isinstance(raw, dict):
         return ToolCall(id=f"#{index}", name="", problem="a tool call must be an object")
-    call_id = _text(raw.get("id"))
+    call_id = usable_text(raw.get("id"))
     if not call_id:
         # Without its id the answer cannot be matched to the call, nor a retry recognised.
         return ToolCall(id=f"#{index}", name="", problem="the tool call has no id")
     function = _object(raw.get("function"))
-    name = _text(function.get("name")) or _text(raw.get("name"))
+    name = usable_text(function.get("name")) or usable_text(raw.get("name"))
     if not name:
         return ToolCall(id=call_id, name="", problem="the tool call has no function name")
     arguments = _first_present(function, raw, keys=("arguments", "parameters"))
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments) if arguments.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             return ToolCall(id=call_id, name=name, problem="the arguments are not valid JSON")
     if arguments is None:
         arguments = {}
@@ -97,7 +97,7 @@ def _first_present(*sources: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 def _caller_phone(message: dict[str, Any], call: dict[str, Any]) -> str | None:
     for holder in (_object(call.get("customer")), _object(message.get("customer"))):
-        number = _text(holder.get("number"))
+        number = usable_text(holder.get("number"))
         if number:
             return number
     return None
@@ -105,7 +105,3 @@ def _caller_phone(message: dict[str, Any], call: dict[str, Any]) -> str | None:
 
 def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None

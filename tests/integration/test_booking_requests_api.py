@@ -110,6 +110,9 @@ BAD_POSTS: list[tuple[str, dict[str, Any], dict[str, str], int, str]] = [
     ),
     ("unknown provider", booking(5, time(10), provider="Dr. Nobody"), {}, 422, "Dr. Nobody"),
     ("outside hours", booking(5, time(22)), {}, 409, "not open"),
+    ("NUL in notes", booking(5, time(10), notes="hi\x00"), {}, 422, "control characters"),
+    ("end of year 9999", booking(5, time(10), start="9999-12-31T23:45"), {}, 422, "too far"),
+    ("year 9999", booking(5, time(10), start="9999-12-30T10:00"), {}, 409, "too far ahead"),
 ]
 
 
@@ -227,6 +230,8 @@ async def test_availability_on_a_fall_back_day(
         ({"date": "2020-06-01"}, "already passed"),
         ({"date": "2027-01-05", "provider": "Dr. Nobody"}, "Dr. Nobody"),
         ({"date": "2027-01-05", "service": "Surgery"}, "Surgery"),
+        ({"date": "9999-12-31"}, "too far ahead"),
+        ({"date": "2027-01-05", "provider": "\x00"}, "control characters"),
     ],
 )
 async def test_bad_availability_queries_are_422(

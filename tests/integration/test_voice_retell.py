@@ -2,7 +2,7 @@
 
 import json
 import time as clock
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import time
 
 import asyncpg
@@ -139,7 +139,7 @@ def _now_ms() -> int:
     return clock.time_ns() // 1_000_000
 
 
-BAD_SIGNATURES = {
+BAD_SIGNATURES: dict[str, Callable[[bytes], Mapping[str, str] | Mapping[bytes, bytes]]] = {
     "missing": lambda body: {"Content-Type": "application/json"},
     "tampered body": lambda body: retell_headers(body.replace(b"Sam", b"Eve"), RETELL_KEY),
     "expired (6 minutes old)": lambda body: retell_headers(
@@ -151,6 +151,10 @@ BAD_SIGNATURES = {
     "wrong key": lambda body: retell_headers(body, "key_someone_else"),
     "garbage header": lambda body: {"X-Retell-Signature": "nonsense"},
     "timestamp not a number": lambda body: {"X-Retell-Signature": "v=abc,d=00"},
+    "superscript digit timestamp": lambda body: {
+        b"X-Retell-Signature": "v=\u00b2,d=ab".encode("latin-1")
+    },
+    "5000-digit timestamp": lambda body: {"X-Retell-Signature": "v=" + "9" * 5000 + ",d=ab"},
 }
 
 
@@ -186,6 +190,8 @@ async def test_unknown_org_or_org_without_retell_key_is_401(
         "/voice/retell/no-such-org",
         f"/voice/retell/{without_key.slug}",
         "/voice/retell",
+        "/voice/retell/a%00b",
+        "/voice/retell?org=a%00b",
     ):
         response = await client.post(path, content=body, headers=headers)
         assert response.status_code == 401, path

@@ -4,7 +4,6 @@ import json
 from collections.abc import AsyncIterator
 from datetime import time, timedelta
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 import httpx
@@ -113,13 +112,10 @@ async def test_several_calls_in_one_message_are_answered_in_order(
     assert "There is no tool called transfer_to_human" in results[2]["error"]
     # The same slot again: an answer with alternatives, not an error.
     assert "already taken" in results[3]["result"]
-    assert await org_row_counts(pool, org) == {
-        "bookings": 1,
-        "contacts": 1,
-        "sms_messages": await pool.fetchval(
-            "SELECT count(*) FROM sms_messages WHERE org_id = $1", org.id
-        ),
-    }
+    booking_id = await pool.fetchval("SELECT id FROM bookings WHERE org_id = $1", org.id)
+    await wait_for_status(pool, booking_id, {"confirmed"})
+    # One booking, one contact (Ann Lee's refused request wrote nothing), one confirmation SMS.
+    assert await org_row_counts(pool, org) == {"bookings": 1, "contacts": 1, "sms_messages": 1}
 
 
 async def test_same_tool_call_id_twice_books_once_and_answers_the_same(
@@ -238,6 +234,7 @@ BAD_TOOL_CALLS = [
     ("invalid phone", _book(phone="12"), "phone number"),
     ("invalid email", _book(email="sam@", phone=None), "email"),
     ("unknown service", _book(service="Surgery"), "there is no service called Surgery"),
+    ("unknown provider", _book(provider="Dr. Who"), "there is no provider called Dr. Who"),
     ("date missing", None, "check_availability: date is missing."),
     ("garbage date", {"date": "someday"}, "date"),
 ]
@@ -324,13 +321,82 @@ async def test_transport_problems_are_200_with_an_error(
     assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
 
 
-async def test_booked_answer_carries_the_booking_id(
+async def test_booked_answer_names_the_local_time_of_the_stored_booking(
     client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     start = local_start(days_ahead=7, at=time(16, 30))
     call = vapi_call("book_appointment", {"name": "Sam Wilson", "start": start.isoformat()})
     result = (await post(client, org, vapi_message(call)))["results"][0]["result"]
-    booking = await pool.fetchrow("SELECT id, starts_at FROM bookings WHERE org_id = $1", org.id)
-    assert isinstance(booking["id"], UUID)
-    assert booking["starts_at"] == start
-    assert "4:30 PM" in result
+    stored = await pool.fetchval("SELECT starts_at FROM bookings WHERE org_id = $1", org.id)
+    assert stored == start
+    assert result.endswith(" at 4:30 PM.")
+
+
+HOSTILE_BODIES = [
+    ("NUL in an argument", vapi_call("book_appointment", {"name": "Sam\u0000", "start": "x"})),
+    (
+        "NUL in the provider",
+        vapi_call("check_availability", {"date": "2027-01-05", "provider": "\u0000"}),
+    ),
+    ("lone surrogate as the id", {"id": "\ud800", "name": "book_appointment", "arguments": {}}),
+    ("lone surrogate as the name", {"id": "s1", "name": "\ud800", "arguments": {}}),
+    (
+        "deeply nested arguments",
+        {"id": "d1", "name": "book_appointment", "arguments": "[" * 50_000},
+    ),
+    ("year 9999", vapi_call("book_appointment", {"name": "Sam", "start": "9999-12-31T23:45"})),
+    ("day in year 9999", vapi_call("check_availability", {"date": "9999-12-31"})),
+    ("1000-character id", {"id": "x" * 1000, "name": "book_appointment", "arguments": {}}),
+]
+
+
+@pytest.mark.parametrize(("case", "call"), HOSTILE_BODIES, ids=[c[0] for c in HOSTILE_BODIES])
+async def test_hostile_tool_calls_get_a_200_answer_and_write_nothing(
+    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool, case: str, call: dict[str, Any]
+) -> None:
+    body = json.dumps({"message": {"type": "tool-calls", "toolCallList": [call]}})
+    response = await client.post(
+        "/voice/vapi",
+        content=body.encode("utf-8", "surrogatepass"),
+        headers={**vapi_headers(org), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200
+    [result] = response.json()["results"]
+    text = result.get("error") or result["result"]
+    assert "\n" not in text
+    assert "went wrong" not in text and "technical problem" not in text, text
+    assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
+
+
+async def test_deeply_nested_body_and_long_caller_number_are_answered(
+    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+) -> None:
+    deep = await client.post(
+        "/voice/vapi",
+        content=b"[" * 100_000 + b"]" * 100_000,
+        headers={**vapi_headers(org), "Content-Type": "application/json"},
+    )
+    assert deep.status_code == 200
+    assert "not valid JSON" in deep.json()["error"]
+    start = local_start(days_ahead=8, at=time(9))
+    call = vapi_call("book_appointment", {"name": "Sam", "start": start.isoformat()})
+    long_caller = await post(client, org, vapi_message(call, caller="+1" * 150))
+    # The caller number is only a default: without a usable one the agent is asked for one.
+    assert "phone number or an email" in long_caller["results"][0]["error"]
+    assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
+
+
+async def test_secret_in_x_vapi_secret_works_beside_another_authorization_header(
+    client: httpx.AsyncClient, org: TestOrg
+) -> None:
+    body = vapi_message(vapi_call("check_availability", {"date": tomorrow()}))
+    response = await client.post(
+        "/voice/vapi",
+        json=body,
+        headers={
+            "Authorization": "Bearer something-else",
+            "X-Vapi-Secret": org.credentials.voice_secret,
+        },
+    )
+    assert response.status_code == 200
+    assert "is free" in response.json()["results"][0]["result"]

@@ -480,3 +480,12 @@ def test_parse_day_feb_29() -> None:
 def test_parse_day_requires_aware_now() -> None:
     with pytest.raises(ValueError):
         parse_day("2026-11-25", tz=NY, now=NOW.replace(tzinfo=None))
+
+
+def test_the_last_hours_of_year_9999_are_too_far_not_a_crash() -> None:
+    with pytest.raises(InvalidInput, match="too far in the future"):
+        parse_start(
+            "9999-12-31T23:45",
+            tz=ZoneInfo("America/New_York"),
+            now=datetime(2026, 11, 21, tzinfo=UTC),
+        )
