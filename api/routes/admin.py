@@ -24,7 +24,8 @@ from core.orgs import (
     set_retell_api_key,
 )
 
-# Every route is admin-only by construction; the admin check runs before the body is looked at.
+# Every route is admin-only by construction. (FastAPI reads a JSON body first, so malformed JSON
+# is a 400 even without the token; nothing is looked up or written before the check.)
 router = APIRouter(prefix="/admin/orgs", tags=["admin"], dependencies=[Depends(require_admin)])
 
 # Checked before any query: a slug with a NUL byte must be a 422, not a database error.
