@@ -5,6 +5,7 @@ booking api       the HTTP API (production: needs DATABASE_URL and TEMPORAL_ADDR
 booking worker    the Temporal worker
 booking migrate   apply database migrations
 booking org       create an org from a JSON spec, or rotate its credentials
+booking audit     check the invariants across Postgres and Temporal; exit 1 on findings
 """
 
 import argparse
@@ -26,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="run the Temporal worker")
     commands.add_parser("migrate", help="apply database migrations")
     _add_org_parser(commands)
+    _add_audit_parser(commands)
     return parser
 
 
@@ -40,6 +42,37 @@ def _add_org_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     rotate.add_argument("slug")
 
 
+def _add_audit_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    # The defaults live here rather than in core.audit so that parsing needs no Temporal import.
+    audit = commands.add_parser("audit", help="check the invariants; exit 1 when any is broken")
+    audit.add_argument("--org", metavar="SLUG", help="audit one org (default: all)")
+    audit.add_argument("--json", action="store_true", help="print the findings as JSON")
+    audit.add_argument(
+        "--grace",
+        type=_minutes,
+        default=2.0,
+        metavar="MINUTES",
+        help="ignore bookings changed more recently (default: %(default)s)",
+    )
+    audit.add_argument(
+        "--sms-after",
+        type=_minutes,
+        default=15.0,
+        metavar="MINUTES",
+        help="report SMS unsent for longer (default: %(default)s)",
+    )
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 525_600:  # nan fails too; a year bounds timedelta and typos alike
+        raise argparse.ArgumentTypeError(f"expected minutes between 0 and 525600, got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
@@ -51,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             from cli.orgs import run_org_command
 
             return asyncio.run(run_org_command(args, settings))
+        if args.command == "audit":
+            from cli.audit import run_audit_command
+
+            return asyncio.run(run_audit_command(args, settings))
         return _dispatch(args.command, settings)
     except BookingError as error:
         print(f"booking {args.command}: {error.message}", file=sys.stderr)
