@@ -38,6 +38,21 @@ class CalendarActivities:
 
     @activity.defn
     @typed_errors
+    async def move_calendar_event(self, ref: BookingRef) -> CalendarEventResult:
+        """Patch the event to the booking's current time (read from Postgres, so a retry after
+        a second move sends the latest time); idempotent."""
+        booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
+        event = await self._calendar.move_event(
+            calendar_id=booking["calendar_id"],
+            event_id=event_id_for_booking(ref.booking_id),
+            start=booking["starts_at"],
+            end=booking["ends_at"],
+            time_zone=booking["time_zone"],
+        )
+        return CalendarEventResult(event_id=event.id)
+
+    @activity.defn
+    @typed_errors
     async def delete_calendar_event(self, ref: BookingRef) -> bool:
         """Compensation: delete the booking's event; False when it was already gone."""
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)

@@ -6,28 +6,13 @@ import asyncpg
 from temporalio import activity
 
 from activities.errors import typed_errors
-from core import messages
-from core.availability import check_start, occupied_range
-from core.errors import InvalidInput, SlotUnavailable, TimeInPast
+from core.availability import occupied_range
+from core.errors import InvalidInput
 from core.models import BookingRequest, BookInput
 from core.names import booking_workflow_id
-from core.normalize import (
-    ensure_timezone,
-    normalize_email,
-    normalize_name,
-    normalize_phone,
-    parse_start,
-)
+from core.normalize import normalize_email, normalize_name, normalize_phone
 from core.repositories import orgs as org_repo
-from core.scheduling import BusyTimes, Provider, alternatives, provider_and_service, rules_for
-
-_REASONS = {
-    "past": "That time has already passed.",
-    "too_soon": "That time is too soon to book.",
-    "beyond_horizon": "That date is too far ahead to book.",
-    "outside_hours": "We are not open then.",
-    "busy": "That time is already taken.",
-}
+from core.scheduling import BusyTimes, Provider, bookable_start, provider_and_service, rules_for
 
 
 class RequestActivities:
@@ -42,7 +27,6 @@ class RequestActivities:
         now = datetime.now(UTC)
         async with self._pool.acquire() as conn:
             org = await org_repo.org_settings(conn, org_id=request.org_id)
-            tz = ensure_timezone(org["time_zone"])
             name = normalize_name(request.name) if request.name else None
             raw_phone = request.phone or request.caller_phone
             phone = normalize_phone(raw_phone, org["default_region"]) if raw_phone else None
@@ -55,37 +39,16 @@ class RequestActivities:
                 conn, org_id=org["id"], provider=request.provider, service=request.service
             )
             rules = await rules_for(conn, org=org, service=service)
-            calendar_provider = Provider(provider["id"], provider["calendar_id"])
-            reason: str | None
-            try:
-                start = parse_start(request.start, tz=tz, now=now)
-            except TimeInPast as past:
-                reason, after = past.message, now
-            else:
-                code = check_start(start.at, rules, [], now)
-                if code is None:
-                    # Postgres bookings are left to the exclusion constraint in reserve_slot;
-                    # only time blocked in Google is checked here, so it is never booked.
-                    begins, occupied_until = occupied_range(start.at, rules)
-                    blocked = await self._busy_times.calendar_busy(
-                        calendar_provider, time_from=begins, time_to=occupied_until
-                    )
-                    code = check_start(start.at, rules, blocked or [], now)
-                reason, after = (_REASONS[code] if code else None), start.at
-            if reason is not None:
-                options = await alternatives(
-                    conn,
-                    self._busy_times,
-                    org_id=org["id"],
-                    provider=calendar_provider,
-                    rules=rules,
-                    after=after,
-                    now=now,
-                )
-                raise SlotUnavailable(
-                    messages.unavailable(reason=reason, alternatives=options, tz=tz),
-                    alternatives=options,
-                )
+            start = await bookable_start(
+                conn,
+                self._busy_times,
+                org_id=org["id"],
+                provider=Provider(provider["id"], provider["calendar_id"]),
+                rules=rules,
+                raw_start=request.start,
+                now=now,
+            )
+        begins, occupied_until = occupied_range(start.at, rules)
         return BookingRequest(
             org_id=request.org_id,
             booking_id=request.booking_id,

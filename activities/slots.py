@@ -8,12 +8,21 @@ from temporalio.exceptions import ApplicationError
 
 from activities.errors import typed_errors
 from core import messages
+from core.availability import occupied_range
 from core.errors import InvalidInput, SlotUnavailable
-from core.models import ConfirmBookingInput, ReleaseSlotInput, ReserveSlotInput
+from core.models import (
+    CancelBookingInput,
+    ConfirmBookingInput,
+    MovedSlot,
+    MoveSlotInput,
+    ReleaseSlotInput,
+    ReserveSlotInput,
+    RestoreSlotInput,
+)
 from core.normalize import ensure_timezone
 from core.repositories import bookings as booking_repo
 from core.repositories import orgs as org_repo
-from core.scheduling import BusyTimes, Provider, alternatives, rules_for
+from core.scheduling import BusyTimes, Provider, alternatives, bookable_start, rules_for
 
 
 class SlotActivities:
@@ -101,4 +110,117 @@ class SlotActivities:
             org_id=release.booking.org_id,
             booking_id=release.booking.booking_id,
             reason=release.reason,
+        )
+
+    @activity.defn
+    @typed_errors
+    async def move_slot(self, move: MoveSlotInput) -> MovedSlot:
+        """Move the booking to the caller's new start in one statement, under the exclusion
+        constraint; SlotUnavailable (with alternatives, the old slot kept) when it cannot.
+
+        Idempotent: a booking already at that start is reported unmoved.
+        """
+        ref = move.booking
+        now = datetime.now(UTC)
+        async with self._pool.acquire() as conn:
+            booking = await booking_repo.get(conn, org_id=ref.org_id, booking_id=ref.booking_id)
+            if booking["status"] not in ("held", "confirmed"):
+                raise InvalidInput(
+                    f"This booking is {booking['status']}; it can't be moved.", field="booking_id"
+                )
+            org = await org_repo.org_settings(conn, org_id=ref.org_id)
+            service = await org_repo.find_service(
+                conn, org_id=ref.org_id, name=str(booking["service_id"])
+            )
+            rules = await rules_for(conn, org=org, service=service)
+            provider = Provider(booking["provider_id"], booking["calendar_id"])
+            current = MovedSlot(
+                moved=False,
+                starts_at=booking["starts_at"],
+                ends_at=booking["ends_at"],
+                previous_start=booking["starts_at"],
+                previous_end=booking["ends_at"],
+            )
+            start = await bookable_start(
+                conn,
+                self._busy_times,
+                org_id=ref.org_id,
+                provider=provider,
+                rules=rules,
+                raw_start=move.start,
+                now=now,
+                own_range=(booking["starts_at"], booking["ends_at"]),
+            )
+            if start.at == booking["starts_at"]:
+                return current
+            begins, occupied_until = occupied_range(start.at, rules)
+            ends = begins + rules.duration
+            try:
+                moved = await booking_repo.move(
+                    conn,
+                    org_id=ref.org_id,
+                    booking_id=ref.booking_id,
+                    starts_at=begins,
+                    ends_at=ends,
+                    occupied_until=occupied_until,
+                )
+            except asyncpg.ExclusionViolationError:
+                options = await alternatives(
+                    conn,
+                    self._busy_times,
+                    org_id=ref.org_id,
+                    provider=provider,
+                    rules=rules,
+                    after=begins,
+                    now=now,
+                )
+                raise SlotUnavailable(
+                    messages.unavailable(
+                        reason="That time is already taken.", alternatives=options, tz=rules.tz
+                    ),
+                    alternatives=options,
+                ) from None
+        if not moved:
+            raise InvalidInput("This booking can no longer be moved.", field="booking_id")
+        return current.model_copy(update={"moved": True, "starts_at": begins, "ends_at": ends})
+
+    @activity.defn
+    @typed_errors
+    async def restore_slot(self, restore: RestoreSlotInput) -> bool:
+        """Compensation of a move: put the booking back at its previous time.
+
+        Raises SlotUnavailable (final) if someone booked the old time in between.
+        """
+        ref = restore.booking
+        async with self._pool.acquire() as conn:
+            booking = await booking_repo.get(conn, org_id=ref.org_id, booking_id=ref.booking_id)
+            org = await org_repo.org_settings(conn, org_id=ref.org_id)
+            service = await org_repo.find_service(
+                conn, org_id=ref.org_id, name=str(booking["service_id"])
+            )
+            rules = await rules_for(conn, org=org, service=service)
+            begins, occupied_until = occupied_range(restore.starts_at, rules)
+            try:
+                return await booking_repo.move(
+                    conn,
+                    org_id=ref.org_id,
+                    booking_id=ref.booking_id,
+                    starts_at=begins,
+                    ends_at=restore.ends_at,
+                    occupied_until=occupied_until,
+                )
+            except asyncpg.ExclusionViolationError:
+                raise SlotUnavailable(
+                    "The previous time was booked by someone else meanwhile.", alternatives=[]
+                ) from None
+
+    @activity.defn
+    @typed_errors
+    async def cancel_booking(self, cancellation: CancelBookingInput) -> str:
+        """held/confirmed → `cancelled` with the reason (the slot is free at once); idempotent."""
+        return await booking_repo.cancel(
+            self._pool,
+            org_id=cancellation.booking.org_id,
+            booking_id=cancellation.booking.booking_id,
+            reason=cancellation.reason,
         )

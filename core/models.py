@@ -108,17 +108,75 @@ class SmsResult(BaseModel):
     error_code: str | None = None
 
 
+class RescheduleRequest(BaseModel):
+    """Move a booking. `start` as a caller says it: local wall time in the org's zone
+    ("2026-11-25T10:00") or ISO 8601 with an offset. The Temporal UI sends this as the
+    `reschedule` signal's JSON input: {"start": "2026-11-25T10:00"}."""
+
+    start: str = Field(min_length=1, max_length=100)
+
+
+class CancelRequest(BaseModel):
+    """Cancel a booking; the `cancel` signal's JSON input: {"reason": "patient called"}."""
+
+    reason: str = Field(default="cancelled", min_length=1, max_length=1000)
+
+
+LifecycleOutcome = Literal[
+    "rescheduled", "cancelled", "unchanged", "unavailable", "invalid", "refused", "error"
+]
+
+
+class LifecycleResult(BaseModel):
+    """The answer to a reschedule or cancel: what to tell the caller, plus the facts."""
+
+    outcome: LifecycleOutcome
+    message: str
+    start: datetime | None = None
+    alternatives: list[datetime] = Field(default_factory=list)
+
+
+class MoveSlotInput(BaseModel):
+    booking: BookingRef
+    start: str = Field(max_length=100)
+
+
+class MovedSlot(BaseModel):
+    """Where the booking is after `move_slot`; `previous_start` is where it was."""
+
+    moved: bool
+    starts_at: datetime
+    ends_at: datetime
+    previous_start: datetime
+    previous_end: datetime
+
+
+class RestoreSlotInput(BaseModel):
+    booking: BookingRef
+    starts_at: datetime
+    ends_at: datetime
+
+
+class CancelBookingInput(BaseModel):
+    booking: BookingRef
+    reason: str = Field(max_length=1000)
+
+
 class BookingState(BaseModel):
-    """What the `status` query returns: the workflow's view of the booking."""
+    """What the `status` query returns: the workflow's whole view of the booking."""
 
     status: str
     booking_id: UUID
     answer: BookResult | None = None
     starts_at: datetime | None = None
+    ends_at: datetime | None = None
     calendar_event_id: str | None = None
     sms: dict[str, str] = Field(default_factory=dict)
     waiting_for: str | None = None
     failure: str | None = None
+    reminder_due_at: datetime | None = None
+    reminder_sent_for: datetime | None = None
+    changes: list[str] = Field(default_factory=list)
 
 
 class BookingOutcome(BaseModel):

@@ -16,17 +16,20 @@ from uuid import UUID
 
 import asyncpg
 
+from core import messages
 from core.availability import (
     Interval,
     OpeningHours,
     SchedulingRules,
+    check_start,
     free_starts_on,
     next_free_starts,
     next_open_day,
+    occupied_range,
 )
 from core.calendar import CalendarClient
-from core.errors import ExternalServiceError, InvalidInput, NotFound
-from core.normalize import ensure_timezone
+from core.errors import ExternalServiceError, InvalidInput, NotFound, SlotUnavailable, TimeInPast
+from core.normalize import ParsedTime, ensure_timezone, parse_start
 from core.repositories import bookings as booking_repo
 from core.repositories import orgs as org_repo
 
@@ -34,6 +37,13 @@ log = logging.getLogger(__name__)
 
 # How far ahead free times are searched; beyond this a caller is better served by a human.
 SEARCH_WINDOW = timedelta(days=31)
+REFUSALS = {
+    "past": "That time has already passed.",
+    "too_soon": "That time is too soon to book.",
+    "beyond_horizon": "That date is too far ahead to book.",
+    "outside_hours": "We are not open then.",
+    "busy": "That time is already taken.",
+}
 DEFAULT_CALENDAR_TIMEOUT = timedelta(seconds=2)
 
 
@@ -124,6 +134,51 @@ async def provider_and_service(
     except NotFound as error:
         raise InvalidInput(f"Sorry, {error.message}.", field="service") from None
     return provider_row, service_row
+
+
+async def bookable_start(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    busy_times: BusyTimes,
+    *,
+    org_id: UUID,
+    provider: Provider,
+    rules: SchedulingRules,
+    raw_start: str,
+    now: datetime,
+    own_range: Interval | None = None,
+) -> ParsedTime:
+    """The caller's start, if it can be booked by the rules and Google's busy times.
+
+    InvalidInput for a start that cannot be read; SlotUnavailable, with three alternatives,
+    for one in the past, outside hours or notice/horizon, or blocked in Google. Postgres
+    bookings are not checked here: the exclusion constraint does that when the row is written.
+    `own_range` is the booking's current time when it is being moved: its own calendar event
+    must not count as busy.
+    """
+    reason: str | None
+    try:
+        start = parse_start(raw_start, tz=rules.tz, now=now)
+    except TimeInPast as past:
+        reason, after = past.message, now
+    else:
+        code = check_start(start.at, rules, [], now)
+        if code is None:
+            begins, occupied_until = occupied_range(start.at, rules)
+            blocked = await busy_times.calendar_busy(
+                provider, time_from=begins, time_to=occupied_until
+            )
+            others = [b for b in blocked or [] if b != own_range]
+            code = check_start(start.at, rules, others, now)
+        reason, after = (REFUSALS[code] if code else None), start.at
+    if reason is None:
+        return start
+    options = await alternatives(
+        conn, busy_times, org_id=org_id, provider=provider, rules=rules, after=after, now=now
+    )
+    raise SlotUnavailable(
+        messages.unavailable(reason=reason, alternatives=options, tz=rules.tz),
+        alternatives=options,
+    )
 
 
 async def rules_for(

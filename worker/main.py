@@ -50,8 +50,12 @@ def build_worker(
             slots.reserve_slot,
             slots.confirm_booking,
             slots.release_slot,
+            slots.move_slot,
+            slots.restore_slot,
+            slots.cancel_booking,
             sms.send_sms,
             calendar_activities.create_calendar_event,
+            calendar_activities.move_calendar_event,
             calendar_activities.delete_calendar_event,
         ],
     )

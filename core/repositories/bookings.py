@@ -146,3 +146,77 @@ async def mark_failed(conn: Executor, *, org_id: UUID, booking_id: UUID, reason:
     if status is None:
         raise NotFound("there is no such booking")
     return status
+
+
+async def move(
+    conn: Executor,
+    *,
+    org_id: UUID,
+    booking_id: UUID,
+    starts_at: datetime,
+    ends_at: datetime,
+    occupied_until: datetime,
+) -> bool:
+    """Move a held or confirmed booking in one statement; False if it is neither (anymore).
+
+    The exclusion constraint judges the new range against every other booking, and the old
+    range is released by the same statement, so a move is never half done. Raises
+    asyncpg.ExclusionViolationError (23P01) when the new time is taken.
+    """
+    moved: UUID | None = await conn.fetchval(
+        """
+        UPDATE bookings SET starts_at = $3, ends_at = $4, during = $5, updated_at = now()
+        WHERE id = $1 AND org_id = $2 AND status IN ('held', 'confirmed')
+        RETURNING id
+        """,
+        booking_id,
+        org_id,
+        starts_at,
+        ends_at,
+        Range(starts_at, occupied_until),
+    )
+    return moved is not None
+
+
+async def cancel(conn: Executor, *, org_id: UUID, booking_id: UUID, reason: str) -> str:
+    """held/confirmed → `cancelled` with the reason, releasing the slot; idempotent.
+
+    Returns the status after the statement: `cancelled`, or what it already was.
+    """
+    status: str | None = await conn.fetchval(
+        """
+        WITH changed AS (
+            UPDATE bookings SET status = 'cancelled', status_reason = $3, updated_at = now()
+            WHERE id = $1 AND org_id = $2 AND status IN ('held', 'confirmed')
+            RETURNING status
+        )
+        SELECT status::text FROM changed
+        UNION ALL
+        SELECT status::text FROM bookings WHERE id = $1 AND org_id = $2
+        LIMIT 1
+        """,
+        booking_id,
+        org_id,
+        reason,
+    )
+    if status is None:
+        raise NotFound("there is no such booking")
+    return status
+
+
+async def next_upcoming_for_phone(
+    conn: Executor, *, org_id: UUID, phone: str, after: datetime
+) -> asyncpg.Record | None:
+    """The caller's next held or confirmed booking starting after `after`, in this org."""
+    return await conn.fetchrow(
+        """
+        SELECT b.id, b.workflow_id, b.starts_at FROM bookings b
+        JOIN contacts c ON c.id = b.contact_id AND c.org_id = b.org_id
+        WHERE b.org_id = $1 AND c.phone = $2 AND b.status IN ('held', 'confirmed')
+          AND b.starts_at > $3
+        ORDER BY b.starts_at LIMIT 1
+        """,
+        org_id,
+        phone,
+        after,
+    )
