@@ -11,18 +11,21 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.inputs import AvailabilityQuery, BookingFields
 from core import messages
 from core.config import Settings
-from core.errors import BackendUnavailable
-from core.models import BookResult
-from core.normalize import parse_day
+from core.errors import BackendUnavailable, InvalidInput, NotFound
+from core.models import BookResult, CancelRequest, LifecycleResult, RescheduleRequest
+from core.normalize import normalize_phone, parse_day
 from core.orgs import Org
+from core.repositories import bookings as booking_repo
 from core.repositories import orgs as org_repo
 from core.scheduling import (
     BusyTimes,
@@ -170,4 +173,94 @@ class BookingActions:
             log.warning("booking %s: no answer in time", request.booking_id)
         except (RPCError, WorkflowUpdateFailedError, WorkflowFailureError) as error:
             log.warning("booking %s: Temporal error %s", request.booking_id, type(error).__name__)
+        raise BackendUnavailable(_TRY_AGAIN)
+
+
+class BookingChanges:
+    """Reschedule and cancel: find the booking in the org, then ask its workflow (an update,
+    so the caller gets the workflow's answer)."""
+
+    def __init__(self, *, pool: asyncpg.Pool, temporal: Client, settings: Settings) -> None:
+        self._pool = pool
+        self._temporal = temporal
+        self._timeout = settings.booking_answer_timeout.total_seconds()
+
+    async def reschedule(
+        self,
+        org: Org,
+        request: RescheduleRequest,
+        *,
+        booking_id: str | None,
+        caller_phone: str | None,
+        update_id: str,
+    ) -> LifecycleResult:
+        workflow_id = await self._workflow_of(org, booking_id, caller_phone)
+        return await self._ask(workflow_id, "reschedule_booking", request, update_id)
+
+    async def cancel(
+        self,
+        org: Org,
+        request: CancelRequest,
+        *,
+        booking_id: str | None,
+        caller_phone: str | None,
+        update_id: str,
+    ) -> LifecycleResult:
+        workflow_id = await self._workflow_of(org, booking_id, caller_phone)
+        return await self._ask(workflow_id, "cancel_booking", request, update_id)
+
+    async def _workflow_of(self, org: Org, booking_id: str | None, caller_phone: str | None) -> str:
+        """The workflow of the named booking, or of the caller's next upcoming one."""
+        if booking_id:
+            try:
+                parsed = UUID(booking_id)
+            except ValueError:
+                raise InvalidInput("That booking id isn't valid.", field="booking_id") from None
+            try:
+                row = await booking_repo.get(self._pool, org_id=org.id, booking_id=parsed)
+            except NotFound:
+                raise NotFound("I couldn't find that booking.") from None
+            workflow_id: str = row["workflow_id"]
+            return workflow_id
+        if not caller_phone:
+            raise InvalidInput(
+                "Which booking? I need its id or the caller's number.", field="booking_id"
+            )
+        phone = normalize_phone(caller_phone, org.default_region)
+        upcoming = await booking_repo.next_upcoming_for_phone(
+            self._pool, org_id=org.id, phone=phone, after=datetime.now(UTC)
+        )
+        if upcoming is None:
+            raise NotFound("I couldn't find an upcoming appointment for this phone number.")
+        found: str = upcoming["workflow_id"]
+        return found
+
+    async def _ask(
+        self,
+        workflow_id: str,
+        update: str,
+        request: RescheduleRequest | CancelRequest,
+        update_id: str,
+    ) -> LifecycleResult:
+        handle = self._temporal.get_workflow_handle(workflow_id)
+        try:
+            return await asyncio.wait_for(
+                handle.execute_update(
+                    update, request, id=_bounded_key(update_id), result_type=LifecycleResult
+                ),
+                timeout=self._timeout,
+            )
+        except WorkflowUpdateFailedError as error:
+            # The validator refused (cancelled, failed, already started): its reason is the answer.
+            cause = error.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            return LifecycleResult(outcome="refused", message=message)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return LifecycleResult(
+                    outcome="refused", message="This booking can no longer be changed."
+                )
+            log.warning("change of %s: Temporal error %s", workflow_id, error.status)
+        except TimeoutError:
+            log.warning("change of %s: no answer in time", workflow_id)
         raise BackendUnavailable(_TRY_AGAIN)

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.actions import BookingActions
+from api.actions import BookingActions, BookingChanges
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.routes import admin as admin_routes
@@ -42,7 +42,10 @@ def create_app(settings: Settings) -> FastAPI:
                 settings=settings,
                 busy_times=busy_times,
             )
-            app.state.voice_tools = VoiceTools(app.state.actions)
+            app.state.changes = BookingChanges(
+                pool=app.state.pool, temporal=app.state.temporal, settings=settings
+            )
+            app.state.voice_tools = VoiceTools(app.state.actions, app.state.changes)
             yield
         finally:
             await app.state.pool.close()

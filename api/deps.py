@@ -6,7 +6,7 @@ import asyncpg
 from fastapi import Depends, Request
 from temporalio.client import Client
 
-from api.actions import BookingActions
+from api.actions import BookingActions, BookingChanges
 from api.voice.tools import VoiceTools
 from core.config import Settings
 
@@ -27,6 +27,10 @@ def _actions(request: Request) -> BookingActions:
     return request.app.state.actions
 
 
+def _changes(request: Request) -> BookingChanges:
+    return request.app.state.changes
+
+
 def _voice_tools(request: Request) -> VoiceTools:
     return request.app.state.voice_tools
 
@@ -36,3 +40,4 @@ TemporalDep = Annotated[Client, Depends(_temporal)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ActionsDep = Annotated[BookingActions, Depends(_actions)]
 VoiceToolsDep = Annotated[VoiceTools, Depends(_voice_tools)]
+ChangesDep = Annotated[BookingChanges, Depends(_changes)]

@@ -57,3 +57,11 @@ class RescheduleFields(_Input):
 class CancelFields(_Input):
     booking_id: str | None = Field(default=None, max_length=100)
     reason: str | None = Field(default=None, max_length=1000)
+
+
+class RescheduleBody(_Input):
+    start: str = Field(min_length=1, max_length=100, description="The new start, as for booking")
+
+
+class CancelBody(_Input):
+    reason: str = Field(default="cancelled", min_length=1, max_length=1000)

@@ -88,9 +88,15 @@ def is_json(content_type: str | None) -> bool:
 
 
 async def require_json(request: Request) -> None:
-    """Dependency for JSON routes: anything but a JSON content type is 415."""
-    if request.method in ("POST", "PUT", "PATCH") and not is_json(
-        request.headers.get("content-type")
+    """Dependency for JSON routes: a body in anything but a JSON content type is 415 (an empty
+    body is fine where the route's body is optional)."""
+    has_body = request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers
+    )
+    if (
+        request.method in ("POST", "PUT", "PATCH")
+        and has_body
+        and not is_json(request.headers.get("content-type"))
     ):
         raise HTTPException(
             status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,

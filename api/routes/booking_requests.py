@@ -5,15 +5,18 @@ lands on the same booking workflow and gets the same answer, so a client may ret
 """
 
 from typing import Annotated, Any
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Header, Response, status
 
 from api.actions import booking_facts
 from api.auth import OrgDep
-from api.deps import ActionsDep
+from api.deps import ActionsDep, ChangesDep
 from api.errors import error_response
-from api.inputs import BookingFields
+from api.inputs import BookingFields, CancelBody, RescheduleBody
 from api.limits import require_json
+from core.models import CancelRequest, LifecycleResult, RescheduleRequest
+from core.orgs import Org
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 
@@ -65,3 +68,99 @@ async def create_booking(
     if result.outcome == "error":
         failure.headers["Retry-After"] = "5"
     return failure
+
+
+_CHANGE_STATUS = {
+    "rescheduled": 200,
+    "cancelled": 200,
+    "unchanged": 200,
+    "unavailable": 409,
+    "invalid": 422,
+    "refused": 409,
+    "error": 409,
+}
+_CHANGE_CODES = {
+    "unavailable": "slot_unavailable",
+    "invalid": "invalid_input",
+    "refused": "not_changeable",
+    "error": "change_failed",
+}
+_CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such booking in this org"},
+    409: {
+        "description": "taken (with alternatives), already cancelled/failed/started, or the "
+        "calendar refused the change (the booking stays as it was)"
+    },
+    422: {"description": "the input cannot be used"},
+}
+OptionalIdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=200, description="Retries with the same key get the first answer"),
+]
+
+
+@router.post(
+    "/{booking_id}/reschedule",
+    dependencies=[Depends(require_json)],
+    responses=_CHANGE_RESPONSES,
+)
+async def reschedule_booking(
+    booking_id: UUID,
+    body: RescheduleBody,
+    org: OrgDep,
+    changes: ChangesDep,
+    idempotency_key: OptionalIdempotencyKey = None,
+) -> Any:
+    """Move the booking: the new slot is taken in one transaction (the old one kept if the new
+    one is taken), the calendar event is patched, and a "moved" SMS goes out."""
+    result = await changes.reschedule(
+        org,
+        RescheduleRequest(start=body.start),
+        booking_id=str(booking_id),
+        caller_phone=None,
+        update_id=f"api-reschedule:{idempotency_key or uuid4()}",
+    )
+    return _change_response(result, org)
+
+
+@router.post(
+    "/{booking_id}/cancel",
+    dependencies=[Depends(require_json)],
+    responses=_CHANGE_RESPONSES,
+)
+async def cancel_booking(
+    booking_id: UUID,
+    org: OrgDep,
+    changes: ChangesDep,
+    body: CancelBody | None = None,
+    idempotency_key: OptionalIdempotencyKey = None,
+) -> Any:
+    """Cancel the booking: the slot is released, the calendar event deleted, a cancellation
+    SMS sent, and the booking's workflow ends."""
+    result = await changes.cancel(
+        org,
+        CancelRequest(reason=(body or CancelBody()).reason),
+        booking_id=str(booking_id),
+        caller_phone=None,
+        update_id=f"api-cancel:{idempotency_key or uuid4()}",
+    )
+    return _change_response(result, org)
+
+
+def _change_response(result: LifecycleResult, org: Org) -> Any:
+    facts = {
+        "outcome": result.outcome,
+        "message": result.message,
+        "start": result.start.astimezone(org.time_zone).isoformat() if result.start else None,
+    }
+    status_code = _CHANGE_STATUS[result.outcome]
+    if status_code == 200:
+        return facts
+    return error_response(
+        status_code,
+        result.message,
+        code=_CHANGE_CODES[result.outcome],
+        alternatives=[a.astimezone(org.time_zone).isoformat() for a in result.alternatives]
+        if result.outcome == "unavailable"
+        else None,
+    )

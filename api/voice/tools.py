@@ -9,10 +9,11 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from api.actions import BookingActions, booking_facts
+from api.actions import BookingActions, BookingChanges, booking_facts
 from api.inputs import AvailabilityQuery, BookingFields, CancelFields, RescheduleFields
 from api.voice.calls import ToolAnswer, ToolCall
 from core.errors import BackendUnavailable, InvalidInput, NotFound
+from core.models import CancelRequest, LifecycleResult, RescheduleRequest
 from core.orgs import Org
 
 log = logging.getLogger(__name__)
@@ -24,20 +25,20 @@ TOOL_ARGUMENTS: dict[str, type[BaseModel]] = {
     "reschedule_appointment": RescheduleFields,
     "cancel_appointment": CancelFields,
 }
-_NOT_YET = "Sorry, I can't {action} appointments by phone yet. Please ask the clinic's staff."
 _INTERNAL = "Sorry, something went wrong on our side. Please try again in a moment."
 
 
 class VoiceTools:
     """Runs one tool call for an authenticated org."""
 
-    def __init__(self, actions: BookingActions) -> None:
+    def __init__(self, actions: BookingActions, changes: BookingChanges) -> None:
         self._actions = actions
+        self._changes = changes
         handlers: dict[str, Callable[..., Awaitable[ToolAnswer]]] = {
             "check_availability": self._check_availability,
             "book_appointment": self._book_appointment,
-            "reschedule_appointment": self._not_yet("move"),
-            "cancel_appointment": self._not_yet("cancel"),
+            "reschedule_appointment": self._reschedule_appointment,
+            "cancel_appointment": self._cancel_appointment,
         }
         self._tools = {name: (TOOL_ARGUMENTS[name], handlers[name]) for name in TOOL_ARGUMENTS}
 
@@ -88,11 +89,57 @@ class VoiceTools:
         is_error = result.outcome in ("invalid", "error")
         return ToolAnswer(result.message, is_error=is_error, data=booking_facts(result, org))
 
-    def _not_yet(self, action: str) -> Callable[..., Awaitable[ToolAnswer]]:
-        async def refuse(org: Org, arguments: BaseModel, **_: object) -> ToolAnswer:
-            return ToolAnswer(_NOT_YET.format(action=action), is_error=True)
+    async def _reschedule_appointment(
+        self,
+        org: Org,
+        fields: RescheduleFields,
+        *,
+        idempotency_key: str,
+        caller_phone: str | None,
+    ) -> ToolAnswer:
+        if not idempotency_key:
+            return ToolAnswer("I can't change a booking without the call's id.", True)
+        result = await self._changes.reschedule(
+            org,
+            RescheduleRequest(start=fields.new_start),
+            booking_id=fields.booking_id,
+            caller_phone=caller_phone,
+            update_id=f"reschedule:{idempotency_key}",
+        )
+        return _change_answer(result, org)
 
-        return refuse
+    async def _cancel_appointment(
+        self,
+        org: Org,
+        fields: CancelFields,
+        *,
+        idempotency_key: str,
+        caller_phone: str | None,
+    ) -> ToolAnswer:
+        if not idempotency_key:
+            return ToolAnswer("I can't change a booking without the call's id.", True)
+        result = await self._changes.cancel(
+            org,
+            CancelRequest(reason=fields.reason or "cancelled by the caller"),
+            booking_id=fields.booking_id,
+            caller_phone=caller_phone,
+            update_id=f"cancel:{idempotency_key}",
+        )
+        return _change_answer(result, org)
+
+
+def _change_answer(result: LifecycleResult, org: Org) -> ToolAnswer:
+    # A taken time (with alternatives) or "already there" is an answer, not a failure.
+    is_error = result.outcome in ("invalid", "refused", "error")
+    return ToolAnswer(
+        result.message,
+        is_error=is_error,
+        data={
+            "outcome": result.outcome,
+            "start": result.start.astimezone(org.time_zone).isoformat() if result.start else None,
+            "alternatives": [a.astimezone(org.time_zone).isoformat() for a in result.alternatives],
+        },
+    )
 
 
 def describe_argument_errors(tool: str, error: ValidationError) -> str:

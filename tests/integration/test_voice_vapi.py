@@ -4,6 +4,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import time, timedelta
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -182,16 +183,18 @@ async def test_calendar_busy_time_is_not_offered_nor_booked(
     assert await pool.fetchval("SELECT count(*) FROM bookings WHERE org_id = $1", org.id) == 0
 
 
-async def test_reschedule_and_cancel_say_they_are_not_available_yet(
+async def test_reschedule_and_cancel_without_a_booking_say_so(
     client: httpx.AsyncClient, org: TestOrg
 ) -> None:
     message = vapi_message(
         vapi_call("reschedule_appointment", {"new_start": "2026-12-01T10:00"}, "r"),
-        vapi_call("cancel_appointment", {}, "c"),
+        vapi_call("cancel_appointment", {"booking_id": "not-a-uuid"}, "c"),
+        vapi_call("cancel_appointment", {"booking_id": str(uuid4())}, "d"),
     )
     results = (await post(client, org, message))["results"]
-    assert "can't move appointments by phone yet" in results[0]["error"]
-    assert "can't cancel appointments by phone yet" in results[1]["error"]
+    assert "couldn't find an upcoming appointment" in results[0]["error"]
+    assert "booking id isn't valid" in results[1]["error"]
+    assert "couldn't find that booking" in results[2]["error"]
 
 
 @pytest.mark.parametrize("kind", ["status-update", "end-of-call-report", "conversation-update"])

@@ -1,0 +1,399 @@
+"""Reschedule, cancel and reminders on the running BookingWorkflow, on the real stack."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
+from uuid import UUID
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from core.calendar import event_id_for_booking
+from core.config import Settings
+from core.models import BookingOutcome, BookingState, LifecycleResult, RescheduleRequest
+from core.names import APPOINTMENT_START, BOOKING_STATUS, booking_workflow_id
+from sandbox.runner import Sandboxes
+from tests.apiclient import api_client
+from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
+from tests.factories import TestOrg, create_test_org
+from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def org(pool: asyncpg.Pool) -> TestOrg:
+    return await create_test_org(pool)
+
+
+async def confirmed_booking(
+    client: Client,
+    settings: Settings,
+    org: TestOrg,
+    pool: asyncpg.Pool,
+    start: datetime,
+    phone: str | None = None,
+) -> UUID:
+    answer = await book(client, settings, org, start=start, phone=phone or unique_phone())
+    assert answer.outcome == "booked", answer.message
+    assert answer.booking_id is not None
+    await wait_for_status(pool, answer.booking_id, {"confirmed"})
+    return answer.booking_id
+
+
+def workflow(client: Client, booking_id: UUID) -> WorkflowHandle:
+    return client.get_workflow_handle(booking_workflow_id(booking_id), result_type=BookingOutcome)
+
+
+async def reschedule(client: Client, booking_id: UUID, start: datetime) -> LifecycleResult:
+    return await workflow(client, booking_id).execute_update(
+        "reschedule_booking",
+        RescheduleRequest(start=start.isoformat()),
+        result_type=LifecycleResult,
+    )
+
+
+async def event_start(sandboxes: Sandboxes, org: TestOrg, booking_id: UUID) -> datetime:
+    [event] = [
+        e
+        for e in await sandboxes.calendar.events(org.calendar_id)
+        if e["id"] == event_id_for_booking(booking_id)
+    ]
+    return datetime.fromisoformat(event["start"]["dateTime"])
+
+
+async def sms_kinds(pool: asyncpg.Pool, booking_id: UUID, timeout: float = 15) -> list[str]:
+    """The booking's SMS kinds, once the last spawned send has had time to land."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        rows = await pool.fetch(
+            "SELECT kind, status FROM sms_messages WHERE booking_id = $1 ORDER BY created_at",
+            booking_id,
+        )
+        if all(r["status"] != "pending" for r in rows) or (
+            asyncio.get_running_loop().time() > deadline
+        ):
+            return [r["kind"] for r in rows]
+        await asyncio.sleep(0.1)
+
+
+async def wait_for_kind(
+    pool: asyncpg.Pool, booking_id: UUID, kind: str, timeout: float = 20
+) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while kind not in await sms_kinds(pool, booking_id, timeout=0):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no {kind} SMS for {booking_id}")
+        await asyncio.sleep(0.2)
+
+
+async def test_reschedule_to_a_free_slot_moves_slot_event_and_search_attribute(
+    temporal_client: Client,
+    booking_settings: Settings,
+    worker: Worker,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
+) -> None:
+    booking_id = await confirmed_booking(
+        temporal_client, booking_settings, org, pool, local_start(2, time(10))
+    )
+    new_start = local_start(2, time(15, 30))
+    result = await reschedule(temporal_client, booking_id, new_start)
+    assert result.outcome == "rescheduled"
+    assert result.start == new_start
+    assert "3:30 PM" in result.message
+    row = await pool.fetchrow(
+        "SELECT status::text, starts_at FROM bookings WHERE id = $1", booking_id
+    )
+    assert (row["status"], row["starts_at"]) == ("confirmed", new_start)
+    assert await event_start(sandboxes, org, booking_id) == new_start
+    await wait_for_kind(pool, booking_id, "rescheduled")
+    trail = await pool.fetch(
+        "SELECT from_status::text, to_status::text, starts_at FROM booking_events "
+        "WHERE booking_id = $1 ORDER BY id",
+        booking_id,
+    )
+    assert trail[-1]["starts_at"] == new_start
+    description = await workflow(temporal_client, booking_id).describe()
+    assert description.typed_search_attributes.get(APPOINTMENT_START) == new_start
+    # The same request again changes nothing.
+    again = await reschedule(temporal_client, booking_id, new_start)
+    assert again.outcome == "unchanged"
+
+
+async def test_reschedule_to_a_taken_slot_keeps_the_old_one(
+    temporal_client: Client,
+    booking_settings: Settings,
+    worker: Worker,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
+) -> None:
+    first = await confirmed_booking(
+        temporal_client, booking_settings, org, pool, local_start(3, time(10))
+    )
+    await confirmed_booking(temporal_client, booking_settings, org, pool, local_start(3, time(11)))
+    result = await reschedule(temporal_client, first, local_start(3, time(11)))
+    assert result.outcome == "unavailable"
+    assert "already taken" in result.message
+    assert result.alternatives == [
+        local_start(3, at) for at in (time(11, 30), time(12), time(12, 30))
+    ]
+    starts_at = await pool.fetchval("SELECT starts_at FROM bookings WHERE id = $1", first)
+    assert starts_at == local_start(3, time(10))
+    assert await event_start(sandboxes, org, first) == local_start(3, time(10))
+
+
+async def test_calendar_refusing_the_move_moves_the_slot_back(
+    temporal_client: Client,
+    booking_settings: Settings,
+    worker: Worker,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
+) -> None:
+    original = local_start(4, time(10))
+    booking_id = await confirmed_booking(temporal_client, booking_settings, org, pool, original)
+    await sandboxes.calendar.add_fault(
+        status=403, code="forbidden", method="PATCH", path_contains=org.calendar_id
+    )
+    result = await reschedule(temporal_client, booking_id, local_start(4, time(14)))
+    assert result.outcome == "error"
+    assert "calendar refused" in result.message and "10:00 AM" in result.message
+    assert (
+        await pool.fetchval("SELECT starts_at FROM bookings WHERE id = $1", booking_id) == original
+    )
+    # The time it tried is free again: someone else can book it.
+    other = await book(
+        temporal_client, booking_settings, org, start=local_start(4, time(14)), phone=unique_phone()
+    )
+    assert other.outcome == "booked"
+
+
+@pytest.fixture
+async def api(booking_settings: Settings, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(booking_settings) as client:
+        yield client
+
+
+async def test_cancel_twice_through_the_api(
+    temporal_client: Client,
+    booking_settings: Settings,
+    api: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
+) -> None:
+    booking_id = await confirmed_booking(
+        temporal_client, booking_settings, org, pool, local_start(5, time(9))
+    )
+    headers = {"Authorization": f"Bearer {org.credentials.api_key}"}
+    first = await api.post(
+        f"/bookings/{booking_id}/cancel", json={"reason": "feeling better"}, headers=headers
+    )
+    assert first.status_code == 200, first.text
+    assert first.json()["outcome"] == "cancelled"
+    row = await pool.fetchrow(
+        "SELECT status::text, status_reason FROM bookings WHERE id = $1", booking_id
+    )
+    assert dict(row) == {"status": "cancelled", "status_reason": "feeling better"}
+    outcome = await workflow(temporal_client, booking_id).result()
+    assert outcome.final_status == "cancelled"
+    [event] = await sandboxes.calendar.events(org.calendar_id)
+    assert event["status"] == "cancelled"
+    assert await sms_kinds(pool, booking_id) == ["confirmation", "cancelled"]
+    second = await api.post(f"/bookings/{booking_id}/cancel", headers=headers)
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "not_changeable"
+    assert await sms_kinds(pool, booking_id) == ["confirmation", "cancelled"]
+
+
+async def test_reschedule_through_the_api_and_another_orgs_key(
+    temporal_client: Client,
+    booking_settings: Settings,
+    api: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    org: TestOrg,
+) -> None:
+    booking_id = await confirmed_booking(
+        temporal_client, booking_settings, org, pool, local_start(6, time(9))
+    )
+    other = await create_test_org(pool)
+    foreign = await api.post(
+        f"/bookings/{booking_id}/reschedule",
+        json={"start": local_start(6, time(13)).isoformat()},
+        headers={"Authorization": f"Bearer {other.credentials.api_key}"},
+    )
+    assert foreign.status_code == 404
+    moved = await api.post(
+        f"/bookings/{booking_id}/reschedule",
+        json={"start": local_start(6, time(13)).isoformat()},
+        headers={"Authorization": f"Bearer {org.credentials.api_key}"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["start"] == local_start(6, time(13)).isoformat()
+
+
+async def test_signals_sent_as_the_temporal_ui_sends_them(
+    temporal_client: Client,
+    booking_settings: Settings,
+    worker: Worker,
+    pool: asyncpg.Pool,
+    org: TestOrg,
+) -> None:
+    booking_id = await confirmed_booking(
+        temporal_client, booking_settings, org, pool, local_start(7, time(10))
+    )
+    handle = workflow(temporal_client, booking_id)
+    # The UI's "Send a Signal" sends the name and plain JSON.
+    await handle.signal("reschedule", {"start": local_start(7, time(16)).isoformat()})
+    await handle.signal("reschedule", {"start": local_start(7, time(16)).isoformat()})
+    await handle.signal("cancel", {"reason": "operator: clinic closed"})
+    outcome = await handle.result()
+    assert outcome.final_status == "cancelled"
+    row = await pool.fetchrow(
+        "SELECT status::text, status_reason, starts_at FROM bookings WHERE id = $1", booking_id
+    )
+    assert dict(row) == {
+        "status": "cancelled",
+        "status_reason": "operator: clinic closed",
+        "starts_at": local_start(7, time(16)),
+    }
+    description = await handle.describe()
+    assert description.typed_search_attributes.get(BOOKING_STATUS) == "cancelled"
+
+
+async def test_reminder_fires_after_the_lead_time_and_not_after_a_cancel(
+    temporal_client: Client,
+    booking_settings: Settings,
+    worker: Worker,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
+) -> None:
+    start_kept, start_cancelled = local_start(8, time(10)), local_start(8, time(11))
+    now = datetime.now(UTC)
+    # Lead times chosen so each reminder falls due a few seconds from now.
+    kept_settings = booking_settings.model_copy(
+        update={"reminder_lead_time": start_kept - now - timedelta(seconds=4)}
+    )
+    cancelled_settings = booking_settings.model_copy(
+        update={"reminder_lead_time": start_cancelled - now - timedelta(seconds=4)}
+    )
+    phone = unique_phone()
+    kept = await confirmed_booking(temporal_client, kept_settings, org, pool, start_kept, phone)
+    cancelled = await confirmed_booking(
+        temporal_client, cancelled_settings, org, pool, start_cancelled
+    )
+    await workflow(temporal_client, cancelled).signal("cancel", {"reason": "changed plans"})
+    await wait_for_kind(pool, kept, "reminder")
+    bodies = [m["body"] for m in await sandboxes.twilio.messages(to=phone)]
+    assert sum("reminder of your" in body for body in bodies) == 1, bodies
+    await asyncio.sleep(2)  # past the cancelled booking's due time too
+    assert "reminder" not in await sms_kinds(pool, cancelled)
+
+
+async def test_no_reminder_when_booked_inside_the_lead_time_and_rearmed_on_reschedule(
+    temporal_client: Client,
+    booking_settings: Settings,
+    worker: Worker,
+    pool: asyncpg.Pool,
+    org: TestOrg,
+) -> None:
+    inside = await confirmed_booking(
+        temporal_client,
+        booking_settings.model_copy(update={"reminder_lead_time": timedelta(days=30)}),
+        org,
+        pool,
+        local_start(9, time(10)),
+    )
+    state = await workflow(temporal_client, inside).query("status", result_type=BookingState)
+    assert state.reminder_due_at is None
+    lead = timedelta(hours=24)
+    armed = await confirmed_booking(
+        temporal_client,
+        booking_settings.model_copy(update={"reminder_lead_time": lead}),
+        org,
+        pool,
+        local_start(9, time(12)),
+    )
+    await reschedule(temporal_client, armed, local_start(9, time(17)))
+    state = await workflow(temporal_client, armed).query("status", result_type=BookingState)
+    assert state.reminder_due_at == local_start(9, time(17)) - lead
+    assert state.starts_at == local_start(9, time(17))
+    assert any("rescheduled" in change for change in state.changes)
+
+
+async def test_calendar_retries_show_in_the_workflow_details(
+    temporal_client: Client,
+    booking_settings: Settings,
+    worker: Worker,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
+) -> None:
+    await sandboxes.calendar.add_fault(
+        status=503, count=4, method="POST", path_contains=org.calendar_id
+    )
+    answer = await book(
+        temporal_client,
+        booking_settings,
+        org,
+        start=local_start(10, time(10)),
+        phone=unique_phone(),
+    )
+    assert answer.booking_id is not None
+    handle = workflow(temporal_client, answer.booking_id)
+    seen: set[str] = set()
+    deadline = asyncio.get_running_loop().time() + 30
+    while "confirmed" not in seen and asyncio.get_running_loop().time() < deadline:
+        state = await handle.query("status", result_type=BookingState)
+        seen.add(state.waiting_for or "")
+        seen.add(state.status)
+        await asyncio.sleep(0.05)
+    retries = [text for text in seen if text.startswith("calendar: creating the event: attempt")]
+    assert retries, seen
+    assert any("503" in text for text in retries), retries
+    await wait_for_status(pool, answer.booking_id, {"confirmed"})
+
+
+async def test_voice_tools_move_and_cancel_the_callers_next_booking(
+    temporal_client: Client,
+    booking_settings: Settings,
+    api: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    org: TestOrg,
+) -> None:
+    caller = unique_phone()
+    booking_id = await confirmed_booking(
+        temporal_client, booking_settings, org, pool, local_start(11, time(10)), caller
+    )
+    new_start = local_start(11, time(14))
+    moved = await api.post(
+        "/voice/vapi",
+        json=vapi_message(
+            vapi_call("reschedule_appointment", {"new_start": new_start.isoformat()}),
+            caller=caller,
+        ),
+        headers=vapi_headers(org),
+    )
+    assert moved.json()["results"][0]["result"].startswith("Done: the appointment is moved to")
+    assert (
+        await pool.fetchval("SELECT starts_at FROM bookings WHERE id = $1", booking_id) == new_start
+    )
+    cancelled = await api.post(
+        "/voice/vapi",
+        json=vapi_message(vapi_call("cancel_appointment", {}), caller=caller),
+        headers=vapi_headers(org),
+    )
+    assert "is cancelled" in cancelled.json()["results"][0]["result"]
+    nobody = await api.post(
+        "/voice/vapi",
+        json=vapi_message(vapi_call("cancel_appointment", {}), caller=unique_phone()),
+        headers=vapi_headers(org),
+    )
+    assert "couldn't find an upcoming appointment" in nobody.json()["results"][0]["error"]
