@@ -4,6 +4,9 @@ Vendor routes (HTTP Basic: account SID + auth token):
 
     POST /2010-04-01/Accounts/{sid}/Messages.json         form To, From | MessagingServiceSid,
                                                           Body, StatusCallback → 201 message
+    GET  /2010-04-01/Accounts/{sid}/Messages.json         one page of messages, newest first
+                                                          (?To=&From=&DateSent=&DateSent<=
+                                                          &DateSent>=&PageSize=&Page=&PageToken=)
     GET  /2010-04-01/Accounts/{sid}/Messages/{sid}.json   the message, with its current status
 
 Control routes, besides the shared ones of `sandbox.faults`:
@@ -29,7 +32,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
 from sandbox.faults import Fault, SandboxMiddleware, SandboxState, control_router
-from sandbox.twilio_state import API_VERSION, BEHAVIOURS, REJECTIONS, TwilioState, rfc2822_now
+from sandbox.twilio_state import (
+    API_VERSION,
+    BEHAVIOURS,
+    REJECTIONS,
+    MessageQuery,
+    TwilioState,
+    message_page,
+    rfc2822_now,
+)
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -137,6 +148,18 @@ def _vendor_router(state: TwilioState) -> APIRouter:
             state.status_callbacks[sid] = form["StatusCallback"]
         state.start_lifecycle(sid)
         return JSONResponse(message, status_code=201)
+
+    @router.get("/Messages.json")
+    async def list_messages(account_sid: str, request: Request) -> Response:
+        """One page of messages, newest first, filtered the way Twilio filters them."""
+        if refused := _check_account(request, state, account_sid):
+            return refused
+        try:
+            query = MessageQuery.from_params(request.query_params)
+        except ValueError as exc:
+            return twilio_error(400, 20001, str(exc))
+        path = f"/{API_VERSION}/Accounts/{account_sid}/Messages.json"
+        return JSONResponse(message_page(list(state.messages.values()), query, path))
 
     @router.get("/Messages/{message_sid}.json")
     async def fetch_message(account_sid: str, message_sid: str, request: Request) -> Response:

@@ -3,15 +3,23 @@
 Status callbacks are POSTed in the background exactly as Twilio does (form body, signed with
 `X-Twilio-Signature` by `RequestValidator(auth_token).compute_signature(url, params)`); every
 attempt, failed or not, is recorded and never raises into the server.
+
+Listing messages (`MessageQuery`, `message_page`) follows Twilio's Messages list: filters To,
+From and DateSent (a `YYYY-MM-DD` day or an ISO 8601 time, with `DateSent>=` / `DateSent<=`
+bounds), newest first, pages of `PageSize` (default 50, at most 1000) linked by `PageToken`. A
+message not yet sent has no DateSent and matches no DateSent filter.
 """
 
 import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import formatdate
+from datetime import UTC, date, datetime, timedelta
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from twilio.request_validator import RequestValidator
@@ -48,6 +56,147 @@ BEHAVIOURS = frozenset(REJECTIONS) | frozenset(DELIVERIES)
 def rfc2822_now() -> str:
     """Twilio's date format, e.g. `Thu, 30 Jul 2015 20:12:31 +0000`."""
     return formatdate(time.time(), usegmt=False).replace("-0000", "+0000")
+
+
+_DEFAULT_PAGE_SIZE = 50
+_MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class DateBound:
+    """A DateSent filter value: a whole UTC day (`YYYY-MM-DD`) or an exact time."""
+
+    start: datetime
+    whole_day: bool
+
+    @classmethod
+    def parse(cls, value: str) -> "DateBound":
+        try:
+            if len(value) == 10:
+                day = date.fromisoformat(value)
+                return cls(datetime(day.year, day.month, day.day, tzinfo=UTC), whole_day=True)
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("Invalid date value.") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)  # Twilio reads dates as GMT
+        return cls(moment, whole_day=False)
+
+    @property
+    def end(self) -> datetime:
+        """The last moment the bound covers (inclusive)."""
+        if self.whole_day:
+            return self.start + timedelta(days=1, microseconds=-1)
+        return self.start
+
+
+@dataclass(frozen=True)
+class MessageQuery:
+    """The list filters and paging of one `GET .../Messages.json`."""
+
+    to: str | None = None
+    from_: str | None = None
+    sent_on: DateBound | None = None
+    sent_after: DateBound | None = None
+    sent_before: DateBound | None = None
+    page: int = 0
+    page_size: int = _DEFAULT_PAGE_SIZE
+    page_token: str | None = None
+    # The filters as the client sent them, echoed in the page URIs.
+    filters: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> "MessageQuery":
+        """Raises ValueError (with Twilio's wording) on a malformed date or page size."""
+        dates = {key: DateBound.parse(params[key]) for key in _DATE_KEYS if params.get(key)}
+        try:
+            page_size = int(params.get("PageSize") or _DEFAULT_PAGE_SIZE)
+            page = int(params.get("Page") or 0)
+        except ValueError:
+            raise ValueError("Invalid paging parameter.") from None
+        if not 1 <= page_size <= _MAX_PAGE_SIZE:
+            raise ValueError(f"PageSize must be between 1 and {_MAX_PAGE_SIZE}.")
+        if page < 0:
+            raise ValueError("Invalid paging parameter.")
+        return cls(
+            to=params.get("To") or None,
+            from_=params.get("From") or None,
+            sent_on=dates.get("DateSent"),
+            sent_after=dates.get("DateSent>"),
+            sent_before=dates.get("DateSent<"),
+            page=page,
+            page_size=page_size,
+            page_token=params.get("PageToken") or None,
+            filters=tuple((k, params[k]) for k in ("To", "From", *_DATE_KEYS) if params.get(k)),
+        )
+
+    def matches(self, message: dict[str, Any]) -> bool:
+        if self.to is not None and message["to"] != self.to:
+            return False
+        if self.from_ is not None and message["from"] != self.from_:
+            return False
+        if not (self.sent_on or self.sent_after or self.sent_before):
+            return True
+        sent = _parse_date(message["date_sent"])
+        if sent is None:
+            return False
+        if self.sent_on and not self.sent_on.start <= sent <= self.sent_on.end:
+            return False
+        if self.sent_after and sent < self.sent_after.start:
+            return False
+        return not (self.sent_before and sent > self.sent_before.end)
+
+    def uri(self, path: str, *, page: int, token: str | None = None) -> str:
+        params = [*self.filters, ("PageSize", str(self.page_size)), ("Page", str(page))]
+        if token:
+            params.append(("PageToken", token))
+        return f"{path}?{urlencode(params)}"
+
+
+# The SDK sends `DateSent>` / `DateSent<` keys, which read as `DateSent>=` / `DateSent<=`.
+_DATE_KEYS = ("DateSent", "DateSent>", "DateSent<")
+
+
+def message_page(messages: list[dict[str, Any]], query: MessageQuery, path: str) -> dict[str, Any]:
+    """The page `query` asks for, in the JSON shape of Twilio's list responses.
+
+    Newest first (by DateSent, unsent messages by creation, first of all); `PageToken`
+    `PA<sid>` continues after that message, so messages created meanwhile do not shift pages.
+    """
+    ordered = [m for _, m in sorted(enumerate(messages), key=_newest_first) if query.matches(m)]
+    start = query.page * query.page_size
+    if query.page_token is not None:
+        sids = [m["sid"] for m in ordered]
+        anchor = query.page_token.removeprefix("PA")
+        start = sids.index(anchor) + 1 if anchor in sids else len(ordered)
+    items = ordered[start : start + query.page_size]
+    more = start + len(items) < len(ordered)
+    return {
+        "end": start + len(items) - 1 if items else start,
+        "first_page_uri": query.uri(path, page=0),
+        "messages": items,
+        "next_page_uri": query.uri(path, page=query.page + 1, token=f"PA{items[-1]['sid']}")
+        if more
+        else None,
+        "page": query.page,
+        "page_size": query.page_size,
+        "previous_page_uri": query.uri(path, page=query.page - 1) if query.page > 0 else None,
+        "start": start,
+        "uri": query.uri(path, page=query.page, token=query.page_token),
+    }
+
+
+def _newest_first(entry: tuple[int, dict[str, Any]]) -> tuple[int, float, int]:
+    index, message = entry
+    sent = _parse_date(message["date_sent"])
+    if sent is None:
+        created = _parse_date(message["date_created"])
+        return (0, -(created.timestamp() if created else 0.0), -index)
+    return (1, -sent.timestamp(), -index)
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    return parsedate_to_datetime(value) if value else None
 
 
 @dataclass

@@ -21,7 +21,10 @@ async def claim(
     """The ledger row for this send, created `pending` if new.
 
     A row that already has a Twilio SID or a final status means the message was handled before
-    and must not be sent again.
+    and must not be sent again. Besides id, status, twilio_sid and error_code the row says
+    whether this call `created` it, its `created_at`, and `seconds_since_update`: for a row
+    still `pending` without SID, how long ago the last attempt claimed it or announced a send
+    (`mark_sending`).
     """
     row = await conn.fetchrow(
         """
@@ -29,13 +32,19 @@ async def claim(
             INSERT INTO sms_messages (org_id, booking_id, kind, send_key, to_phone, body)
             VALUES ($1, $2, $3, $4, $5, $6)
             ON CONFLICT (booking_id, send_key) DO NOTHING
-            RETURNING id, status, twilio_sid, error_code
+            RETURNING id, status, twilio_sid, error_code, created_at, updated_at
+        ), claimed AS (
+            SELECT id, status, twilio_sid, error_code, created_at, updated_at, true AS created
+            FROM created
+            UNION ALL
+            SELECT id, status, twilio_sid, error_code, created_at, updated_at, false
+            FROM sms_messages
+            WHERE booking_id = $2 AND send_key = $4
+            LIMIT 1
         )
-        SELECT id, status, twilio_sid, error_code FROM created
-        UNION ALL
-        SELECT id, status, twilio_sid, error_code FROM sms_messages
-        WHERE booking_id = $2 AND send_key = $4
-        LIMIT 1
+        SELECT id, status, twilio_sid, error_code, created, created_at,
+               extract(epoch FROM now() - updated_at)::float8 AS seconds_since_update
+        FROM claimed
         """,
         org_id,
         booking_id,
@@ -46,6 +55,44 @@ async def claim(
     )
     assert row is not None
     return row
+
+
+async def mark_sending(conn: Executor, *, message_id: UUID) -> None:
+    """Note that a request to Twilio for this pending row starts now.
+
+    `updated_at` tells a later attempt how long that request may still be in flight; the error
+    code of an earlier turned-away request no longer applies.
+    """
+    await conn.execute(
+        """
+        UPDATE sms_messages SET updated_at = now(), error_code = NULL
+        WHERE id = $1 AND status = 'pending' AND twilio_sid IS NULL
+        """,
+        message_id,
+    )
+
+
+async def record_turned_away(conn: Executor, *, message_id: UUID, error_code: str) -> None:
+    """Twilio answered this pending row's request with a retryable refusal and created nothing.
+
+    The row stays `pending` with the code, so the retry knows there is nothing to look for.
+    """
+    await conn.execute(
+        """
+        UPDATE sms_messages SET error_code = $2, updated_at = now()
+        WHERE id = $1 AND status = 'pending' AND twilio_sid IS NULL
+        """,
+        message_id,
+        error_code,
+    )
+
+
+async def recorded_sids(conn: Executor, *, sids: list[str]) -> set[str]:
+    """Those of `sids` that some ledger row already holds."""
+    rows = await conn.fetch(
+        "SELECT twilio_sid FROM sms_messages WHERE twilio_sid = ANY($1::text[])", sids
+    )
+    return {row["twilio_sid"] for row in rows}
 
 
 async def record_sent(conn: Executor, *, message_id: UUID, twilio_sid: str, status: str) -> None:

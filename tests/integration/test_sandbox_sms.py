@@ -6,18 +6,22 @@ No Postgres or Temporal: only the in-process sandboxes and a tiny status-callbac
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
+from twilio.rest import Client
 
 from core.errors import PermanentServiceError, TransientServiceError
-from core.sms import TwilioSmsSender
+from core.sms import SentSms, TwilioSmsSender
 from sandbox.runner import Sandboxes, running_sandboxes
 from sandbox.server import LoopbackServer
 
@@ -257,4 +261,193 @@ async def test_fault_scoped_to_method_spares_other_requests(
 
     await sender.send(to=TO, body="hi", from_number=FROM)
 
+    assert await sb.twilio.count_messages(to=TO) == 1
+
+
+# Listing messages: GET /Messages.json, as the SDK's `messages.list_async` and
+# `TwilioSmsSender.find_sent` call it.
+
+
+def _sdk_client(sb: Sandboxes, http: AsyncTwilioHttpClient) -> Client:
+    client = Client(sb.twilio_account_sid, sb.twilio_auth_token, http_client=http)
+    client.api.base_url = sb.twilio_base_url
+    client.edge = None
+    client.region = None
+    return client
+
+
+async def _list_raw(sb: Sandboxes, **params: str) -> httpx.Response:
+    """The list route over plain HTTP, for what the SDK would not send."""
+    url = f"{sb.twilio_base_url}/2010-04-01/Accounts/{sb.twilio_account_sid}/Messages.json"
+    async with httpx.AsyncClient(auth=(sb.twilio_account_sid, sb.twilio_auth_token)) as http:
+        return await http.get(url, params=params)
+
+
+async def test_find_sent_matches_to_from_body_and_creation_time(
+    sb: Sandboxes, sender: TwilioSmsSender
+) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    wanted = await sender.send(to=TO, body="Booked: Tue 2 PM", from_number=FROM)
+    await sender.send(to=TO, body="Booked: Wed 3 PM", from_number=FROM)
+    await sender.send(to="+15551230002", body="Booked: Tue 2 PM", from_number=FROM)
+    await sender.send(to=TO, body="Booked: Tue 2 PM", from_number="+15550008888")
+
+    found = await sender.find_sent(
+        to=TO, from_number=FROM, body="Booked: Tue 2 PM", created_after=before
+    )
+    later = await sender.find_sent(
+        to=TO,
+        from_number=FROM,
+        body="Booked: Tue 2 PM",
+        created_after=datetime.now(UTC) + timedelta(minutes=1),
+    )
+
+    assert found == [SentSms(sid=wanted.sid, status=found[0].status)]
+    assert later == []
+    request = (await sb.twilio.requests(method="GET", path_contains="/Messages.json"))[0]
+    query = dict(parse_qsl(request["query"]))
+    assert (query["To"], query["From"], request["status"]) == (TO, FROM, 200)
+
+
+async def test_list_pages_newest_first_through_the_sdk(
+    sb: Sandboxes, sender: TwilioSmsSender
+) -> None:
+    sids = [(await sender.send(to=TO, body=f"n{i}", from_number=FROM)).sid for i in range(5)]
+    await sender.send(to="+15551230002", body="other", from_number=FROM)
+
+    http = AsyncTwilioHttpClient()
+    try:
+        listed = await _sdk_client(sb, http).messages.list_async(to=TO, page_size=2)
+    finally:
+        await http.close()
+
+    assert [m.sid for m in listed] == sids[::-1]
+    requests = await sb.twilio.requests(method="GET", path_contains="/Messages.json")
+    assert len(requests) == 3  # pages of 2, 2 and 1, followed by next_page_uri
+    assert "PageToken=PA" in requests[1]["query"]
+
+
+async def test_list_page_has_twilios_shape(sb: Sandboxes, sender: TwilioSmsSender) -> None:
+    await sender.send(to=TO, body="hi", from_number=FROM)
+
+    page = (await _list_raw(sb, To=TO, PageSize="1")).json()
+
+    assert set(page) == {
+        "end",
+        "first_page_uri",
+        "messages",
+        "next_page_uri",
+        "page",
+        "page_size",
+        "previous_page_uri",
+        "start",
+        "uri",
+    }
+    assert (page["page"], page["page_size"], page["start"], page["end"]) == (0, 1, 0, 0)
+    assert page["next_page_uri"] is None and page["previous_page_uri"] is None
+    assert page["uri"].startswith(f"/2010-04-01/Accounts/{sb.twilio_account_sid}/Messages.json?")
+    [message] = page["messages"]
+    assert (message["to"], message["from"], message["body"]) == (TO, FROM, "hi")
+
+
+async def test_list_filters_on_date_sent(sb: Sandboxes, sender: TwilioSmsSender) -> None:
+    await sender.send(to=TO, body="hi", from_number=FROM)
+    today = datetime.now(UTC).date()
+    deadline = time.monotonic() + 5
+    while (await sb.twilio.messages(to=TO))[0]["date_sent"] is None:
+        assert time.monotonic() < deadline, "the message was never sent"
+        await asyncio.sleep(0.01)
+
+    async def count(**params: str) -> int:
+        response = await _list_raw(sb, To=TO, **params)
+        assert response.status_code == 200, response.text
+        return len(response.json()["messages"])
+
+    assert await count(DateSent=today.isoformat()) == 1
+    assert await count(**{"DateSent>": today.isoformat()}) == 1
+    assert await count(**{"DateSent>": (today + timedelta(days=1)).isoformat()}) == 0
+    assert await count(**{"DateSent<": today.isoformat()}) == 1
+    assert await count(**{"DateSent<": (today - timedelta(days=1)).isoformat()}) == 0
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert await count(**{"DateSent>": an_hour_ago}) == 1
+    assert await count(**{"DateSent<": an_hour_ago}) == 0
+
+
+async def test_unsent_message_matches_no_date_sent_filter(
+    sb: Sandboxes, sender: TwilioSmsSender
+) -> None:
+    await sb.twilio.set_callback_delay(60_000)  # stays "queued", without a DateSent
+    try:
+        await sender.send(to=TO, body="hi", from_number=FROM)
+        today = datetime.now(UTC).date().isoformat()
+        unfiltered = (await _list_raw(sb, To=TO)).json()["messages"]
+        by_date = (await _list_raw(sb, To=TO, DateSent=today)).json()["messages"]
+        found = await sender.find_sent(
+            to=TO, from_number=FROM, body="hi", created_after=datetime.now(UTC) - timedelta(1)
+        )
+    finally:
+        await sb.twilio.set_callback_delay(10)
+    assert [m["status"] for m in unfiltered] == ["queued"]
+    assert by_date == []
+    assert len(found) == 1  # find_sent does not filter on DateSent, for this reason
+
+
+@pytest.mark.parametrize(
+    "params", [{"DateSent": "yesterday"}, {"PageSize": "0"}, {"PageSize": "1001"}, {"Page": "x"}]
+)
+async def test_list_rejects_malformed_filters(sb: Sandboxes, params: dict[str, str]) -> None:
+    response = await _list_raw(sb, **params)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == 20001
+
+
+async def test_list_requires_authentication(sb: Sandboxes) -> None:
+    wrong = TwilioSmsSender(
+        account_sid=sb.twilio_account_sid, auth_token="not-the-token", base_url=sb.twilio_base_url
+    )
+    try:
+        with pytest.raises(PermanentServiceError) as caught:
+            await wrong.find_sent(
+                to=TO, from_number=FROM, body="hi", created_after=datetime.now(UTC)
+            )
+    finally:
+        await wrong.aclose()
+    assert (caught.value.status, caught.value.code) == (401, "20003")
+
+
+async def test_list_fault_is_transient_and_spares_sending(
+    sb: Sandboxes, sender: TwilioSmsSender
+) -> None:
+    await sb.twilio.add_fault(status=503, count=1, method="GET", path_contains="/Messages.json")
+
+    await sender.send(to=TO, body="hi", from_number=FROM)
+    with pytest.raises(TransientServiceError) as caught:
+        await sender.find_sent(to=TO, from_number=FROM, body="hi", created_after=datetime.now(UTC))
+
+    assert caught.value.status == 503
+    assert TO not in caught.value.message
+
+
+async def test_message_is_stored_although_the_client_gave_up(sb: Sandboxes) -> None:
+    # What makes a lost answer possible: Twilio creates the message even if nobody waits.
+    impatient = TwilioSmsSender(
+        account_sid=sb.twilio_account_sid,
+        auth_token=sb.twilio_auth_token,
+        base_url=sb.twilio_base_url,
+        timeout=0.1,
+    )
+    await sb.twilio.add_fault(latency_ms=400, count=1, method="POST")
+    since = datetime.now(UTC) - timedelta(seconds=2)
+    try:
+        with pytest.raises(TransientServiceError):
+            await impatient.send(to=TO, body="hi", from_number=FROM)
+        assert (
+            await impatient.find_sent(to=TO, from_number=FROM, body="hi", created_after=since) == []
+        )
+        await asyncio.sleep(0.6)
+        found = await impatient.find_sent(to=TO, from_number=FROM, body="hi", created_after=since)
+    finally:
+        await impatient.aclose()
+    assert len(found) == 1
     assert await sb.twilio.count_messages(to=TO) == 1

@@ -1,0 +1,268 @@
+"""The confirmation SMS goes out once even when an attempt's answer from Twilio is lost.
+
+`SmsActivities.send_sms` is called directly (it is a plain async method) with the real pool
+and a real `TwilioSmsSender` against the Twilio sandbox. The lost answer is set up by hand:
+the ledger row is claimed `pending` without SID through the repository, and the message is sent
+(or left in flight) through the SDK, as a worker that stopped mid-request would have left it.
+"""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import quote
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+from temporalio.exceptions import ApplicationError
+
+from activities.sms import SmsActivities
+from core import messages
+from core.models import BookingRef, SendSmsInput, SmsResult
+from core.names import booking_workflow_id
+from core.normalize import ensure_timezone
+from core.repositories import bookings as booking_repo
+from core.repositories import contacts as contact_repo
+from core.repositories import sms as sms_repo
+from core.sms import TwilioSmsSender
+from sandbox.runner import Sandboxes
+from tests.booking_helpers import local_start, unique_phone
+from tests.factories import TestOrg, create_test_org
+
+# The sender's timeout bounds how long an earlier request may be in flight, so it sets how
+# long `send_sms` waits before looking one up; short here to keep the tests quick.
+TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class Booked:
+    org: TestOrg
+    booking_id: UUID
+    phone: str
+    sender_number: str
+    body: str
+
+    @property
+    def request(self) -> SendSmsInput:
+        ref = BookingRef(org_id=self.org.id, booking_id=self.booking_id)
+        return SendSmsInput(booking=ref, kind="confirmation", send_key="confirmation")
+
+
+@pytest.fixture
+async def twilio(sandboxes: Sandboxes) -> AsyncIterator[Sandboxes]:
+    """The shared Twilio sandbox, without faults left by others (or by this test)."""
+    await sandboxes.twilio.clear_faults()
+    yield sandboxes
+    await sandboxes.twilio.clear_faults()
+
+
+@pytest.fixture
+async def sender(twilio: Sandboxes) -> AsyncIterator[TwilioSmsSender]:
+    created = TwilioSmsSender(
+        account_sid=twilio.twilio_account_sid,
+        auth_token=twilio.twilio_auth_token,
+        base_url=twilio.twilio_base_url,
+        timeout=TIMEOUT,
+    )
+    yield created
+    await created.aclose()
+
+
+@pytest.fixture
+def activities(pool: asyncpg.Pool, sender: TwilioSmsSender) -> SmsActivities:
+    # Nobody listens there: status callbacks are not what these tests look at.
+    return SmsActivities(pool, sender, "http://127.0.0.1:9/twilio/status")
+
+
+async def book_directly(pool: asyncpg.Pool, org: TestOrg | None = None, **kw: str) -> Booked:
+    """A held booking written through the repositories, and the confirmation text for it."""
+    org = org or await create_test_org(pool)
+    phone = kw.get("phone") or unique_phone()
+    contact_id = await contact_repo.upsert_by_phone(
+        pool, org_id=org.id, phone=phone, email=None, name="Sam Wilson"
+    )
+    booking_id, start = uuid4(), local_start(days_ahead=3)
+    async with pool.acquire() as conn:
+        await booking_repo.insert_held(
+            conn,
+            booking_id=booking_id,
+            org_id=org.id,
+            provider_id=org.provider_id,
+            service_id=org.service_id,
+            contact_id=contact_id,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=30),
+            occupied_until=start + timedelta(minutes=30),
+            notes=None,
+            workflow_id=booking_workflow_id(booking_id),
+        )
+    row = await booking_repo.get(pool, org_id=org.id, booking_id=booking_id)
+    body = messages.sms_body(
+        "confirmation",
+        org=row["org_name"],
+        service=row["service_name"],
+        provider=row["provider_name"],
+        at=row["starts_at"],
+        tz=ensure_timezone(row["time_zone"]),
+    )
+    return Booked(org, booking_id, phone, row["sms_sender"], body)
+
+
+async def claim_pending(pool: asyncpg.Pool, booked: Booked) -> None:
+    """The ledger row as an attempt leaves it just before calling Twilio."""
+    row = await sms_repo.claim(
+        pool,
+        org_id=booked.org.id,
+        booking_id=booked.booking_id,
+        kind="confirmation",
+        send_key="confirmation",
+        to_phone=booked.phone,
+        body=booked.body,
+    )
+    assert (row["created"], row["status"], row["twilio_sid"]) == (True, "pending", None)
+
+
+async def ledger(pool: asyncpg.Pool, booked: Booked) -> asyncpg.Record:
+    row = await pool.fetchrow(
+        "SELECT status, twilio_sid, error_code FROM sms_messages WHERE booking_id = $1",
+        booked.booking_id,
+    )
+    assert row is not None
+    return row
+
+
+async def lookups(twilio: Sandboxes, phone: str) -> int:
+    """How many times the list route was asked about `phone`."""
+    requests = await twilio.twilio.requests(method="GET", path_contains="/Messages.json")
+    return sum(f"To={quote(phone)}" in r["query"] for r in requests)
+
+
+async def all_answered(twilio: Sandboxes, phone: str, timeout: float = 5.0) -> None:
+    """Wait until the sandbox has finished every send request to `phone`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sends = await twilio.twilio.requests(method="POST", path_contains="/Messages.json")
+        mine = [r for r in sends if r["body"]["To"] == phone]
+        if all(r["status"] is not None for r in mine):
+            return
+        assert time.monotonic() < deadline, "the sandbox is still handling a send"
+        await asyncio.sleep(0.01)
+
+
+async def timed(activities: SmsActivities, booked: Booked) -> tuple[SmsResult, float]:
+    started = time.monotonic()
+    result = await activities.send_sms(booked.request)
+    return result, time.monotonic() - started
+
+
+async def test_message_sent_by_a_lost_attempt_is_recorded_not_sent_again(
+    pool: asyncpg.Pool, twilio: Sandboxes, sender: TwilioSmsSender, activities: SmsActivities
+) -> None:
+    booked = await book_directly(pool)
+    await claim_pending(pool, booked)
+    # The earlier attempt's request reached Twilio; its answer (the SID) never got recorded.
+    lost = await sender.send(to=booked.phone, body=booked.body, from_number=booked.sender_number)
+
+    result = await activities.send_sms(booked.request)
+
+    assert result.twilio_sid == lost.sid
+    assert await twilio.twilio.count_messages(to=booked.phone) == 1
+    row = await ledger(pool, booked)
+    assert row["twilio_sid"] == lost.sid
+    assert row["status"] == result.status != "pending"
+
+
+async def test_request_still_in_flight_is_waited_for_not_duplicated(
+    pool: asyncpg.Pool, twilio: Sandboxes, sender: TwilioSmsSender, activities: SmsActivities
+) -> None:
+    # The CI failure, without worker timing: Twilio is slow, the attempt goes away while its
+    # request is being handled, and the retry comes before Twilio has created the message.
+    booked = await book_directly(pool)
+    await claim_pending(pool, booked)
+    await twilio.twilio.add_fault(latency_ms=600, count=1, method="POST")
+    attempt = asyncio.create_task(
+        sender.send(to=booked.phone, body=booked.body, from_number=booked.sender_number)
+    )
+    while not await twilio.twilio.requests(method="POST", path_contains="/Messages.json"):
+        await asyncio.sleep(0.01)
+    attempt.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await attempt
+    assert await twilio.twilio.count_messages(to=booked.phone) == 0  # not created yet
+
+    result, took = await timed(activities, booked)
+
+    await all_answered(twilio, booked.phone)  # the slow request has landed by now, too
+    [message] = await twilio.twilio.messages(to=booked.phone)
+    assert message["sid"] == result.twilio_sid
+    assert took >= TIMEOUT  # it waited out the earlier request before looking
+    assert (await ledger(pool, booked))["twilio_sid"] == result.twilio_sid
+
+
+async def test_pending_row_without_a_message_at_twilio_sends_once(
+    pool: asyncpg.Pool, twilio: Sandboxes, activities: SmsActivities
+) -> None:
+    booked = await book_directly(pool)
+    await claim_pending(pool, booked)  # the earlier attempt stopped before reaching Twilio
+
+    result = await activities.send_sms(booked.request)
+    again = await activities.send_sms(booked.request)
+
+    [message] = await twilio.twilio.messages(to=booked.phone, body=booked.body)
+    assert result.twilio_sid == again.twilio_sid == message["sid"]
+    assert (await ledger(pool, booked))["twilio_sid"] == message["sid"]
+    assert await lookups(twilio, booked.phone) == 1  # the second call read the ledger only
+
+
+async def test_fresh_row_sends_without_looking_up_or_waiting(
+    pool: asyncpg.Pool, twilio: Sandboxes, activities: SmsActivities
+) -> None:
+    booked = await book_directly(pool)
+
+    result, took = await timed(activities, booked)
+
+    assert result.twilio_sid is not None
+    assert took < TIMEOUT
+    assert await lookups(twilio, booked.phone) == 0
+    assert await twilio.twilio.count_messages(to=booked.phone) == 1
+
+
+async def test_retry_after_twilio_turned_the_request_away_sends_without_looking_up(
+    pool: asyncpg.Pool, twilio: Sandboxes, activities: SmsActivities
+) -> None:
+    booked = await book_directly(pool)
+    await twilio.twilio.add_fault(status=429, code=20429, count=1, method="POST")
+
+    with pytest.raises(ApplicationError) as caught:
+        await activities.send_sms(booked.request)
+    assert caught.value.type == "TransientServiceError" and not caught.value.non_retryable
+    turned_away = await ledger(pool, booked)
+    assert (turned_away["status"], turned_away["error_code"]) == ("pending", "20429")
+
+    result, took = await timed(activities, booked)
+
+    assert took < TIMEOUT
+    assert await lookups(twilio, booked.phone) == 0
+    assert await twilio.twilio.count_messages(to=booked.phone) == 1
+    row = await ledger(pool, booked)
+    assert (row["twilio_sid"], row["error_code"]) == (result.twilio_sid, None)
+
+
+async def test_same_text_already_recorded_for_another_booking_is_not_adopted(
+    pool: asyncpg.Pool, twilio: Sandboxes, activities: SmsActivities
+) -> None:
+    # Two clinics with the same names and sender number book the same caller at the same
+    # time: the texts are identical, and the first one is the other booking's.
+    other = await book_directly(pool)
+    booked = await book_directly(pool, phone=other.phone)
+    assert (booked.body, booked.sender_number) == (other.body, other.sender_number)
+    first = await activities.send_sms(other.request)
+    await claim_pending(pool, booked)
+
+    result = await activities.send_sms(booked.request)
+
+    assert result.twilio_sid not in (None, first.twilio_sid)
+    assert await twilio.twilio.count_messages(to=booked.phone, body=booked.body) == 2
+    assert await lookups(twilio, booked.phone) == 1
