@@ -1,6 +1,7 @@
 """The slot itself: reserve under the exclusion constraint, confirm, release."""
 
 from datetime import UTC, datetime
+from uuid import UUID
 
 import asyncpg
 from temporalio import activity
@@ -8,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.errors import typed_errors
 from core import messages
-from core.availability import occupied_range
+from core.availability import SchedulingRules, occupied_range
 from core.errors import InvalidInput, SlotUnavailable
 from core.models import (
     CancelBookingInput,
@@ -63,11 +64,7 @@ class SlotActivities:
                     field="booking_id",
                 )
             # The constraint said no: the only authority on overlap. Offer what is free now.
-            org = await org_repo.org_settings(conn, org_id=request.org_id)
-            service = await org_repo.find_service(
-                conn, org_id=request.org_id, name=str(request.service_id)
-            )
-            rules = await rules_for(conn, org=org, service=service)
+            rules = await _rules(conn, org_id=request.org_id, service_id=request.service_id)
             options = await alternatives(
                 conn,
                 self._busy_times,
@@ -128,11 +125,7 @@ class SlotActivities:
                 raise InvalidInput(
                     f"This booking is {booking['status']}; it can't be moved.", field="booking_id"
                 )
-            org = await org_repo.org_settings(conn, org_id=ref.org_id)
-            service = await org_repo.find_service(
-                conn, org_id=ref.org_id, name=str(booking["service_id"])
-            )
-            rules = await rules_for(conn, org=org, service=service)
+            rules = await _rules(conn, org_id=ref.org_id, service_id=booking["service_id"])
             provider = Provider(booking["provider_id"], booking["calendar_id"])
             current = MovedSlot(
                 moved=False,
@@ -194,11 +187,7 @@ class SlotActivities:
         ref = restore.booking
         async with self._pool.acquire() as conn:
             booking = await booking_repo.get(conn, org_id=ref.org_id, booking_id=ref.booking_id)
-            org = await org_repo.org_settings(conn, org_id=ref.org_id)
-            service = await org_repo.find_service(
-                conn, org_id=ref.org_id, name=str(booking["service_id"])
-            )
-            rules = await rules_for(conn, org=org, service=service)
+            rules = await _rules(conn, org_id=ref.org_id, service_id=booking["service_id"])
             begins, occupied_until = occupied_range(restore.starts_at, rules)
             try:
                 return await booking_repo.move(
@@ -224,3 +213,10 @@ class SlotActivities:
             booking_id=cancellation.booking.booking_id,
             reason=cancellation.reason,
         )
+
+
+async def _rules(conn: asyncpg.Connection, *, org_id: UUID, service_id: UUID) -> SchedulingRules:
+    """The scheduling rules of one of the org's services."""
+    org = await org_repo.org_settings(conn, org_id=org_id)
+    service = await org_repo.find_service(conn, org_id=org_id, name=str(service_id))
+    return await rules_for(conn, org=org, service=service)

@@ -86,6 +86,15 @@ def booking_facts(result: BookResult, org: Org) -> dict[str, Any]:
     }
 
 
+def change_facts(result: LifecycleResult, org: Org) -> dict[str, Any]:
+    """A reschedule or cancel answer's facts, times as local ISO in the org's zone."""
+    return {
+        "outcome": result.outcome,
+        "start": result.start.astimezone(org.time_zone).isoformat() if result.start else None,
+        "alternatives": _local_iso(result.alternatives, org),
+    }
+
+
 def _local_iso(instants: list[datetime], org: Org) -> list[str]:
     return [at.astimezone(org.time_zone).isoformat() for at in instants]
 

@@ -88,10 +88,13 @@ class BusyTimes:
         time_to: datetime,
     ) -> tuple[list[Interval], bool]:
         """(busy intervals, whether Google answered) within [time_from, time_to)."""
-        booked = await booking_repo.busy_ranges(
-            conn, org_id=org_id, provider_id=provider.id, time_from=time_from, time_to=time_to
+        # Postgres and Google answer independently: ask both at once.
+        booked, blocked = await asyncio.gather(
+            booking_repo.busy_ranges(
+                conn, org_id=org_id, provider_id=provider.id, time_from=time_from, time_to=time_to
+            ),
+            self.calendar_busy(provider, time_from=time_from, time_to=time_to),
         )
-        blocked = await self.calendar_busy(provider, time_from=time_from, time_to=time_to)
         if blocked is None:
             return list(booked), False
         return [*booked, *blocked], True

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Header, Response, status
 
-from api.actions import booking_facts
+from api.actions import booking_facts, change_facts
 from api.auth import OrgDep
 from api.deps import ActionsDep, ChangesDep
 from api.errors import error_response
@@ -148,19 +148,13 @@ async def cancel_booking(
 
 
 def _change_response(result: LifecycleResult, org: Org) -> Any:
-    facts = {
-        "outcome": result.outcome,
-        "message": result.message,
-        "start": result.start.astimezone(org.time_zone).isoformat() if result.start else None,
-    }
+    facts = change_facts(result, org)
     status_code = _CHANGE_STATUS[result.outcome]
     if status_code == 200:
-        return facts
+        return {"outcome": facts["outcome"], "message": result.message, "start": facts["start"]}
     return error_response(
         status_code,
         result.message,
         code=_CHANGE_CODES[result.outcome],
-        alternatives=[a.astimezone(org.time_zone).isoformat() for a in result.alternatives]
-        if result.outcome == "unavailable"
-        else None,
+        alternatives=facts["alternatives"] if result.outcome == "unavailable" else None,
     )

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from api.actions import BookingActions, BookingChanges, booking_facts
+from api.actions import BookingActions, BookingChanges, booking_facts, change_facts
 from api.inputs import AvailabilityQuery, BookingFields, CancelFields, RescheduleFields
 from api.voice.calls import ToolAnswer, ToolCall
 from core.errors import BackendUnavailable, InvalidInput, NotFound
@@ -131,15 +131,7 @@ class VoiceTools:
 def _change_answer(result: LifecycleResult, org: Org) -> ToolAnswer:
     # A taken time (with alternatives) or "already there" is an answer, not a failure.
     is_error = result.outcome in ("invalid", "refused", "error")
-    return ToolAnswer(
-        result.message,
-        is_error=is_error,
-        data={
-            "outcome": result.outcome,
-            "start": result.start.astimezone(org.time_zone).isoformat() if result.start else None,
-            "alternatives": [a.astimezone(org.time_zone).isoformat() for a in result.alternatives],
-        },
-    )
+    return ToolAnswer(result.message, is_error=is_error, data=change_facts(result, org))
 
 
 def describe_argument_errors(tool: str, error: ValidationError) -> str:

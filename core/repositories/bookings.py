@@ -104,48 +104,26 @@ async def confirm(conn: Executor, *, org_id: UUID, booking_id: UUID, event_id: s
     Idempotent: an already confirmed booking keeps its status. Any other state is returned as
     is, so the caller can compensate.
     """
-    status: str | None = await conn.fetchval(
-        """
-        WITH changed AS (
-            UPDATE bookings SET status = 'confirmed', calendar_event_id = $3, updated_at = now()
-            WHERE id = $1 AND org_id = $2 AND status = 'held'
-            RETURNING status
-        )
-        SELECT status::text FROM changed
-        UNION ALL
-        SELECT status::text FROM bookings WHERE id = $1 AND org_id = $2
-        LIMIT 1
-        """,
-        booking_id,
-        org_id,
-        event_id,
+    return await _transition(
+        conn,
+        org_id=org_id,
+        booking_id=booking_id,
+        assignments="status = 'confirmed', calendar_event_id = $3",
+        from_statuses="'held'",
+        value=event_id,
     )
-    if status is None:
-        raise NotFound("there is no such booking")
-    return status
 
 
 async def mark_failed(conn: Executor, *, org_id: UUID, booking_id: UUID, reason: str) -> str:
     """Release the slot: held/confirmed → `failed` with the reason; idempotent, returns status."""
-    status: str | None = await conn.fetchval(
-        """
-        WITH changed AS (
-            UPDATE bookings SET status = 'failed', status_reason = $3, updated_at = now()
-            WHERE id = $1 AND org_id = $2 AND status IN ('held', 'confirmed')
-            RETURNING status
-        )
-        SELECT status::text FROM changed
-        UNION ALL
-        SELECT status::text FROM bookings WHERE id = $1 AND org_id = $2
-        LIMIT 1
-        """,
-        booking_id,
-        org_id,
-        reason,
+    return await _transition(
+        conn,
+        org_id=org_id,
+        booking_id=booking_id,
+        assignments="status = 'failed', status_reason = $3",
+        from_statuses="'held', 'confirmed'",
+        value=reason,
     )
-    if status is None:
-        raise NotFound("there is no such booking")
-    return status
 
 
 async def move(
@@ -183,25 +161,14 @@ async def cancel(conn: Executor, *, org_id: UUID, booking_id: UUID, reason: str)
 
     Returns the status after the statement: `cancelled`, or what it already was.
     """
-    status: str | None = await conn.fetchval(
-        """
-        WITH changed AS (
-            UPDATE bookings SET status = 'cancelled', status_reason = $3, updated_at = now()
-            WHERE id = $1 AND org_id = $2 AND status IN ('held', 'confirmed')
-            RETURNING status
-        )
-        SELECT status::text FROM changed
-        UNION ALL
-        SELECT status::text FROM bookings WHERE id = $1 AND org_id = $2
-        LIMIT 1
-        """,
-        booking_id,
-        org_id,
-        reason,
+    return await _transition(
+        conn,
+        org_id=org_id,
+        booking_id=booking_id,
+        assignments="status = 'cancelled', status_reason = $3",
+        from_statuses="'held', 'confirmed'",
+        value=reason,
     )
-    if status is None:
-        raise NotFound("there is no such booking")
-    return status
 
 
 async def next_upcoming_for_phone(
@@ -220,3 +187,37 @@ async def next_upcoming_for_phone(
         phone,
         after,
     )
+
+
+async def _transition(
+    conn: Executor,
+    *,
+    org_id: UUID,
+    booking_id: UUID,
+    assignments: str,
+    from_statuses: str,
+    value: str,
+) -> str:
+    """Apply `assignments` (with `value` as $3) if the booking is in `from_statuses`; return
+    the status afterwards either way, in one statement, so a repeat is a no-op that still
+    reports where the booking is. `assignments` and `from_statuses` are fixed SQL fragments
+    from this module, never input. NotFound outside the org."""
+    status: str | None = await conn.fetchval(
+        f"""
+        WITH changed AS (
+            UPDATE bookings SET {assignments}, updated_at = now()
+            WHERE id = $1 AND org_id = $2 AND status IN ({from_statuses})
+            RETURNING status
+        )
+        SELECT status::text FROM changed
+        UNION ALL
+        SELECT status::text FROM bookings WHERE id = $1 AND org_id = $2
+        LIMIT 1
+        """,  # noqa: S608 - fragments are constants of this module
+        booking_id,
+        org_id,
+        value,
+    )
+    if status is None:
+        raise NotFound("there is no such booking")
+    return status
