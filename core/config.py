@@ -8,6 +8,7 @@ no Twilio / Google credentials → the loopback sandboxes).
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://127.0.0.1:8233"
     temporal_api_key: SecretStr | None = None
     temporal_tls: bool = False
+    # mTLS client certificate (Temporal Cloud without an API key, or a self-hosted cluster).
+    temporal_tls_client_cert_path: Path | None = None
+    temporal_tls_client_key_path: Path | None = None
     data_dir: Path = Path(".data")
 
     # Embedded Temporal dev server ports (used only when TEMPORAL_ADDRESS is unset).
@@ -68,7 +72,22 @@ class Settings(BaseSettings):
     activity_retry_initial_interval: timedelta = timedelta(seconds=1)
     activity_retry_maximum_interval: timedelta = timedelta(minutes=1)
 
+    # Workflow payloads (names, phone numbers) are AES-GCM encrypted before they reach Temporal
+    # when a key is set: `key-id:base64-32-bytes`. Keys that encrypted older histories stay
+    # readable through PAYLOAD_ENCRYPTION_OLD_KEYS (comma-separated, same form).
+    payload_encryption_key: SecretStr | None = None
+    payload_encryption_old_keys: SecretStr | None = None
+    # Bearer token for the codec server (/codec/decode) that lets the Temporal UI show payloads.
+    codec_token: SecretStr | None = None
+
+    # Observability. Without METRICS_TOKEN, /metrics is open (keep it off the public ingress).
+    metrics_token: SecretStr | None = None
+    worker_metrics_address: str | None = None  # e.g. 0.0.0.0:9464 → Prometheus exporter
     log_level: str = Field(default="INFO")
+    log_format: Literal["json", "text"] = "json"
+
+    # How long a stopping API or worker lets in-flight requests and activities finish.
+    shutdown_grace: timedelta = timedelta(seconds=30)
 
     @property
     def embedded_database(self) -> bool:
