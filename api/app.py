@@ -10,10 +10,11 @@ from api.actions import BookingActions, BookingChanges
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.routes import admin as admin_routes
-from api.routes import availability, booking_requests, bookings, health, voice
+from api.routes import availability, booking_requests, bookings, codec, health, voice
 from api.routes import twilio as twilio_webhooks
 from api.voice.tools import VoiceTools
 from core.calendar import CalendarClient
+from core.codec import payload_codec
 from core.config import Settings
 from core.db import create_pool
 from core.errors import ConfigurationError
@@ -30,6 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.codec = payload_codec(settings)
         app.state.pool = await create_pool(settings)
         try:
             app.state.temporal = await connect_temporal(settings)
@@ -64,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(booking_requests.router)
     app.include_router(bookings.router)
     app.include_router(twilio_webhooks.router)
+    app.include_router(codec.router)
     return app
 
 

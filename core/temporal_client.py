@@ -1,9 +1,13 @@
 """The one way every process (API, worker, CLI, tests) connects to Temporal."""
 
-from temporalio.client import Client
+import dataclasses
+
+from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
 
+from core.codec import payload_codec
 from core.config import Settings
 from core.errors import ConfigurationError
 
@@ -23,8 +27,40 @@ async def connect_temporal(
     return await Client.connect(
         target,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
         api_key=api_key,
-        tls=settings.temporal_tls or api_key is not None,
+        tls=_tls(settings, api_key),
         runtime=runtime,
     )
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """Pydantic payloads, AES-GCM encrypted when PAYLOAD_ENCRYPTION_KEY is set.
+
+    With encryption on, failure messages and stack traces are encoded too: an error text can
+    quote a caller's name or number just as an input can.
+    """
+    codec = payload_codec(settings)
+    if codec is None:
+        return pydantic_data_converter
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def _tls(settings: Settings, api_key: str | None) -> bool | TLSConfig:
+    cert, key = settings.temporal_tls_client_cert_path, settings.temporal_tls_client_key_path
+    if (cert is None) != (key is None):
+        raise ConfigurationError(
+            "set both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH, or neither"
+        )
+    if cert is not None and key is not None:
+        try:
+            return TLSConfig(client_cert=cert.read_bytes(), client_private_key=key.read_bytes())
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot read the Temporal client certificate: {error}"
+            ) from None
+    return settings.temporal_tls or api_key is not None
