@@ -10,7 +10,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.inputs import AvailabilityQuery, BookingFields
+from api.metrics import ApiMetrics, Channel
 from core import messages
 from core.config import Settings
 from core.errors import BackendUnavailable, InvalidInput, NotFound
@@ -101,12 +102,19 @@ def _local_iso(instants: list[datetime], org: Org) -> list[str]:
 
 class BookingActions:
     def __init__(
-        self, *, pool: asyncpg.Pool, temporal: Client, settings: Settings, busy_times: BusyTimes
+        self,
+        *,
+        pool: asyncpg.Pool,
+        temporal: Client,
+        settings: Settings,
+        busy_times: BusyTimes,
+        metrics: ApiMetrics,
     ) -> None:
         self._pool = pool
         self._temporal = temporal
         self._settings = settings
         self._busy_times = busy_times
+        self._metrics = metrics
 
     async def availability(self, org: Org, query: AvailabilityQuery) -> AvailabilityAnswer:
         """Free starts on the asked day (and the next open day if none); InvalidInput for a bad
@@ -154,12 +162,27 @@ class BookingActions:
         *,
         idempotency_key: str,
         caller_phone: str | None = None,
+        channel: Channel = "rest",
     ) -> BookResult:
         """Run (or join) the booking workflow for this key and return its answer.
 
         BackendUnavailable when Temporal does not answer within BOOKING_ANSWER_TIMEOUT; the same
-        key asked again joins the same workflow, so retrying is safe.
+        key asked again joins the same workflow, so retrying is safe. Every answer is counted
+        by outcome and channel; no answer at all counts as `error`.
         """
+        outcome = "error"
+        try:
+            result = await self._book(
+                org, fields, idempotency_key=idempotency_key, caller_phone=caller_phone
+            )
+            outcome = result.outcome
+            return result
+        finally:
+            self._metrics.bookings.labels(outcome, channel).inc()
+
+    async def _book(
+        self, org: Org, fields: BookingFields, *, idempotency_key: str, caller_phone: str | None
+    ) -> BookResult:
         request = book_input(
             org_id=org.id,
             org_slug=org.slug,
@@ -189,10 +212,13 @@ class BookingChanges:
     """Reschedule and cancel: find the booking in the org, then ask its workflow (an update,
     so the caller gets the workflow's answer)."""
 
-    def __init__(self, *, pool: asyncpg.Pool, temporal: Client, settings: Settings) -> None:
+    def __init__(
+        self, *, pool: asyncpg.Pool, temporal: Client, settings: Settings, metrics: ApiMetrics
+    ) -> None:
         self._pool = pool
         self._temporal = temporal
         self._timeout = settings.booking_answer_timeout.total_seconds()
+        self._metrics = metrics
 
     async def reschedule(
         self,
@@ -202,9 +228,11 @@ class BookingChanges:
         booking_id: str | None,
         caller_phone: str | None,
         update_id: str,
+        channel: Channel = "rest",
     ) -> LifecycleResult:
-        workflow_id = await self._workflow_of(org, booking_id, caller_phone)
-        return await self._ask(workflow_id, "reschedule_booking", request, update_id)
+        return await self._change(
+            "reschedule", request, org, booking_id, caller_phone, update_id, channel
+        )
 
     async def cancel(
         self,
@@ -214,9 +242,37 @@ class BookingChanges:
         booking_id: str | None,
         caller_phone: str | None,
         update_id: str,
+        channel: Channel = "rest",
     ) -> LifecycleResult:
-        workflow_id = await self._workflow_of(org, booking_id, caller_phone)
-        return await self._ask(workflow_id, "cancel_booking", request, update_id)
+        return await self._change(
+            "cancel", request, org, booking_id, caller_phone, update_id, channel
+        )
+
+    async def _change(
+        self,
+        change: Literal["reschedule", "cancel"],
+        request: RescheduleRequest | CancelRequest,
+        org: Org,
+        booking_id: str | None,
+        caller_phone: str | None,
+        update_id: str,
+        channel: Channel,
+    ) -> LifecycleResult:
+        """Ask the booking's workflow; its answer is counted by outcome, a raised error by kind."""
+        outcome = "error"
+        try:
+            workflow_id = await self._workflow_of(org, booking_id, caller_phone)
+            result = await self._ask(workflow_id, f"{change}_booking", request, update_id)
+            outcome = result.outcome
+            return result
+        except InvalidInput:
+            outcome = "invalid"
+            raise
+        except NotFound:
+            outcome = "not_found"
+            raise
+        finally:
+            self._metrics.changes.labels(change, outcome, channel).inc()
 
     async def _workflow_of(self, org: Org, booking_id: str | None, caller_phone: str | None) -> str:
         """The workflow of the named booking, or of the caller's next upcoming one."""

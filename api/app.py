@@ -9,8 +9,10 @@ from fastapi import FastAPI
 from api.actions import BookingActions, BookingChanges
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.metrics import ApiMetrics, RequestMetrics
 from api.routes import admin as admin_routes
 from api.routes import availability, booking_requests, bookings, codec, health, voice
+from api.routes import metrics as metrics_routes
 from api.routes import twilio as twilio_webhooks
 from api.voice.tools import VoiceTools
 from core.calendar import CalendarClient
@@ -43,11 +45,17 @@ def create_app(settings: Settings) -> FastAPI:
                 temporal=app.state.temporal,
                 settings=settings,
                 busy_times=busy_times,
+                metrics=app.state.metrics,
             )
             app.state.changes = BookingChanges(
-                pool=app.state.pool, temporal=app.state.temporal, settings=settings
+                pool=app.state.pool,
+                temporal=app.state.temporal,
+                settings=settings,
+                metrics=app.state.metrics,
             )
-            app.state.voice_tools = VoiceTools(app.state.actions, app.state.changes)
+            app.state.voice_tools = VoiceTools(
+                app.state.actions, app.state.changes, app.state.metrics
+            )
             yield
         finally:
             await app.state.pool.close()
@@ -59,6 +67,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
+    # Built here, not in lifespan: the middleware needs it before the app starts. Per app, so
+    # several apps in one process (tests) never share a registry.
+    app.state.metrics = ApiMetrics()
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.include_router(health.router)
     app.include_router(admin_routes.router)
     app.include_router(voice.router)
@@ -66,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(booking_requests.router)
     app.include_router(bookings.router)
     app.include_router(twilio_webhooks.router)
+    app.include_router(metrics_routes.router)
     app.include_router(codec.router)
     return app
 

@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from temporalio.client import Client
 
 from api.actions import BookingActions, BookingChanges
+from api.metrics import ApiMetrics
 from api.voice.tools import VoiceTools
 from core.config import Settings
 
@@ -35,9 +36,14 @@ def _voice_tools(request: Request) -> VoiceTools:
     return request.app.state.voice_tools
 
 
+def _metrics(request: Request) -> ApiMetrics:
+    return request.app.state.metrics
+
+
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ActionsDep = Annotated[BookingActions, Depends(_actions)]
 VoiceToolsDep = Annotated[VoiceTools, Depends(_voice_tools)]
 ChangesDep = Annotated[BookingChanges, Depends(_changes)]
+MetricsDep = Annotated[ApiMetrics, Depends(_metrics)]

@@ -14,6 +14,7 @@ from core.migrate import migrate
 from core.stack.postgres import EmbeddedPostgres
 from core.temporal_client import connect_temporal
 from worker.main import run_worker
+from worker.telemetry import worker_runtime
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ async def serve_worker(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, runtime=worker_runtime(settings))
     pool = await create_pool(settings)
     try:
         await run_worker(client, settings, pool, stop)

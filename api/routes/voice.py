@@ -55,6 +55,7 @@ async def vapi_webhook(request: Request, pool: PoolDep, tools: VoiceToolsDep) ->
                 call,
                 idempotency_key=f"vapi:{call.id}",
                 caller_phone=message.caller_phone,
+                platform="vapi",
             )
         )
     return vapi.results_body(message.tool_calls, answers)
@@ -91,7 +92,9 @@ async def _retell(
     key = ""
     if parsed.call_id:
         key = retell.idempotency_key(parsed.call_id, call.name, call.arguments)
-    answer = await tools.run(org, call, idempotency_key=key, caller_phone=parsed.caller_phone)
+    answer = await tools.run(
+        org, call, idempotency_key=key, caller_phone=parsed.caller_phone, platform="retell"
+    )
     body: dict[str, Any] = {"result": answer.text, **answer.data}
     if answer.is_error:
         body["error"] = answer.text

@@ -5,12 +5,14 @@ bodies, so a failure must be a short sentence the agent can say, not a status co
 """
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ValidationError
 
 from api.actions import BookingActions, BookingChanges, booking_facts, change_facts
 from api.inputs import AvailabilityQuery, BookingFields, CancelFields, RescheduleFields
+from api.metrics import ApiMetrics, Platform
 from api.voice.calls import ToolAnswer, ToolCall
 from core.errors import BackendUnavailable, InvalidInput, NotFound
 from core.models import CancelRequest, LifecycleResult, RescheduleRequest
@@ -31,9 +33,12 @@ _INTERNAL = "Sorry, something went wrong on our side. Please try again in a mome
 class VoiceTools:
     """Runs one tool call for an authenticated org."""
 
-    def __init__(self, actions: BookingActions, changes: BookingChanges) -> None:
+    def __init__(
+        self, actions: BookingActions, changes: BookingChanges, metrics: ApiMetrics
+    ) -> None:
         self._actions = actions
         self._changes = changes
+        self._metrics = metrics
         handlers: dict[str, Callable[..., Awaitable[ToolAnswer]]] = {
             "check_availability": self._check_availability,
             "book_appointment": self._book_appointment,
@@ -43,8 +48,15 @@ class VoiceTools:
         self._tools = {name: (TOOL_ARGUMENTS[name], handlers[name]) for name in TOOL_ARGUMENTS}
 
     async def run(
-        self, org: Org, call: ToolCall, *, idempotency_key: str, caller_phone: str | None
+        self,
+        org: Org,
+        call: ToolCall,
+        *,
+        idempotency_key: str,
+        caller_phone: str | None,
+        platform: Platform,
     ) -> ToolAnswer:
+        """The tool's answer; a known tool's run time is recorded by tool and platform."""
         if call.problem:
             return ToolAnswer(f"I couldn't read that request: {call.problem}.", is_error=True)
         tool = self._tools.get(call.name)
@@ -56,15 +68,23 @@ class VoiceTools:
             arguments = model.model_validate(call.arguments)
         except ValidationError as error:
             return ToolAnswer(describe_argument_errors(call.name, error), is_error=True)
+        started = time.perf_counter()
         try:
             return await handler(
-                org, arguments, idempotency_key=idempotency_key, caller_phone=caller_phone
+                org,
+                arguments,
+                idempotency_key=idempotency_key,
+                caller_phone=caller_phone,
+                channel=platform,
             )
         except (InvalidInput, NotFound, BackendUnavailable) as error:
             return ToolAnswer(error.message, is_error=True)
         except Exception:  # noqa: BLE001 - the agent must hear an answer whatever broke
             log.exception("tool %s failed for org %s", call.name, org.slug)
             return ToolAnswer(_INTERNAL, is_error=True)
+        finally:
+            elapsed = time.perf_counter() - started
+            self._metrics.tool_duration.labels(call.name, platform).observe(elapsed)
 
     async def _check_availability(
         self, org: Org, query: AvailabilityQuery, **_: object
@@ -79,11 +99,16 @@ class VoiceTools:
         *,
         idempotency_key: str,
         caller_phone: str | None,
+        channel: Platform,
     ) -> ToolAnswer:
         if not idempotency_key:
             return ToolAnswer("I can't book without the call's id; please try again.", True)
         result = await self._actions.book(
-            org, fields, idempotency_key=idempotency_key, caller_phone=caller_phone
+            org,
+            fields,
+            idempotency_key=idempotency_key,
+            caller_phone=caller_phone,
+            channel=channel,
         )
         # "unavailable" is an answer the agent relays (with alternatives), not a failure.
         is_error = result.outcome in ("invalid", "error")
@@ -96,6 +121,7 @@ class VoiceTools:
         *,
         idempotency_key: str,
         caller_phone: str | None,
+        channel: Platform,
     ) -> ToolAnswer:
         if not idempotency_key:
             return ToolAnswer("I can't change a booking without the call's id.", True)
@@ -105,6 +131,7 @@ class VoiceTools:
             booking_id=fields.booking_id,
             caller_phone=caller_phone,
             update_id=f"reschedule:{idempotency_key}",
+            channel=channel,
         )
         return _change_answer(result, org)
 
@@ -115,6 +142,7 @@ class VoiceTools:
         *,
         idempotency_key: str,
         caller_phone: str | None,
+        channel: Platform,
     ) -> ToolAnswer:
         if not idempotency_key:
             return ToolAnswer("I can't change a booking without the call's id.", True)
@@ -124,6 +152,7 @@ class VoiceTools:
             booking_id=fields.booking_id,
             caller_phone=caller_phone,
             update_id=f"cancel:{idempotency_key}",
+            channel=channel,
         )
         return _change_answer(result, org)
 
