@@ -16,12 +16,13 @@ from temporalio import activity
 from activities.errors import typed_errors
 from core import messages
 from core.errors import PermanentServiceError, TransientServiceError
+from core.masking import mask_phone
 from core.models import SendSmsInput, SmsResult
 from core.normalize import ensure_timezone
 from core.repositories import bookings as booking_repo
 from core.repositories import opt_outs
 from core.repositories import sms as sms_repo
-from core.sms import SentSms, SmsSender, mask_phone
+from core.sms import SentSms, SmsSender
 
 log = logging.getLogger(__name__)
 

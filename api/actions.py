@@ -23,7 +23,9 @@ from api.metrics import ApiMetrics, Channel
 from core import messages
 from core.config import Settings
 from core.errors import BackendUnavailable, InvalidInput, NotFound
+from core.logs import bind_log_context
 from core.models import BookResult, CancelRequest, LifecycleResult, RescheduleRequest
+from core.names import booking_workflow_id
 from core.normalize import normalize_phone, parse_day
 from core.orgs import Org
 from core.repositories import bookings as booking_repo
@@ -119,6 +121,7 @@ class BookingActions:
     async def availability(self, org: Org, query: AvailabilityQuery) -> AvailabilityAnswer:
         """Free starts on the asked day (and the next open day if none); InvalidInput for a bad
         day, service or provider."""
+        bind_log_context(org=org.slug, org_id=org.id)
         now = datetime.now(UTC)
         parsed = parse_day(query.date, tz=org.time_zone, now=now)
         async with self._pool.acquire() as conn:
@@ -190,6 +193,12 @@ class BookingActions:
             # The platform's caller number is a default, not input to refuse: drop a bad one.
             caller_phone=caller_phone if caller_phone and len(caller_phone) <= 100 else None,
             **fields.model_dump(),
+        )
+        bind_log_context(
+            org=org.slug,
+            org_id=org.id,
+            booking_id=request.booking_id,
+            workflow_id=booking_workflow_id(request.booking_id),
         )
         try:
             return await asyncio.wait_for(
@@ -276,6 +285,7 @@ class BookingChanges:
 
     async def _workflow_of(self, org: Org, booking_id: str | None, caller_phone: str | None) -> str:
         """The workflow of the named booking, or of the caller's next upcoming one."""
+        bind_log_context(org=org.slug, org_id=org.id)
         if booking_id:
             try:
                 parsed = UUID(booking_id)
@@ -307,6 +317,7 @@ class BookingChanges:
         request: RescheduleRequest | CancelRequest,
         update_id: str,
     ) -> LifecycleResult:
+        bind_log_context(workflow_id=workflow_id)  # booking_id follows from it
         handle = self._temporal.get_workflow_handle(workflow_id)
         try:
             return await asyncio.wait_for(

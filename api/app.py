@@ -21,6 +21,7 @@ from core.config import Settings
 from core.db import create_pool
 from core.errors import ConfigurationError
 from core.integrations import build_calendar_client
+from core.logs import FreshLogContext
 from core.scheduling import BusyTimes
 from core.temporal_client import connect_temporal
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(FreshLogContext)
     # Built here, not in lifespan: the middleware needs it before the app starts. Per app, so
     # several apps in one process (tests) never share a registry.
     app.state.metrics = ApiMetrics()

@@ -63,6 +63,7 @@ async def run_dev(settings: Settings) -> int:
 async def _infrastructure(settings: Settings, data_dir: Path) -> AsyncIterator[dict[str, str]]:
     """Start what settings leave unset; yield the environment the children need."""
     env = dict(os.environ)
+    env["LOG_FORMAT"] = settings.log_format  # children log as we do: text unless set (cli.main)
     async with contextlib.AsyncExitStack() as stack:
         if settings.embedded_temporal:
             # Check ports before touching Postgres, so a second `booking dev` fails fast.

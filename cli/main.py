@@ -10,11 +10,11 @@ booking audit     check the invariants across Postgres and Temporal; exit 1 on f
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from core.config import Settings
 from core.errors import BookingError
+from core.logs import configure_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,11 +75,9 @@ def _minutes(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    settings = _with_log_format(args.command, Settings())
     try:
+        configure_logging(settings)
         if args.command == "org":
             from cli.orgs import run_org_command
 
@@ -94,6 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _with_log_format(command: str, settings: Settings) -> Settings:
+    """`booking dev` is read by a person: text logs unless LOG_FORMAT (environment or .env)
+    says otherwise. Its API and worker log as it does; production defaults to JSON lines."""
+    if command == "dev" and "log_format" not in settings.model_fields_set:
+        return settings.model_copy(update={"log_format": "text"})
+    return settings
 
 
 def _dispatch(command: str, settings: Settings) -> int:

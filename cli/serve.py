@@ -43,6 +43,7 @@ def serve_api(settings: Settings) -> int:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's loggers go to our handler (core.logs), not its own
         timeout_graceful_shutdown=30,
     )
     return 0

@@ -27,6 +27,9 @@ from twilio.rest import Client
 
 from core.errors import ExternalServiceError, PermanentServiceError, TransientServiceError
 
+# Re-exported: mask_phone lived here before core.masking, and callers still import it from here.
+from core.masking import mask_phone as mask_phone
+
 log = logging.getLogger(__name__)
 
 # Twilio codes that mean "this recipient cannot get this SMS"; listed for the log, since every
@@ -63,13 +66,6 @@ class SmsSender(Protocol):
     async def find_sent(
         self, *, to: str, from_number: str, body: str, created_after: datetime
     ) -> list[SentSms]: ...
-
-
-def mask_phone(number: str) -> str:
-    """`+15551234567` → `+1555***4567`: enough to correlate logs, not enough to dial."""
-    if len(number) <= 6:
-        return "***"
-    return f"{number[:5]}***{number[-4:]}"
 
 
 class TwilioSmsSender:
