@@ -44,7 +44,7 @@ def serve_api(settings: Settings) -> int:
         port=settings.api_port,
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's loggers go to our handler (core.logs), not its own
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=int(settings.shutdown_grace.total_seconds()),
     )
     return 0
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -88,6 +88,18 @@ class Settings(BaseSettings):
 
     # How long a stopping API or worker lets in-flight requests and activities finish.
     shutdown_grace: timedelta = timedelta(seconds=30)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _seconds_as_duration(cls, value: object, info: ValidationInfo) -> object:
+        """Durations accept plain seconds (`SHUTDOWN_GRACE=30`) as well as ISO 8601 (`PT30S`)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or field.annotation is not timedelta or not isinstance(value, str):
+            return value
+        try:
+            return float(value)
+        except ValueError:
+            return value
 
     @property
     def embedded_database(self) -> bool:

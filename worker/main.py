@@ -43,6 +43,9 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
+        # On shutdown, activities in flight (an SMS on its way, an event being created) get
+        # this long to finish and report; only past it are they cancelled and retried elsewhere.
+        graceful_shutdown_timeout=settings.shutdown_grace,
         workflows=[BookingWorkflow],
         activities=[
             requests.check_request,

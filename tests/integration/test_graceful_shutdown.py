@@ -1,0 +1,187 @@
+"""SIGTERM to `booking worker` and `booking api` as a deployment sends it: work in flight
+finishes, nothing is lost or done twice."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from pydantic import SecretStr
+from temporalio.api.enums.v1 import EventType, PendingActivityState
+from temporalio.client import Client, WorkflowHandle
+
+from core.config import Settings
+from core.names import booking_workflow_id
+from core.stack.temporal import free_port
+from sandbox.runner import Sandboxes
+from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
+from tests.conftest import running_worker
+from tests.factories import create_test_org
+from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+GRACE_S = 20
+
+
+def process_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """`settings` as the environment a `booking` process reads them from."""
+    env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, timedelta):
+            value = value.total_seconds()
+        env[name.upper()] = str(value)
+    env.update(PYTHONPATH=str(REPO), SHUTDOWN_GRACE=str(GRACE_S), **extra)
+    return env
+
+
+@contextmanager
+def booking_process(
+    command: str, env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", command],
+            env=env,
+            cwd=log.parent,  # away from the repository's .env
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def exit_code(process: subprocess.Popen[bytes], log: Path, timeout: float) -> int:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while process.poll() is None:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still running {timeout}s after SIGTERM:\n{log.read_text()}")
+        await asyncio.sleep(0.1)
+    return process.returncode
+
+
+async def wait_for_log(process: subprocess.Popen[bytes], log: Path, text: str) -> None:
+    for _ in range(600):
+        if text in log.read_text(errors="replace"):
+            return
+        if process.poll() is not None:
+            break
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {text!r} in the log:\n{log.read_text(errors='replace')}")
+
+
+async def wait_for_running_activity(handle: WorkflowHandle, activity: str) -> None:
+    for _ in range(300):
+        pending = (await handle.describe()).raw_description.pending_activities
+        if any(
+            p.activity_type.name == activity
+            and p.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+            for p in pending
+        ):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{activity} never started")
+
+
+async def scheduled_activities(handle: WorkflowHandle) -> list[str]:
+    history = await handle.fetch_history()
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+
+
+async def test_sigterm_lets_the_calendar_call_in_flight_finish_and_nothing_runs_twice(
+    temporal_client: Client,
+    booking_settings: Settings,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    tmp_path: Path,
+) -> None:
+    org = await create_test_org(pool)
+    phone = unique_phone()
+    # Creating the event takes 3 s, so the worker is told to stop while the call is in flight.
+    await sandboxes.calendar.add_fault(
+        latency_ms=3000, path_contains=org.calendar_id, method="POST", count=1
+    )
+    log = tmp_path / "worker.log"
+    with booking_process("worker", process_env(booking_settings), log) as worker:
+        await wait_for_log(worker, log, "worker polling task queue")
+        answer = await book(
+            temporal_client, booking_settings, org, start=local_start(), phone=phone
+        )
+        assert answer.outcome == "booked" and answer.booking_id is not None
+        handle = temporal_client.get_workflow_handle(booking_workflow_id(answer.booking_id))
+        await wait_for_running_activity(handle, "create_calendar_event")
+        worker.send_signal(signal.SIGTERM)
+        assert await exit_code(worker, log, timeout=GRACE_S + 10) == 0, log.read_text()
+
+    # The call finished during the grace period and its result reached Temporal.
+    inserts = await sandboxes.calendar.requests(path_contains=org.calendar_id, method="POST")
+    assert [r["status"] for r in inserts] == [200]
+    assert (await wait_for_status(pool, answer.booking_id, {"held"}))["status"] == "held"
+
+    async with running_worker(temporal_client, booking_settings, pool):
+        await wait_for_status(pool, answer.booking_id, {"confirmed"}, timeout=30)
+        await asyncio.sleep(1)  # a duplicate send would land within this
+    assert (await scheduled_activities(handle)).count("create_calendar_event") == 1
+    assert len(await sandboxes.calendar.events(org.calendar_id)) == 1
+    assert await sandboxes.twilio.count_messages(to=phone) == 1
+
+
+async def test_sigterm_lets_an_in_flight_voice_request_get_its_answer(
+    temporal_client: Client,
+    booking_settings: Settings,
+    pool: asyncpg.Pool,
+    tmp_path: Path,
+) -> None:
+    org = await create_test_org(pool)
+    port = free_port()
+    log = tmp_path / "api.log"
+    env = process_env(booking_settings, API_PORT=str(port), API_HOST="127.0.0.1")
+    base = f"http://127.0.0.1:{port}"
+    with booking_process("api", env, log) as api:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            await wait_for_log(api, log, "Application startup complete")
+            # No worker yet: the booking request waits inside the API for phase 1.
+            call = vapi_call("book_appointment", {"name": "Ada", "start": _start()})
+            in_flight = asyncio.create_task(
+                http.post("/voice/vapi", json=vapi_message(call), headers=vapi_headers(org))
+            )
+            await asyncio.sleep(1.5)
+            api.send_signal(signal.SIGTERM)
+            await asyncio.sleep(1)
+            with pytest.raises(httpx.ConnectError):  # stopped listening: no new work accepted
+                await http.get("/health")
+            assert not in_flight.done()
+            async with running_worker(temporal_client, booking_settings, pool):
+                response = await in_flight
+        # uvicorn re-raises the SIGTERM it caught once it has shut down cleanly.
+        assert await exit_code(api, log, timeout=GRACE_S + 10) in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in log.read_text()
+    assert response.status_code == 200
+    [result] = response.json()["results"]
+    assert "booked" in result["result"].lower(), result
+
+
+def _start() -> str:
+    return local_start(4).strftime("%Y-%m-%dT%H:%M")
