@@ -181,6 +181,18 @@ async def test_codec_server_decodes_for_the_token_holder_only(
         assert NAME in payloads[0].data.decode()
 
 
+async def test_a_browser_signs_in_once_with_basic_auth(api: httpx.AsyncClient) -> None:
+    """The UI's cross-origin calls carry no header of ours; the browser's cached Basic
+    credentials for the API's origin go along instead (the UI includes credentials)."""
+    challenge = await api.get("/codec/")
+    assert challenge.status_code == 401
+    assert challenge.headers["WWW-Authenticate"] == 'Basic realm="booking codec"'
+    basic = base64.b64encode(f"operator:{CODEC_TOKEN}".encode()).decode()
+    signed_in = await api.get("/codec/", headers={"Authorization": f"Basic {basic}"})
+    assert signed_in.status_code == 200
+    assert "can now decode" in signed_in.text
+
+
 async def test_codec_encode_round_trips_and_bad_bodies_are_400(api: httpx.AsyncClient) -> None:
     auth = {"Authorization": f"Bearer {CODEC_TOKEN}"}
     plain = Payloads(
