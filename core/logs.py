@@ -225,6 +225,7 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)  # LOG_LEVEL decides (uvicorn.run sets it too)
     # The formatters write the Temporal context as keys; appended to messages it is noise.
     activity.logger.activity_info_on_message = False
     workflow.logger.workflow_info_on_message = False

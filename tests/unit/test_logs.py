@@ -256,11 +256,13 @@ def test_configuring_again_replaces_the_handler_and_routes_uvicorn_to_it() -> No
     access_logger = logging.getLogger("uvicorn.access")
     access_logger.addHandler(logging.StreamHandler(io.StringIO()))
     access_logger.propagate = False
+    access_logger.setLevel(logging.WARNING)  # as an in-process uvicorn (the sandboxes) leaves it
     configured()
     stream = configured(level="INFO")
     ours = [h for h in logging.getLogger().handlers if getattr(h, "_booking_log_handler", False)]
     assert len(ours) == 1 and ours[0].stream is stream  # type: ignore[attr-defined]
     assert access_logger.handlers == [] and access_logger.propagate
+    assert access_logger.level == logging.NOTSET
     access_logger.info(
         '%s - "%s %s HTTP/%s" %d',
         "127.0.0.1:5",
