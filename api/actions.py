@@ -10,25 +10,22 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
-from uuid import UUID
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from api.inputs import AvailabilityQuery, BookingFields
 from api.metrics import ApiMetrics, Channel
 from core import messages
 from core.config import Settings
-from core.errors import BackendUnavailable, InvalidInput, NotFound
+from core.errors import BackendUnavailable
 from core.logs import bind_log_context
-from core.models import BookResult, CancelRequest, LifecycleResult, RescheduleRequest
+from core.models import BookResult
 from core.names import booking_workflow_id
-from core.normalize import normalize_phone, parse_day
+from core.normalize import parse_day
 from core.orgs import Org
-from core.repositories import bookings as booking_repo
 from core.repositories import orgs as org_repo
 from core.scheduling import (
     BusyTimes,
@@ -42,7 +39,7 @@ from workflows.client import book_input, request_booking, timings_from
 
 log = logging.getLogger(__name__)
 
-_TRY_AGAIN = "Sorry, the booking system is busy right now. Please try again in a moment."
+TRY_AGAIN = "Sorry, the booking system is busy right now. Please try again in a moment."
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +62,14 @@ class AvailabilityAnswer:
             "time_zone": org.time_zone.key,
             "provider": self.provider,
             "service": self.service,
-            "free_starts": _local_iso(free.starts, org),
+            "free_starts": local_iso(free.starts, org),
             "next_open_day": free.next_day.isoformat() if free.next_day else None,
-            "next_free_starts": _local_iso(free.next_starts, org),
+            "next_free_starts": local_iso(free.next_starts, org),
             "calendar_checked": free.calendar_checked,
         }
 
 
-def _bounded_key(key: str) -> str:
+def bounded_key(key: str) -> str:
     """Keys are stored in workflow payloads (500 characters at most): hash longer ones."""
     if len(key) <= 200:
         return key
@@ -85,20 +82,11 @@ def booking_facts(result: BookResult, org: Org) -> dict[str, Any]:
         "outcome": result.outcome,
         "booking_id": str(result.booking_id) if result.booking_id else None,
         "start": result.start.astimezone(org.time_zone).isoformat() if result.start else None,
-        "alternatives": _local_iso(result.alternatives, org),
+        "alternatives": local_iso(result.alternatives, org),
     }
 
 
-def change_facts(result: LifecycleResult, org: Org) -> dict[str, Any]:
-    """A reschedule or cancel answer's facts, times as local ISO in the org's zone."""
-    return {
-        "outcome": result.outcome,
-        "start": result.start.astimezone(org.time_zone).isoformat() if result.start else None,
-        "alternatives": _local_iso(result.alternatives, org),
-    }
-
-
-def _local_iso(instants: list[datetime], org: Org) -> list[str]:
+def local_iso(instants: list[datetime], org: Org) -> list[str]:
     return [at.astimezone(org.time_zone).isoformat() for at in instants]
 
 
@@ -189,7 +177,7 @@ class BookingActions:
         request = book_input(
             org_id=org.id,
             org_slug=org.slug,
-            idempotency_key=_bounded_key(idempotency_key),
+            idempotency_key=bounded_key(idempotency_key),
             # The platform's caller number is a default, not input to refuse: drop a bad one.
             caller_phone=caller_phone if caller_phone and len(caller_phone) <= 100 else None,
             **fields.model_dump(),
@@ -214,129 +202,4 @@ class BookingActions:
             log.warning("booking %s: no answer in time", request.booking_id)
         except (RPCError, WorkflowUpdateFailedError, WorkflowFailureError) as error:
             log.warning("booking %s: Temporal error %s", request.booking_id, type(error).__name__)
-        raise BackendUnavailable(_TRY_AGAIN)
-
-
-class BookingChanges:
-    """Reschedule and cancel: find the booking in the org, then ask its workflow (an update,
-    so the caller gets the workflow's answer)."""
-
-    def __init__(
-        self, *, pool: asyncpg.Pool, temporal: Client, settings: Settings, metrics: ApiMetrics
-    ) -> None:
-        self._pool = pool
-        self._temporal = temporal
-        self._timeout = settings.booking_answer_timeout.total_seconds()
-        self._metrics = metrics
-
-    async def reschedule(
-        self,
-        org: Org,
-        request: RescheduleRequest,
-        *,
-        booking_id: str | None,
-        caller_phone: str | None,
-        update_id: str,
-        channel: Channel = "rest",
-    ) -> LifecycleResult:
-        return await self._change(
-            "reschedule", request, org, booking_id, caller_phone, update_id, channel
-        )
-
-    async def cancel(
-        self,
-        org: Org,
-        request: CancelRequest,
-        *,
-        booking_id: str | None,
-        caller_phone: str | None,
-        update_id: str,
-        channel: Channel = "rest",
-    ) -> LifecycleResult:
-        return await self._change(
-            "cancel", request, org, booking_id, caller_phone, update_id, channel
-        )
-
-    async def _change(
-        self,
-        change: Literal["reschedule", "cancel"],
-        request: RescheduleRequest | CancelRequest,
-        org: Org,
-        booking_id: str | None,
-        caller_phone: str | None,
-        update_id: str,
-        channel: Channel,
-    ) -> LifecycleResult:
-        """Ask the booking's workflow; its answer is counted by outcome, a raised error by kind."""
-        outcome = "error"
-        try:
-            workflow_id = await self._workflow_of(org, booking_id, caller_phone)
-            result = await self._ask(workflow_id, f"{change}_booking", request, update_id)
-            outcome = result.outcome
-            return result
-        except InvalidInput:
-            outcome = "invalid"
-            raise
-        except NotFound:
-            outcome = "not_found"
-            raise
-        finally:
-            self._metrics.changes.labels(change, outcome, channel).inc()
-
-    async def _workflow_of(self, org: Org, booking_id: str | None, caller_phone: str | None) -> str:
-        """The workflow of the named booking, or of the caller's next upcoming one."""
-        bind_log_context(org=org.slug, org_id=org.id)
-        if booking_id:
-            try:
-                parsed = UUID(booking_id)
-            except ValueError:
-                raise InvalidInput("That booking id isn't valid.", field="booking_id") from None
-            try:
-                row = await booking_repo.get(self._pool, org_id=org.id, booking_id=parsed)
-            except NotFound:
-                raise NotFound("I couldn't find that booking.") from None
-            workflow_id: str = row["workflow_id"]
-            return workflow_id
-        if not caller_phone:
-            raise InvalidInput(
-                "Which booking? I need its id or the caller's number.", field="booking_id"
-            )
-        phone = normalize_phone(caller_phone, org.default_region)
-        upcoming = await booking_repo.next_upcoming_for_phone(
-            self._pool, org_id=org.id, phone=phone, after=datetime.now(UTC)
-        )
-        if upcoming is None:
-            raise NotFound("I couldn't find an upcoming appointment for this phone number.")
-        found: str = upcoming["workflow_id"]
-        return found
-
-    async def _ask(
-        self,
-        workflow_id: str,
-        update: str,
-        request: RescheduleRequest | CancelRequest,
-        update_id: str,
-    ) -> LifecycleResult:
-        bind_log_context(workflow_id=workflow_id)  # booking_id follows from it
-        handle = self._temporal.get_workflow_handle(workflow_id)
-        try:
-            return await asyncio.wait_for(
-                handle.execute_update(
-                    update, request, id=_bounded_key(update_id), result_type=LifecycleResult
-                ),
-                timeout=self._timeout,
-            )
-        except WorkflowUpdateFailedError as error:
-            # The validator refused (cancelled, failed, already started): its reason is the answer.
-            cause = error.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            return LifecycleResult(outcome="refused", message=message)
-        except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND:
-                return LifecycleResult(
-                    outcome="refused", message="This booking can no longer be changed."
-                )
-            log.warning("change of %s: Temporal error %s", workflow_id, error.status)
-        except TimeoutError:
-            log.warning("change of %s: no answer in time", workflow_id)
-        raise BackendUnavailable(_TRY_AGAIN)
+        raise BackendUnavailable(TRY_AGAIN)

@@ -6,7 +6,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.actions import BookingActions, BookingChanges
+from api.actions import BookingActions
+from api.changes import BookingChanges
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics, RequestMetrics

@@ -6,7 +6,8 @@ import asyncpg
 from fastapi import Depends, Request
 from temporalio.client import Client
 
-from api.actions import BookingActions, BookingChanges
+from api.actions import BookingActions
+from api.changes import BookingChanges
 from api.metrics import ApiMetrics
 from api.voice.tools import VoiceTools
 from core.config import Settings

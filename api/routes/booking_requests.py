@@ -9,8 +9,9 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Header, Response, status
 
-from api.actions import booking_facts, change_facts
+from api.actions import booking_facts
 from api.auth import OrgDep
+from api.changes import change_facts
 from api.deps import ActionsDep, ChangesDep
 from api.errors import error_response
 from api.inputs import BookingFields, CancelBody, RescheduleBody

@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from api.actions import BookingActions, BookingChanges, booking_facts, change_facts
+from api.actions import BookingActions, booking_facts
+from api.changes import BookingChanges, change_facts
 from api.inputs import AvailabilityQuery, BookingFields, CancelFields, RescheduleFields
 from api.metrics import ApiMetrics, Platform
 from api.voice.calls import ToolAnswer, ToolCall

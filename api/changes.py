@@ -1,0 +1,162 @@
+"""Reschedule and cancel: find the caller's booking in the org, then ask its workflow.
+
+The workflow answers (an update), so the caller hears what actually happened: moved, kept
+because the new time is taken, or refused because the booking can no longer change.
+"""
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.actions import TRY_AGAIN, bounded_key, local_iso
+from api.metrics import ApiMetrics, Channel
+from core.config import Settings
+from core.errors import BackendUnavailable, InvalidInput, NotFound
+from core.logs import bind_log_context
+from core.models import CancelRequest, LifecycleResult, RescheduleRequest
+from core.normalize import normalize_phone
+from core.orgs import Org
+from core.repositories import bookings as booking_repo
+
+log = logging.getLogger(__name__)
+
+
+def change_facts(result: LifecycleResult, org: Org) -> dict[str, Any]:
+    """A reschedule or cancel answer's facts, times as local ISO in the org's zone."""
+    return {
+        "outcome": result.outcome,
+        "start": result.start.astimezone(org.time_zone).isoformat() if result.start else None,
+        "alternatives": local_iso(result.alternatives, org),
+    }
+
+
+class BookingChanges:
+    """Reschedule and cancel: find the booking in the org, then ask its workflow (an update,
+    so the caller gets the workflow's answer)."""
+
+    def __init__(
+        self, *, pool: asyncpg.Pool, temporal: Client, settings: Settings, metrics: ApiMetrics
+    ) -> None:
+        self._pool = pool
+        self._temporal = temporal
+        self._timeout = settings.booking_answer_timeout.total_seconds()
+        self._metrics = metrics
+
+    async def reschedule(
+        self,
+        org: Org,
+        request: RescheduleRequest,
+        *,
+        booking_id: str | None,
+        caller_phone: str | None,
+        update_id: str,
+        channel: Channel = "rest",
+    ) -> LifecycleResult:
+        return await self._change(
+            "reschedule", request, org, booking_id, caller_phone, update_id, channel
+        )
+
+    async def cancel(
+        self,
+        org: Org,
+        request: CancelRequest,
+        *,
+        booking_id: str | None,
+        caller_phone: str | None,
+        update_id: str,
+        channel: Channel = "rest",
+    ) -> LifecycleResult:
+        return await self._change(
+            "cancel", request, org, booking_id, caller_phone, update_id, channel
+        )
+
+    async def _change(
+        self,
+        change: Literal["reschedule", "cancel"],
+        request: RescheduleRequest | CancelRequest,
+        org: Org,
+        booking_id: str | None,
+        caller_phone: str | None,
+        update_id: str,
+        channel: Channel,
+    ) -> LifecycleResult:
+        """Ask the booking's workflow; its answer is counted by outcome, a raised error by kind."""
+        outcome = "error"
+        try:
+            workflow_id = await self._workflow_of(org, booking_id, caller_phone)
+            result = await self._ask(workflow_id, f"{change}_booking", request, update_id)
+            outcome = result.outcome
+            return result
+        except InvalidInput:
+            outcome = "invalid"
+            raise
+        except NotFound:
+            outcome = "not_found"
+            raise
+        finally:
+            self._metrics.changes.labels(change, outcome, channel).inc()
+
+    async def _workflow_of(self, org: Org, booking_id: str | None, caller_phone: str | None) -> str:
+        """The workflow of the named booking, or of the caller's next upcoming one."""
+        bind_log_context(org=org.slug, org_id=org.id)
+        if booking_id:
+            try:
+                parsed = UUID(booking_id)
+            except ValueError:
+                raise InvalidInput("That booking id isn't valid.", field="booking_id") from None
+            try:
+                row = await booking_repo.get(self._pool, org_id=org.id, booking_id=parsed)
+            except NotFound:
+                raise NotFound("I couldn't find that booking.") from None
+            workflow_id: str = row["workflow_id"]
+            return workflow_id
+        if not caller_phone:
+            raise InvalidInput(
+                "Which booking? I need its id or the caller's number.", field="booking_id"
+            )
+        phone = normalize_phone(caller_phone, org.default_region)
+        upcoming = await booking_repo.next_upcoming_for_phone(
+            self._pool, org_id=org.id, phone=phone, after=datetime.now(UTC)
+        )
+        if upcoming is None:
+            raise NotFound("I couldn't find an upcoming appointment for this phone number.")
+        found: str = upcoming["workflow_id"]
+        return found
+
+    async def _ask(
+        self,
+        workflow_id: str,
+        update: str,
+        request: RescheduleRequest | CancelRequest,
+        update_id: str,
+    ) -> LifecycleResult:
+        bind_log_context(workflow_id=workflow_id)  # booking_id follows from it
+        handle = self._temporal.get_workflow_handle(workflow_id)
+        try:
+            return await asyncio.wait_for(
+                handle.execute_update(
+                    update, request, id=bounded_key(update_id), result_type=LifecycleResult
+                ),
+                timeout=self._timeout,
+            )
+        except WorkflowUpdateFailedError as error:
+            # The validator refused (cancelled, failed, already started): its reason is the answer.
+            cause = error.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            return LifecycleResult(outcome="refused", message=message)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return LifecycleResult(
+                    outcome="refused", message="This booking can no longer be changed."
+                )
+            log.warning("change of %s: Temporal error %s", workflow_id, error.status)
+        except TimeoutError:
+            log.warning("change of %s: no answer in time", workflow_id)
+        raise BackendUnavailable(TRY_AGAIN)
