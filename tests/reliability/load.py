@@ -1,0 +1,243 @@
+"""A booking load through the real REST entry point, with every caller's outcome recorded.
+
+`plan_calls` builds the callers (distinct phones, distinct slots plus some contested ones);
+`run_load` sends them at a fixed concurrency through `POST /bookings` and classifies each
+answer; `retry_retryable` repeats, with the same idempotency key, every call that got a
+retryable error, as a voice agent would once the backend is back.
+"""
+
+import asyncio
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+import httpx
+import phonenumbers
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+
+from tests.booking_helpers import NEW_YORK
+from tests.factories import TestOrg
+
+Kind = Literal["booked", "unavailable", "invalid", "retryable", "timeout_500", "unexpected"]
+ANSWERS: frozenset[Kind] = frozenset({"booked", "unavailable", "invalid"})
+# Worth asking again with the same key. "timeout_500" is a known bug, not a design choice: when
+# BOOKING_ANSWER_TIMEOUT cuts the wait for phase 1 short, the SDK turns asyncio.wait_for's
+# cancellation into WorkflowUpdateRPCTimeoutOrCancelledError, which api/actions.py does not
+# catch, so the caller gets a 500 instead of the 503 "try again" (see KNOWN_TIMEOUT_500).
+RETRIED: frozenset[Kind] = frozenset({"retryable", "timeout_500"})
+KNOWN_TIMEOUT_500 = (
+    "known bug: a booking not answered within BOOKING_ANSWER_TIMEOUT is a 500 "
+    "(WorkflowUpdateRPCTimeoutOrCancelledError escapes api/actions.py BookingActions._book), "
+    "not a 503 'try again'"
+)
+# Opening hours of the test org (08:00-20:00 every day) in 30-minute slots.
+_SLOTS_PER_DAY = 24
+
+
+@dataclass(frozen=True)
+class BookingCall:
+    """One caller: an idempotency key (the tool-call id), their number and the wanted start."""
+
+    key: str
+    phone: str
+    start: datetime
+    name: str = "Sam Wilson"
+
+    def body(self) -> dict[str, str]:
+        return {"name": self.name, "phone": self.phone, "start": self.start.isoformat()}
+
+
+@dataclass
+class Attempt:
+    kind: Kind
+    status: int | None
+    detail: str
+
+
+@dataclass
+class CallOutcome:
+    """Every attempt of one call, oldest first; `kind` is the latest one's."""
+
+    call: BookingCall
+    attempts: list[Attempt] = field(default_factory=list)
+    booking_id: UUID | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return self.attempts[-1].kind
+
+    def describe(self) -> str:
+        tried = "; ".join(f"{a.kind} {a.status}: {a.detail[:200]}" for a in self.attempts)
+        return f"call {self.call.key} ({self.call.start:%m-%d %H:%M}): {tried}"
+
+
+class Progress:
+    """How many first attempts have been answered; scenarios wait on it to strike mid-load."""
+
+    def __init__(self) -> None:
+        self.answered = 0
+        self._changed = asyncio.Condition()
+
+    async def record(self) -> None:
+        async with self._changed:
+            self.answered += 1
+            self._changed.notify_all()
+
+    async def wait_for(self, count: int, timeout: float = 120) -> None:
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: self.answered >= count)
+
+
+def distinct_phones(count: int, rng: random.Random) -> list[str]:
+    """`count` different valid US numbers outside the 212-555 range other tests use."""
+    phones: set[str] = set()
+    while len(phones) < count:
+        candidate = f"+1646{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+        if phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
+            phones.add(candidate)
+    return sorted(phones)
+
+
+def plan_calls(
+    count: int, *, contested: int, copies: int, first_day: date, seed: int, prefix: str
+) -> list[BookingCall]:
+    """`count` requests in a shuffled order: callers wanting distinct 30-minute slots from
+    `first_day` on, `contested` more callers each wanting a slot another caller also wants,
+    and `copies` repeats of a caller's request (same key: the voice platform retrying)."""
+    rng = random.Random(seed)
+    distinct = count - contested - copies
+    starts = [
+        datetime.combine(first_day + timedelta(days=i // _SLOTS_PER_DAY), time(8), NEW_YORK)
+        + timedelta(minutes=30 * (i % _SLOTS_PER_DAY))
+        for i in range(distinct)
+    ]
+    starts += rng.sample(starts, contested)
+    phones = distinct_phones(len(starts), rng)
+    calls = [
+        BookingCall(key=f"{prefix}-{i:03d}", phone=phone, start=start)
+        for i, (start, phone) in enumerate(zip(starts, phones, strict=True))
+    ]
+    calls += rng.sample(calls, copies)
+    rng.shuffle(calls)
+    return calls
+
+
+def _classify(response: httpx.Response) -> tuple[Kind, dict[str, Any] | None]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    status = response.status_code
+    if status == 201 and isinstance(body, dict) and body.get("outcome") == "booked":
+        return "booked", body
+    error = body.get("error") if isinstance(body, dict) else None
+    if status == 409 and isinstance(error, dict) and error.get("code") == "slot_unavailable":
+        return "unavailable", body
+    if status == 422:
+        return "invalid", body
+    if status == 503 and "try again" in response.text.lower():
+        return "retryable", body
+    return "unexpected", body
+
+
+async def call_once(
+    http: httpx.AsyncClient, org: TestOrg, outcome: CallOutcome, *, timeout: float
+) -> Kind:
+    """One attempt of `outcome.call`, recorded in `outcome`; nothing escapes but cancellation."""
+    headers = {
+        "Authorization": f"Bearer {org.credentials.api_key}",
+        "Idempotency-Key": outcome.call.key,
+    }
+    try:
+        async with asyncio.timeout(timeout):
+            response = await http.post("/bookings", json=outcome.call.body(), headers=headers)
+    except TimeoutError:
+        outcome.attempts.append(Attempt("unexpected", None, f"no answer within {timeout:g}s"))
+        return "unexpected"
+    except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+        # In-process the app's exception reaches us; a real server answers 500 for it.
+        outcome.attempts.append(Attempt("timeout_500", 500, f"raised {error!r}"))
+        return "timeout_500"
+    except Exception as error:  # recorded and asserted on: the load must see every failure
+        outcome.attempts.append(Attempt("unexpected", None, f"raised {error!r}"))
+        return "unexpected"
+    kind, body = _classify(response)
+    if kind == "booked" and body is not None:
+        booking_id = UUID(body["booking_id"])
+        if outcome.booking_id not in (None, booking_id):
+            kind = "unexpected"  # a retry with the same key must land on the same booking
+        outcome.booking_id = booking_id
+    outcome.attempts.append(Attempt(kind, response.status_code, response.text))
+    return kind
+
+
+async def run_load(
+    http: httpx.AsyncClient,
+    org: TestOrg,
+    calls: list[BookingCall],
+    *,
+    concurrency: int,
+    progress: Progress,
+    timeout: float,
+) -> list[CallOutcome]:
+    """Send every call once, `concurrency` at a time; each answer or error is recorded."""
+    outcomes = [CallOutcome(call) for call in calls]
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(outcome: CallOutcome) -> None:
+        async with limit:
+            await call_once(http, org, outcome, timeout=timeout)
+        await progress.record()
+
+    await asyncio.gather(*(one(o) for o in outcomes))
+    return outcomes
+
+
+async def retry_retryable(
+    http: httpx.AsyncClient,
+    org: TestOrg,
+    outcomes: list[CallOutcome],
+    *,
+    timeout: float,
+    within: float = 90,
+) -> None:
+    """Repeat each retryably-failed call with its own key until it gets a real answer (or an
+    unexpected one), for at most `within` seconds; callers retry a few at a time."""
+
+    limit = asyncio.Semaphore(10)
+    deadline = asyncio.get_running_loop().time() + within
+
+    async def until_answered(outcome: CallOutcome) -> None:
+        while outcome.kind in RETRIED and asyncio.get_running_loop().time() < deadline:
+            async with limit:
+                kind = await call_once(http, org, outcome, timeout=timeout)
+            if kind in RETRIED:
+                await asyncio.sleep(0.5)
+
+    await asyncio.gather(*(until_answered(o) for o in outcomes if o.kind in RETRIED))
+
+
+def assert_first_answers(outcomes: list[CallOutcome]) -> Counter[str]:
+    """Every first attempt was an answer or a retryable error; returns the tally."""
+    first: Counter[str] = Counter(o.attempts[0].kind for o in outcomes)
+    escaped = [o.describe() for o in outcomes if o.attempts[0].kind == "unexpected"]
+    assert not escaped, f"{len(escaped)} callers got neither an answer nor a retryable error:\n" + (
+        "\n".join(escaped[:10])
+    )
+    return first
+
+
+def assert_all_answered(outcomes: list[CallOutcome]) -> None:
+    """After the retries every caller has a real answer."""
+    unanswered = [o.describe() for o in outcomes if o.kind not in ANSWERS]
+    assert not unanswered, f"{len(unanswered)} callers never got a real answer:\n" + (
+        "\n".join(unanswered[:10])
+    )
+
+
+def hit_known_timeout_500(outcomes: list[CallOutcome]) -> int:
+    """How many attempts ran into the known 500 (KNOWN_TIMEOUT_500)."""
+    return sum(a.kind == "timeout_500" for o in outcomes for a in o.attempts)
