@@ -1,0 +1,28 @@
+"""`python -m bench.sandboxes`: the Twilio and Google sandboxes in a process of their own.
+
+`booking dev` runs them inside its own event loop; the bench runs them apart so that serving
+SMS, calendar and freeBusy calls never delays the load generator's clock. Prints the child
+environment as one JSON line on stdout, then serves until SIGTERM or SIGINT.
+"""
+
+import asyncio
+import json
+import signal
+import sys
+
+from sandbox.runner import running_sandboxes
+
+
+async def _serve() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running_sandboxes() as sandboxes:
+        print(json.dumps(sandboxes.environment()), flush=True)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve())
+    sys.exit(0)
