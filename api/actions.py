@@ -13,7 +13,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError
 
 from api.inputs import AvailabilityQuery, BookingFields
@@ -198,7 +203,9 @@ class BookingActions:
                 ),
                 timeout=self._settings.booking_answer_timeout.total_seconds(),
             )
-        except TimeoutError:
+        except (TimeoutError, RPCTimeoutOrCancelledError):
+            # wait_for cancels the update RPC at the deadline; the SDK reports that as its own
+            # error rather than the CancelledError wait_for would turn into TimeoutError.
             log.warning("booking %s: no answer in time", request.booking_id)
         except (RPCError, WorkflowUpdateFailedError, WorkflowFailureError) as error:
             log.warning("booking %s: Temporal error %s", request.booking_id, type(error).__name__)

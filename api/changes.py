@@ -11,7 +11,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -157,6 +157,7 @@ class BookingChanges:
                     outcome="refused", message="This booking can no longer be changed."
                 )
             log.warning("change of %s: Temporal error %s", workflow_id, error.status)
-        except TimeoutError:
+        except (TimeoutError, RPCTimeoutOrCancelledError):
+            # The SDK reports the update RPC cancelled by wait_for as its own error.
             log.warning("change of %s: no answer in time", workflow_id)
         raise BackendUnavailable(TRY_AGAIN)

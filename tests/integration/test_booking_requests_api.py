@@ -1,21 +1,23 @@
 """POST /bookings and GET /availability: the REST twins of the voice tools."""
 
 from collections.abc import AsyncIterator
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
 import pytest
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from core.config import Settings
 from core.orgs import OpeningSpec
 from tests.apiclient import api_client
 from tests.booking_helpers import local_start, wait_for_status
+from tests.conftest import running_worker
 from tests.factories import TestOrg, create_test_org
-from tests.voice_helpers import org_row_counts
+from tests.voice_helpers import org_row_counts, vapi_call, vapi_headers, vapi_message
 
 pytestmark = pytest.mark.integration
 
@@ -245,3 +247,56 @@ async def test_bad_availability_queries_are_422(
 async def test_availability_needs_the_org_key(client: httpx.AsyncClient, org: TestOrg) -> None:
     response = await client.get("/availability", params={"date": "2027-01-05"})
     assert response.status_code == 401
+
+
+async def test_no_answer_in_time_is_503_try_again_and_the_same_key_later_books(
+    booking_settings: Settings,
+    temporal_client: Client,
+    pool: asyncpg.Pool,
+    org: TestOrg,
+) -> None:
+    """No worker polls the queue, so BOOKING_ANSWER_TIMEOUT cuts the wait for the answer."""
+    hurried = booking_settings.model_copy(update={"booking_answer_timeout": timedelta(seconds=1)})
+    key = str(uuid4())
+    async with api_client(hurried) as client:
+        late = await client.post("/bookings", json=booking(6, time(10)), headers=auth(org, key))
+        assert late.status_code == 503, late.text
+        assert late.headers["Retry-After"] == "5"
+        assert late.json()["error"]["code"] == "unavailable"
+        spoken = await client.post(
+            "/voice/vapi",
+            json=vapi_message(vapi_call("book_appointment", booking(6, time(11)))),
+            headers=vapi_headers(org),
+        )
+        assert spoken.status_code == 200
+        assert "try again" in spoken.json()["results"][0]["error"]
+        # A worker comes back: the caller's retry with the same key gets the booking.
+        async with running_worker(temporal_client, hurried, pool):
+            retried = await client.post(
+                "/bookings", json=booking(6, time(10)), headers=auth(org, key)
+            )
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["outcome"] == "booked"
+
+
+async def test_a_change_with_no_answer_in_time_is_503(
+    booking_settings: Settings,
+    temporal_client: Client,
+    pool: asyncpg.Pool,
+    org: TestOrg,
+) -> None:
+    async with running_worker(temporal_client, booking_settings, pool):
+        async with api_client(booking_settings) as client:
+            made = await client.post(
+                "/bookings", json=booking(6, time(14)), headers=auth(org, str(uuid4()))
+            )
+            assert made.status_code == 201, made.text
+            booking_id = made.json()["booking_id"]
+            await wait_for_status(pool, UUID(booking_id), {"confirmed"})
+    hurried = booking_settings.model_copy(update={"booking_answer_timeout": timedelta(seconds=1)})
+    async with api_client(hurried) as client:
+        cancel = await client.post(
+            f"/bookings/{booking_id}/cancel", json={"reason": "x"}, headers=auth(org)
+        )
+    assert cancel.status_code == 503, cancel.text
+    assert cancel.json()["error"]["code"] == "unavailable"
