@@ -7,6 +7,7 @@ the server after it, instead of the server dying under a worker that is still sh
 
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -47,6 +48,11 @@ def temporal_binary() -> str:
 def ensure_port_free(port: int, what: str, setting: str) -> None:
     """Fail with a clear message, not a traceback, when a fixed port is taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        if os.name != "nt":
+            # Bind as the servers themselves do (Go's listener, uvicorn): connections a stopped
+            # server closed linger in TIME_WAIT on its port for a minute, and only a listener
+            # really holds it. Without this, a quick restart is refused as "already in use".
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
