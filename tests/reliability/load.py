@@ -8,9 +8,11 @@ retryable error, as a voice agent would once the backend is back.
 
 import asyncio
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from typing import Any, Literal
 from uuid import UUID
 
@@ -55,6 +57,7 @@ class Attempt:
     kind: Kind
     status: int | None
     detail: str
+    took: float = 0.0
 
 
 @dataclass
@@ -70,7 +73,9 @@ class CallOutcome:
         return self.attempts[-1].kind
 
     def describe(self) -> str:
-        tried = "; ".join(f"{a.kind} {a.status}: {a.detail[:200]}" for a in self.attempts)
+        tried = "; ".join(
+            f"{a.kind} {a.status} after {a.took:.1f}s: {a.detail[:200]}" for a in self.attempts
+        )
         return f"call {self.call.key} ({self.call.start:%m-%d %H:%M}): {tried}"
 
 
@@ -110,7 +115,7 @@ def plan_calls(
     rng = random.Random(seed)
     distinct = count - contested - copies
     starts = [
-        datetime.combine(first_day + timedelta(days=i // _SLOTS_PER_DAY), time(8), NEW_YORK)
+        datetime.combine(first_day + timedelta(days=i // _SLOTS_PER_DAY), clock(8), NEW_YORK)
         + timedelta(minutes=30 * (i % _SLOTS_PER_DAY))
         for i in range(distinct)
     ]
@@ -151,27 +156,28 @@ async def call_once(
         "Authorization": f"Bearer {org.credentials.api_key}",
         "Idempotency-Key": outcome.call.key,
     }
+    began = time.monotonic()
     try:
         async with asyncio.timeout(timeout):
             response = await http.post("/bookings", json=outcome.call.body(), headers=headers)
     except TimeoutError:
-        outcome.attempts.append(Attempt("unexpected", None, f"no answer within {timeout:g}s"))
-        return "unexpected"
+        attempt = Attempt("unexpected", None, f"no answer within {timeout:g}s")
     except WorkflowUpdateRPCTimeoutOrCancelledError as error:
         # In-process the app's exception reaches us; a real server answers 500 for it.
-        outcome.attempts.append(Attempt("timeout_500", 500, f"raised {error!r}"))
-        return "timeout_500"
+        attempt = Attempt("timeout_500", 500, f"raised {error!r}")
     except Exception as error:  # recorded and asserted on: the load must see every failure
-        outcome.attempts.append(Attempt("unexpected", None, f"raised {error!r}"))
-        return "unexpected"
-    kind, body = _classify(response)
-    if kind == "booked" and body is not None:
-        booking_id = UUID(body["booking_id"])
-        if outcome.booking_id not in (None, booking_id):
-            kind = "unexpected"  # a retry with the same key must land on the same booking
-        outcome.booking_id = booking_id
-    outcome.attempts.append(Attempt(kind, response.status_code, response.text))
-    return kind
+        attempt = Attempt("unexpected", None, f"raised {error!r}")
+    else:
+        kind, body = _classify(response)
+        if kind == "booked" and body is not None:
+            booking_id = UUID(body["booking_id"])
+            if outcome.booking_id not in (None, booking_id):
+                kind = "unexpected"  # a retry with the same key must land on the same booking
+            outcome.booking_id = booking_id
+        attempt = Attempt(kind, response.status_code, response.text)
+    attempt.took = time.monotonic() - began
+    outcome.attempts.append(attempt)
+    return attempt.kind
 
 
 async def run_load(
