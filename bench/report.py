@@ -120,6 +120,24 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {e2e.get('confirmed_per_s')} | {e2e.get('last_confirmed_after_last_answer_s')} s "
             f"| {'yes' if e2e.get('keeps_up') else 'no'} |"
         )
+    lines += [
+        "",
+        "| where the answer's time goes, p50 / p95 ms | c | request → workflow started"
+        " | task queue wait | phase 1 in worker | result → caller |",
+        "|---|---|---|---|---|---|",
+    ]
+    for entry in (e for e in result["latency"] if e["target"] == "ours"):
+        parts = entry.get("breakdown", {})
+        cells = [
+            f"{parts[k]['p50_ms']} / {parts[k]['p95_ms']}" if k in parts else "–"
+            for k in (
+                "to_workflow_started",
+                "task_queue_wait",
+                "phase1_in_worker",
+                "back_to_caller",
+            )
+        ]
+        lines.append(f"| book | {entry['concurrency']} | " + " | ".join(cells) + " |")
     lines += ["", "| contention check | ours | baseline |", "|---|---|---|"]
     contention = result["contention"]
     for label, key, field in (

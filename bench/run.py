@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from temporalio.client import Client
 
+from bench.breakdown import answer_breakdown
 from bench.load import Phones, new_client
 from bench.memory import PeakRss
 from bench.report import check_targets, environment, machine_load
@@ -48,9 +50,10 @@ async def run_bench(options: Options) -> dict[str, Any]:
             ours = await create_target(pool, "ours", stack.api_url)
             baseline = await create_target(pool, "baseline", stack.baseline_url)
             concurrency = max([CONTENTION_REQUESTS, *(c for c, _ in options.levels)])
+            temporal = await Client.connect(stack.temporal_address)
             async with new_client(concurrency) as client:
                 with PeakRss(stack.pids) as memory:
-                    result |= await _scenarios(client, pool, ours, baseline, options)
+                    result |= await _scenarios(client, pool, temporal, ours, baseline, options)
             result["peak_rss_mib"] = {k: round(v, 1) for k, v in memory.peak_mib.items()}
         finally:
             await pool.close()
@@ -61,7 +64,12 @@ async def run_bench(options: Options) -> dict[str, Any]:
 
 
 async def _scenarios(
-    client: Any, pool: asyncpg.Pool, ours: Target, baseline: Target, options: Options
+    client: Any,
+    pool: asyncpg.Pool,
+    temporal: Client,
+    ours: Target,
+    baseline: Target,
+    options: Options,
 ) -> dict[str, Any]:
     phones = Phones()
     targets = (ours, baseline)
@@ -81,6 +89,7 @@ async def _scenarios(
             if target is ours:
                 # Also waits for phase 2 to drain, so the next level starts on a quiet worker.
                 entry["end_to_end"] = await end_to_end(pool, ours, run)
+                entry["breakdown"] = await answer_breakdown(temporal, ours.org_id, run)
             latency.append(entry)
             print(_progress(entry), flush=True)
     contention: dict[str, dict[str, Any]] = {}

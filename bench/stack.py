@@ -31,8 +31,17 @@ from core.stack.temporal import free_port, start_embedded_temporal
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
 _READY_TIMEOUT_S = 90
-# Settings a developer's environment might carry that would point the children elsewhere.
-_NOT_INHERITED = ("PUBLIC_BASE_URL", "TEMPORAL_API_KEY", "TEMPORAL_TLS", "TWILIO_", "GOOGLE_")
+# Settings a developer's environment might carry that would point the children elsewhere, and
+# PYTHONDONTWRITEBYTECODE: without bytecode caches (which `pip install` writes in production)
+# the workflow sandbox compiles workflows/booking.py from source for every new workflow.
+_NOT_INHERITED = (
+    "PUBLIC_BASE_URL",
+    "TEMPORAL_API_KEY",
+    "TEMPORAL_TLS",
+    "TWILIO_",
+    "GOOGLE_",
+    "PYTHONDONTWRITEBYTECODE",
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,7 @@ class Stack:
     api_url: str
     baseline_url: str
     admin_token: str
+    temporal_address: str
     pids: dict[str, int]  # api, worker, baseline, temporal: the trees whose memory is sampled
 
 
@@ -98,6 +108,7 @@ async def running_stack(*, keep: bool = False) -> AsyncIterator[Stack]:
             api_url=api_url,
             baseline_url=baseline_url,
             admin_token=admin_token,
+            temporal_address=temporal.address,
             pids={
                 "api": api.pid,
                 "worker": worker.pid,
