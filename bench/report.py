@@ -188,7 +188,7 @@ def _outcomes(entry: dict[str, Any]) -> str:
 
 
 def _ratio(ours: float | None, base: float | None) -> str:
-    return f"{ours / base:.1f}×" if ours and base else "–"
+    return f"{ours / base:.2g}×" if ours and base else "–"
 
 
 def write(result: dict[str, Any], directory: Path = RESULTS) -> Path:
