@@ -10,6 +10,7 @@ a retried insert hits Google's 409 "duplicate" and returns the event that alread
 
 import asyncio
 import base64
+import http.client
 import json
 import logging
 import threading
@@ -29,6 +30,8 @@ from googleapiclient.errors import HttpError
 from core.errors import ExternalServiceError, PermanentServiceError, TransientServiceError
 
 log = logging.getLogger(__name__)
+
+_STALE_CONNECTION = (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
 
 CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
 _RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
@@ -138,7 +141,15 @@ class GoogleCalendarClient:
         """Run `make_request(service).execute()` in a worker thread, mapping failures."""
 
         def run() -> Any:
-            return make_request(self._service()).execute()
+            try:
+                return make_request(self._service()).execute()
+            except _STALE_CONNECTION:
+                # httplib2 reuses a kept-alive connection the server has since closed; the
+                # request never reached it. Once more on a fresh connection, without the
+                # backoff a retried activity would wait (every call here is idempotent:
+                # events have ids derived from the booking, the rest are reads or updates).
+                self._local.service = None
+                return make_request(self._service()).execute()
 
         try:
             return await asyncio.to_thread(run)

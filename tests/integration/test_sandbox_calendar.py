@@ -2,6 +2,7 @@
 the Google Calendar sandbox, service-account JWT grant included. No Postgres or Temporal.
 """
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -236,3 +237,22 @@ async def test_token_endpoint_outage_is_transient(sb: Sandboxes) -> None:
 
     with pytest.raises(TransientServiceError):
         await insert(fresh, new_event_id())
+
+
+async def test_connections_the_server_closed_while_idle_are_replaced_not_failed(
+    sb: Sandboxes,
+) -> None:
+    """The sandbox (uvicorn) closes idle keep-alive connections after 5 s, as Google does after
+    its own idle time; the next request on such a connection must not fail."""
+    client = make_client(sb)  # fresh connections, one per worker thread
+
+    async def busy() -> list[tuple[datetime, datetime]]:
+        return await client.busy_times(
+            calendar_id=CAL, time_min=START, time_max=START + timedelta(hours=1)
+        )
+
+    # Enough calls at once to open a connection on every thread of the default executor.
+    await asyncio.gather(*[busy() for _ in range(12)])
+    await asyncio.sleep(5.5)
+    results = await asyncio.gather(*[busy() for _ in range(12)], return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == []
