@@ -10,6 +10,7 @@ import asyncio
 import random
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock
@@ -18,23 +19,12 @@ from uuid import UUID
 
 import httpx
 import phonenumbers
-from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from tests.booking_helpers import NEW_YORK
 from tests.factories import TestOrg
 
-Kind = Literal["booked", "unavailable", "invalid", "retryable", "timeout_500", "unexpected"]
+Kind = Literal["booked", "unavailable", "invalid", "retryable", "unexpected"]
 ANSWERS: frozenset[Kind] = frozenset({"booked", "unavailable", "invalid"})
-# Worth asking again with the same key. "timeout_500" is a known bug, not a design choice: when
-# BOOKING_ANSWER_TIMEOUT cuts the wait for phase 1 short, the SDK turns asyncio.wait_for's
-# cancellation into WorkflowUpdateRPCTimeoutOrCancelledError, which api/actions.py does not
-# catch, so the caller gets a 500 instead of the 503 "try again" (see KNOWN_TIMEOUT_500).
-RETRIED: frozenset[Kind] = frozenset({"retryable", "timeout_500"})
-KNOWN_TIMEOUT_500 = (
-    "known bug: a booking not answered within BOOKING_ANSWER_TIMEOUT is a 500 "
-    "(WorkflowUpdateRPCTimeoutOrCancelledError escapes api/actions.py BookingActions._book), "
-    "not a 503 'try again'"
-)
 # Opening hours of the test org (08:00-20:00 every day) in 30-minute slots.
 _SLOTS_PER_DAY = 24
 
@@ -77,6 +67,18 @@ class CallOutcome:
             f"{a.kind} {a.status} after {a.took:.1f}s: {a.detail[:200]}" for a in self.attempts
         )
         return f"call {self.call.key} ({self.call.start:%m-%d %H:%M}): {tried}"
+
+
+@dataclass(frozen=True)
+class KnownBug:
+    """A failure reported and not fixed yet. An attempt it `matches` at its `stage` (a caller's
+    first attempt, or the last one after the retries) does not fail the check; every other
+    check still runs and the scenario then xfails with `reason`. Once the bug is fixed nothing
+    matches and the scenario passes."""
+
+    reason: str
+    stage: Literal["first", "final"]
+    matches: Callable[[Attempt], bool]
 
 
 class Progress:
@@ -149,7 +151,11 @@ def _classify(response: httpx.Response) -> tuple[Kind, dict[str, Any] | None]:
 
 
 async def call_once(
-    http: httpx.AsyncClient, org: TestOrg, outcome: CallOutcome, *, timeout: float
+    http: httpx.AsyncClient,
+    org: TestOrg,
+    outcome: CallOutcome,
+    *,
+    timeout: float,
 ) -> Kind:
     """One attempt of `outcome.call`, recorded in `outcome`; nothing escapes but cancellation."""
     headers = {
@@ -162,10 +168,8 @@ async def call_once(
             response = await http.post("/bookings", json=outcome.call.body(), headers=headers)
     except TimeoutError:
         attempt = Attempt("unexpected", None, f"no answer within {timeout:g}s")
-    except WorkflowUpdateRPCTimeoutOrCancelledError as error:
-        # In-process the app's exception reaches us; a real server answers 500 for it.
-        attempt = Attempt("timeout_500", 500, f"raised {error!r}")
     except Exception as error:  # recorded and asserted on: the load must see every failure
+        # (in-process, an exception the app did not handle reaches us; a server answers 500)
         attempt = Attempt("unexpected", None, f"raised {error!r}")
     else:
         kind, body = _classify(response)
@@ -208,42 +212,66 @@ async def retry_retryable(
     outcomes: list[CallOutcome],
     *,
     timeout: float,
-    within: float = 90,
+    within: float = 30,
 ) -> None:
-    """Repeat each retryably-failed call with its own key until it gets a real answer (or an
-    unexpected one), for at most `within` seconds; callers retry a few at a time."""
-
+    """Repeat each call without a real answer (a "try again", or anything unexpected) with its
+    own key until it gets one, for at most `within` seconds; a few callers at a time."""
     limit = asyncio.Semaphore(10)
     deadline = asyncio.get_running_loop().time() + within
 
     async def until_answered(outcome: CallOutcome) -> None:
-        while outcome.kind in RETRIED and asyncio.get_running_loop().time() < deadline:
+        while outcome.kind not in ANSWERS and asyncio.get_running_loop().time() < deadline:
             async with limit:
                 kind = await call_once(http, org, outcome, timeout=timeout)
-            if kind in RETRIED:
+            if kind not in ANSWERS:
                 await asyncio.sleep(0.5)
 
-    await asyncio.gather(*(until_answered(o) for o in outcomes if o.kind in RETRIED))
+    await asyncio.gather(*(until_answered(o) for o in outcomes if o.kind not in ANSWERS))
 
 
-def assert_first_answers(outcomes: list[CallOutcome]) -> Counter[str]:
-    """Every first attempt was an answer or a retryable error; returns the tally."""
+def _known(attempt: Attempt, stage: str, known_bugs: Sequence[KnownBug]) -> KnownBug | None:
+    return next((b for b in known_bugs if b.stage == stage and b.matches(attempt)), None)
+
+
+def assert_first_answers(
+    outcomes: list[CallOutcome], known_bugs: Sequence[KnownBug] = ()
+) -> tuple[Counter[str], Counter[str]]:
+    """Every first attempt was an answer or a retryable error (or a known bug's failure);
+    returns the tally of first attempts and the known bugs' hits."""
     first: Counter[str] = Counter(o.attempts[0].kind for o in outcomes)
-    escaped = [o.describe() for o in outcomes if o.attempts[0].kind == "unexpected"]
-    assert not escaped, f"{len(escaped)} callers got neither an answer nor a retryable error:\n" + (
-        "\n".join(escaped[:10])
+    hits: Counter[str] = Counter()
+    escaped = []
+    for outcome in outcomes:
+        attempt = outcome.attempts[0]
+        if attempt.kind != "unexpected":
+            continue
+        if (bug := _known(attempt, "first", known_bugs)) is not None:
+            hits[bug.reason] += 1
+        else:
+            escaped.append(outcome)
+    kinds = Counter(o.attempts[0].detail.split("(")[0] for o in escaped)
+    assert not escaped, (
+        f"{len(escaped)} callers got neither an answer nor a retryable error "
+        f"({dict(kinds)}):\n" + "\n".join(o.describe() for o in escaped[:10])
     )
-    return first
+    return first, hits
 
 
-def assert_all_answered(outcomes: list[CallOutcome]) -> None:
-    """After the retries every caller has a real answer."""
-    unanswered = [o.describe() for o in outcomes if o.kind not in ANSWERS]
+def assert_all_answered(
+    outcomes: list[CallOutcome], known_bugs: Sequence[KnownBug] = ()
+) -> Counter[str]:
+    """After the retries every caller has a real answer (or a known bug's failure); returns
+    the known bugs' hits."""
+    hits: Counter[str] = Counter()
+    unanswered = []
+    for outcome in outcomes:
+        if outcome.kind in ANSWERS:
+            continue
+        if (bug := _known(outcome.attempts[-1], "final", known_bugs)) is not None:
+            hits[bug.reason] += 1
+        else:
+            unanswered.append(outcome.describe())
     assert not unanswered, f"{len(unanswered)} callers never got a real answer:\n" + (
         "\n".join(unanswered[:10])
     )
-
-
-def hit_known_timeout_500(outcomes: list[CallOutcome]) -> int:
-    """How many attempts ran into the known 500 (KNOWN_TIMEOUT_500)."""
-    return sum(a.kind == "timeout_500" for o in outcomes for a in o.attempts)
+    return hits

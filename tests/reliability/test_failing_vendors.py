@@ -1,0 +1,63 @@
+"""A 200-booking load while Twilio and Google Calendar fail one request in five (5xx and 429 with
+the vendors' own error codes) and answer everything 50-300 ms late: retries absorb it all, and
+nothing is sent or created twice."""
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.client import Client
+
+from sandbox.control import SandboxControl
+from sandbox.runner import Sandboxes
+from tests.apiclient import api_client
+from tests.conftest import Stack
+from tests.factories import create_test_org
+from tests.reliability.helpers import background_load, fast_settings, finish, load_plan
+from tests.reliability.processes import start_worker, worker_processes
+
+pytestmark = [pytest.mark.reliability, pytest.mark.integration]
+
+
+async def _fail_one_in_five(
+    vendor: SandboxControl, *, server_error: int, rate_limited: str | int, seed: int
+) -> None:
+    """~20% failures (half 5xx, half 429 with the vendor's code) and 50-300 ms on everything.
+    Faults are consulted in order, the first failing one that hits wins: 0.1 + 0.9 * 0.11."""
+    await vendor.add_fault(status=server_error, share=0.1, seed=seed)
+    await vendor.add_fault(status=429, code=rate_limited, share=0.11, seed=seed + 1)
+    await vendor.add_fault(latency_ms=50)
+    await vendor.add_fault(latency_ms=250, share=0.3, seed=seed + 2)
+
+
+async def test_vendors_failing_one_request_in_five_are_retried_to_exactly_once(
+    stack: Stack,
+    pool: asyncpg.Pool,
+    temporal_client: Client,
+    own_sandboxes: Sandboxes,
+    tmp_path: Path,
+) -> None:
+    org = await create_test_org(pool)
+    settings = fast_settings(stack, own_sandboxes)
+    await _fail_one_in_five(own_sandboxes.twilio, server_error=503, rate_limited=20429, seed=40)
+    await _fail_one_in_five(
+        own_sandboxes.calendar, server_error=503, rate_limited="rateLimitExceeded", seed=50
+    )
+    with worker_processes() as workers:
+        await start_worker(workers, settings, tmp_path)
+        async with api_client(settings) as http:
+            async with background_load(http, org, load_plan("vendors", seed=4)) as load:
+                outcomes = await load.outcomes()
+            await finish(
+                http=http,
+                pool=pool,
+                client=temporal_client,
+                sandboxes=own_sandboxes,
+                org=org,
+                outcomes=outcomes,
+            )
+    # The faults really fired, in both vendors and both kinds.
+    for vendor in (own_sandboxes.twilio, own_sandboxes.calendar):
+        statuses = [r["status"] for r in await vendor.requests()]
+        failed = sum(s in (429, 503) for s in statuses) / len(statuses)
+        assert 0.12 < failed < 0.3 and 429 in statuses and 503 in statuses, (vendor, failed)
