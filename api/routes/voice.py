@@ -21,6 +21,7 @@ from api.voice.calls import ToolAnswer, transport_error_body
 from core.errors import InvalidInput
 from core.orgs import SLUG_PATTERN, Org
 from core.repositories import orgs as org_repo
+from core.speech import one_line
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +96,11 @@ async def _retell(
     answer = await tools.run(
         org, call, idempotency_key=key, caller_phone=parsed.caller_phone, platform="retell"
     )
-    body: dict[str, Any] = {"result": answer.text, **answer.data}
+    # One speakable line, as Vapi's results are: an answer may echo what the caller sent.
+    text = one_line(answer.text)
+    body: dict[str, Any] = {"result": text, **answer.data}
     if answer.is_error:
-        body["error"] = answer.text
+        body["error"] = text
     return body
 
 

@@ -33,7 +33,12 @@ async def test_worker_sigkill_mid_load_loses_nothing_and_does_nothing_twice(
         async with api_client(settings) as http:
             async with background_load(http, org, load_plan("kill", seed=1)) as load:
                 await load.progress.wait_for(80)
+                # Held means phase 2 (calendar, SMS, confirm) has not finished: it is in flight.
+                held = await pool.fetchval(
+                    "SELECT count(*) FROM bookings WHERE org_id = $1 AND status = 'held'", org.id
+                )
                 first.kill()
+                assert held > 0, "the kill came after phase 2 was done: it tested nothing"
                 await start_worker(workers, settings, tmp_path)
                 outcomes = await load.outcomes()
             await finish(

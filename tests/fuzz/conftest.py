@@ -1,0 +1,56 @@
+"""Fixtures of the fuzz tests: a fresh org per test function (Hypothesis examples share it),
+the real app with its lifespan, and a real worker so that valid bookings really happen."""
+
+from collections.abc import AsyncIterator
+from datetime import time
+from uuid import UUID
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from core.config import Settings
+from tests.apiclient import api_client
+from tests.booking_helpers import local_start
+from tests.factories import create_test_org
+from tests.fuzz.harness import Ledger
+from tests.fuzz.strategies import VALID_PHONES
+
+RETELL_KEY = "key_retell_fuzz_0123456789"
+
+
+@pytest.fixture
+async def ledger(pool: asyncpg.Pool, temporal_client: Client) -> Ledger:
+    org = await create_test_org(pool, retell_api_key=RETELL_KEY)
+    return Ledger(pool=pool, temporal=temporal_client, org=org)
+
+
+@pytest.fixture
+async def client(booking_settings: Settings, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(booking_settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def seeded(client: httpx.AsyncClient, ledger: Ledger) -> Ledger:
+    """The ledger with three bookings already made, one for each of the first three valid
+    phones, so that reschedule and cancel calls (by id or by the caller's number) find some."""
+    for days, phone in zip((4, 5, 6), VALID_PHONES[:3], strict=True):
+        response = await client.post(
+            "/bookings",
+            json={"name": "Seed Booking", "phone": phone, "start": _ten_am(days)},
+            headers={
+                "Authorization": f"Bearer {ledger.org.credentials.api_key}",
+                "Idempotency-Key": f"seed-{days}",
+            },
+        )
+        assert response.status_code == 201, response.text
+        ledger.learn({UUID(response.json()["booking_id"])})
+    await ledger.settle()
+    return ledger
+
+
+def _ten_am(days_ahead: int) -> str:
+    return local_start(days_ahead=days_ahead, at=time(10)).isoformat()
