@@ -1,11 +1,12 @@
 """What every reliability scenario shares: fast settings, a load in the background that the
 scenario disrupts mid-way, and the finish (retries, then every invariant).
 
-    async with api_client(settings) as http, background_load(http, org, calls) as load:
-        await load.progress.wait_for(80)
-        ...break something, then repair it...
-    outcomes = load.outcomes
-    await finish(...)
+    async with api_client(settings) as http:
+        async with background_load(http, org, calls) as load:
+            await load.progress.wait_for(80)
+            ...break something, then repair it...
+            outcomes = await load.outcomes()
+        await finish(http=http, ..., outcomes=outcomes)
 """
 
 import asyncio
