@@ -15,6 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.limits import VOICE_PREFIX
+from api.voice.calls import transport_error_body
+from core.db import DATABASE_UNAVAILABLE
 from core.errors import (
     BackendUnavailable,
     BookingError,
@@ -25,6 +28,8 @@ from core.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+TRY_AGAIN = "The booking system cannot reach its database right now. Please try again shortly."
 
 _CODES = {
     400: "bad_request",
@@ -105,6 +110,18 @@ async def _booking_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, "the service could not complete the request; try again")
 
 
+async def _dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    if request.url.path.startswith(VOICE_PREFIX):
+        # Voice platforms read only a 200's body: the agent says "try again".
+        return JSONResponse(transport_error_body(TRY_AGAIN))
+    busy = error_response(503, TRY_AGAIN)
+    busy.headers["Retry-After"] = "5"
+    return busy
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # A bug, not bad input: log the trace for us, tell the caller only that it failed.
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -115,4 +132,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(BookingError, _booking_error)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _dependency_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

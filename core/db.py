@@ -5,6 +5,20 @@ import asyncpg
 from core.config import Settings
 from core.errors import ConfigurationError
 
+# What a lost, refused or shutting-down Postgres raises: the request may succeed later, so the
+# caller is told to try again (HTTP 503), never "internal error". OSError covers a refused
+# connection and a socket file gone while the server restarts; InternalClientError is how
+# asyncpg reports a connection closed in the middle of a statement.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InternalClientError,
+)
+
 
 async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Pool:
     """Open a pool to `dsn` (default: settings.database_url).

@@ -126,8 +126,8 @@ class BookingWorkflow:
 
     @workflow.update
     async def book(self, request: BookInput) -> BookResult:
-        """Answer the caller: waits only for phase 1. Repeats of the same update id are deduped
-        by Temporal and get this same answer."""
+        """Answer the caller: waits only for phase 1. Every copy of the request (each with its
+        own update id) gets this same answer."""
         await workflow.wait_condition(lambda: self._answer is not None)
         assert self._answer is not None
         return self._answer

@@ -1,6 +1,6 @@
 """The one way callers (API, voice webhooks, scripts) ask for a booking: update-with-start."""
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import (
@@ -44,10 +44,14 @@ async def request_booking(
 ) -> BookResult:
     """Start (or join) the booking's workflow and return the caller's answer.
 
-    Every copy of one request (same org + idempotency key) lands on one workflow and one update
-    id, so it gets the first answer and never a second booking. A request whose workflow has
-    already completed gets that workflow's recorded answer; one whose workflow failed may run
-    again (its activities are idempotent).
+    Every copy of one request (same org + idempotency key) lands on one workflow, whose `book`
+    update answers every copy with the run's one answer, so it never makes a second booking.
+    A request whose workflow has already completed gets that workflow's recorded answer; one
+    whose workflow failed (phase 1 could not run: "try again") starts a new run.
+
+    Each copy sends its own update id: the server answers a repeated update id from the run
+    that first completed it even once that run has failed, so a shared id would repeat "try
+    again" forever after Postgres or the worker came back.
     """
     workflow_id = booking_workflow_id(request.booking_id)
     start = WithStartWorkflowOperation(
@@ -68,7 +72,7 @@ async def request_booking(
         return await client.execute_update_with_start_workflow(
             BookingWorkflow.book,
             request,
-            id=f"book-{request.booking_id}",
+            id=f"book-{request.booking_id}-{uuid4().hex[:12]}",
             start_workflow_operation=start,
         )
     except WorkflowAlreadyStartedError:
