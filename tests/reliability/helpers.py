@@ -10,7 +10,7 @@ scenario disrupts mid-way, and the finish (retries, then every invariant).
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +18,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 from temporalio.client import Client
 
 from core.config import Settings
@@ -30,7 +29,6 @@ from tests.reliability.checks import check_invariants
 from tests.reliability.load import (
     BookingCall,
     CallOutcome,
-    KnownBug,
     Progress,
     assert_all_answered,
     assert_first_answers,
@@ -116,12 +114,11 @@ async def finish(
     org: TestOrg,
     outcomes: list[CallOutcome],
     settle_timeout: float = 90,
-    known_bugs: Sequence[KnownBug] = (),
 ) -> str:
     """Retry what got "try again", then check every invariant; returns a one-line report."""
-    first, hits = assert_first_answers(outcomes, known_bugs)
+    first = assert_first_answers(outcomes)
     await retry_retryable(http, org, outcomes, timeout=CALL_TIMEOUT)
-    hits += assert_all_answered(outcomes, known_bugs)
+    assert_all_answered(outcomes)
     settled = await check_invariants(
         pool=pool,
         client=client,
@@ -137,9 +134,4 @@ async def finish(
         f"retried {sum(len(o.attempts) > 1 for o in outcomes)} callers"
     )
     print(report)
-    if hits:
-        # Every other invariant held; only reported bugs keep this from passing.
-        pytest.xfail(
-            "; ".join(f"{reason} ({n} callers)" for reason, n in hits.items()) + f"; {report}"
-        )
     return report

@@ -10,7 +10,6 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock
@@ -67,18 +66,6 @@ class CallOutcome:
             f"{a.kind} {a.status} after {a.took:.1f}s: {a.detail[:200]}" for a in self.attempts
         )
         return f"call {self.call.key} ({self.call.start:%m-%d %H:%M}): {tried}"
-
-
-@dataclass(frozen=True)
-class KnownBug:
-    """A failure reported and not fixed yet. An attempt it `matches` at its `stage` (a caller's
-    first attempt, or the last one after the retries) does not fail the check; every other
-    check still runs and the scenario then xfails with `reason`. Once the bug is fixed nothing
-    matches and the scenario passes."""
-
-    reason: str
-    stage: Literal["first", "final"]
-    matches: Callable[[Attempt], bool]
 
 
 class Progress:
@@ -229,49 +216,21 @@ async def retry_retryable(
     await asyncio.gather(*(until_answered(o) for o in outcomes if o.kind not in ANSWERS))
 
 
-def _known(attempt: Attempt, stage: str, known_bugs: Sequence[KnownBug]) -> KnownBug | None:
-    return next((b for b in known_bugs if b.stage == stage and b.matches(attempt)), None)
-
-
-def assert_first_answers(
-    outcomes: list[CallOutcome], known_bugs: Sequence[KnownBug] = ()
-) -> tuple[Counter[str], Counter[str]]:
-    """Every first attempt was an answer or a retryable error (or a known bug's failure);
-    returns the tally of first attempts and the known bugs' hits."""
+def assert_first_answers(outcomes: list[CallOutcome]) -> Counter[str]:
+    """Every first attempt was an answer or a retryable error; returns their tally."""
     first: Counter[str] = Counter(o.attempts[0].kind for o in outcomes)
-    hits: Counter[str] = Counter()
-    escaped = []
-    for outcome in outcomes:
-        attempt = outcome.attempts[0]
-        if attempt.kind != "unexpected":
-            continue
-        if (bug := _known(attempt, "first", known_bugs)) is not None:
-            hits[bug.reason] += 1
-        else:
-            escaped.append(outcome)
+    escaped = [o for o in outcomes if o.attempts[0].kind == "unexpected"]
     kinds = Counter(o.attempts[0].detail.split("(")[0] for o in escaped)
     assert not escaped, (
         f"{len(escaped)} callers got neither an answer nor a retryable error "
         f"({dict(kinds)}):\n" + "\n".join(o.describe() for o in escaped[:10])
     )
-    return first, hits
+    return first
 
 
-def assert_all_answered(
-    outcomes: list[CallOutcome], known_bugs: Sequence[KnownBug] = ()
-) -> Counter[str]:
-    """After the retries every caller has a real answer (or a known bug's failure); returns
-    the known bugs' hits."""
-    hits: Counter[str] = Counter()
-    unanswered = []
-    for outcome in outcomes:
-        if outcome.kind in ANSWERS:
-            continue
-        if (bug := _known(outcome.attempts[-1], "final", known_bugs)) is not None:
-            hits[bug.reason] += 1
-        else:
-            unanswered.append(outcome.describe())
+def assert_all_answered(outcomes: list[CallOutcome]) -> None:
+    """After the retries every caller has a real answer."""
+    unanswered = [o.describe() for o in outcomes if o.kind not in ANSWERS]
     assert not unanswered, f"{len(unanswered)} callers never got a real answer:\n" + (
         "\n".join(unanswered[:10])
     )
-    return hits

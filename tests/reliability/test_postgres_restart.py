@@ -16,43 +16,11 @@ from tests.apiclient import api_client
 from tests.conftest import Stack
 from tests.factories import create_test_org
 from tests.reliability.helpers import background_load, fast_settings, finish, load_plan
-from tests.reliability.load import Attempt, KnownBug
 from tests.reliability.processes import start_worker, worker_processes
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 OUTAGE_S = 3
-_CONNECTION_ERRORS = (
-    "FileNotFoundError",  # the server's Unix socket is gone
-    "ConnectionRefusedError",
-    "CannotConnectNowError",  # shutting down / starting up
-    "ConnectionDoesNotExistError",  # a pooled connection the restart closed
-    "PostgresConnectionError",
-    # asyncpg's report of a connection the server closed mid-statement (MagicStack/asyncpg#1069)
-    "InternalClientError('cannot switch to state",
-)
-# Both reported, not fixed here (neither is in activities/ or core/); see the suite's notes.
-KNOWN_BUGS = (
-    # api/: asyncpg's connection errors escape the request (first from the org lookup of the
-    # API key), so a caller gets a 500 "internal error" instead of a 503 "try again".
-    KnownBug(
-        reason="known bug: with Postgres down the API answers 500, not 503 'try again'",
-        stage="first",
-        matches=lambda attempt: any(name in attempt.detail for name in _CONNECTION_ERRORS),
-    ),
-    # workflows/client.py: a phase-1 "technical problem" answer fails the run, and the server
-    # answers a later update-with-start with the same update id from that closed run
-    # (temporalio/temporal#7656), so the same key never books: every retry hears it again.
-    KnownBug(
-        reason="known bug: after a phase-1 error the same key is answered that error forever",
-        stage="final",
-        matches=lambda attempt: _phase1_error(attempt),
-    ),
-)
-
-
-def _phase1_error(attempt: Attempt) -> bool:
-    return attempt.kind == "retryable" and "technical problem" in attempt.detail
 
 
 async def test_postgres_restart_mid_load_is_retried_through(
@@ -85,5 +53,4 @@ async def test_postgres_restart_mid_load_is_retried_through(
                     sandboxes=own_sandboxes,
                     org=org,
                     outcomes=outcomes,
-                    known_bugs=KNOWN_BUGS,
                 )
