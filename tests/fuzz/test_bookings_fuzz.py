@@ -10,21 +10,23 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from tests.fuzz.bodies import (
+    broken_bodies,
+    content_types,
+    encoded,
+    idempotency_keys,
+    odd_path_segments,
+    query_strings,
+)
 from tests.fuzz.harness import Ledger, assert_error_body, assert_not_5xx, fuzz_settings
 from tests.fuzz.strategies import (
     MISSING,
     bookable_start,
     booking_fields,
-    broken_bodies,
-    content_types,
-    encoded,
     good_booking_fields,
     hostile_value,
-    idempotency_keys,
     json_values,
     known_booking,
-    odd_path_segments,
-    query_strings,
     weighted,
 )
 

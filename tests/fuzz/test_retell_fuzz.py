@@ -14,17 +14,10 @@ from hypothesis import strategies as st
 
 from api.voice.retell import sign
 from tests.factories import TestOrg, create_test_org
+from tests.fuzz.bodies import broken_bodies, content_types, encoded, header_bytes, retell_request
 from tests.fuzz.conftest import RETELL_KEY
 from tests.fuzz.harness import Ledger, assert_speakable, fuzz_settings
-from tests.fuzz.strategies import (
-    broken_bodies,
-    content_types,
-    encoded,
-    header_bytes,
-    hostile_text,
-    retell_request,
-    weighted,
-)
+from tests.fuzz.strategies import hostile_text, weighted
 from tests.voice_helpers import org_row_counts
 
 pytestmark = pytest.mark.integration
