@@ -6,6 +6,7 @@ import logging
 import asyncpg
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar import CalendarActivities
 from activities.contacts import ContactActivities
@@ -46,6 +47,13 @@ def build_worker(
         # On shutdown, activities in flight (an SMS on its way, an event being created) get
         # this long to finish and report; only past it are they cancelled and retried elsewhere.
         graceful_shutdown_timeout=settings.shutdown_grace,
+        # The sandbox re-imports a workflow's modules for every new run unless they are passed
+        # through; ours keep no module-level state (constants, classes and functions only), so
+        # passing everything through saves that per-booking cost while the sandbox still
+        # refuses non-deterministic calls (time, random, I/O) at run time.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+        ),
         workflows=[BookingWorkflow],
         activities=[
             requests.check_request,
