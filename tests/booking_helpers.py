@@ -25,9 +25,11 @@ def local_start(days_ahead: int = 1, at: time = time(10)) -> datetime:
 
 
 def unique_phone() -> str:
-    """A valid, unused-looking US number, so SMS counts in the shared sandbox are per test."""
+    """A valid New York number no other test is likely to use, so SMS counts in the shared
+    sandbox are per test (one 555 exchange gave 10,000 numbers, and a full run, fuzzing and
+    reliability loads included, sends enough texts to collide)."""
     while True:
-        candidate = f"+1212555{random.randint(1000, 9999)}"
+        candidate = f"+1212{random.randint(200, 999)}{random.randint(0, 9999):04d}"
         if phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
             return candidate
 
