@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +22,7 @@ from typing import TypeVar
 
 import httpx
 
+from cli.dev import terminate
 from core.errors import StackError
 from core.migrate import migrate
 from core.stack.postgres import EmbeddedPostgres
@@ -141,7 +141,7 @@ async def _start_sandboxes(root: Path, stack: contextlib.AsyncExitStack) -> dict
             start_new_session=True,
             cwd=REPO,
         )
-    stack.push_async_callback(_terminate, process)
+    stack.push_async_callback(terminate, process)
     assert process.stdout is not None
     try:
         line = await asyncio.wait_for(process.stdout.readline(), timeout=_READY_TIMEOUT_S)
@@ -158,19 +158,8 @@ async def _spawn(
         process = await asyncio.create_subprocess_exec(
             *command, env=env, cwd=root, stdout=log, stderr=log, start_new_session=True
         )
-    stack.push_async_callback(_terminate, process)
+    stack.push_async_callback(terminate, process)
     return process
-
-
-async def _terminate(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), timeout=40)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
 
 
 async def _wait_ready(

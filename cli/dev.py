@@ -159,10 +159,11 @@ async def _children(env: dict[str, str]) -> AsyncIterator[list[asyncio.subproces
         yield processes
     finally:
         for process in reversed(processes):
-            await _terminate(process)
+            await terminate(process)
 
 
-async def _terminate(process: asyncio.subprocess.Process) -> None:
+async def terminate(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 40 s (its own grace is 30 s)."""
     if process.returncode is not None:
         return
     process.send_signal(signal.SIGTERM)

@@ -4,6 +4,7 @@ Each test isolates itself with a fresh org and a fresh task queue instead of glo
 everything listens on OS-chosen ports / private sockets, so tests run while `booking dev` is up.
 """
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from temporalio.worker import Worker
 from core.config import Settings
 from core.db import create_pool
 from core.integrations import build_calendar_client, build_sms_sender
+from core.logs import LIBRARY_LEVELS, UVICORN_LOGGERS
 from core.migrate import migrate
 from core.stack.postgres import EmbeddedPostgres
 from core.stack.temporal import EmbeddedTemporal, start_embedded_temporal
@@ -144,3 +146,19 @@ async def worker(
 ) -> AsyncIterator[Worker]:
     async with running_worker(temporal_client, booking_settings, pool) as running:
         yield running
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """configure_logging and uvicorn change process-wide logging state; put it back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    names = (*LIBRARY_LEVELS, *UVICORN_LOGGERS, "uvicorn.asgi")
+    saved = [(lg, lg.level, lg.handlers[:], lg.propagate) for lg in map(logging.getLogger, names)]
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for lg, lg_level, lg_handlers, propagate in saved:
+        lg.setLevel(lg_level)
+        lg.handlers[:] = lg_handlers
+        lg.propagate = propagate

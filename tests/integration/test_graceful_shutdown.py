@@ -2,19 +2,16 @@
 finishes, nothing is lost or done twice."""
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client, WorkflowHandle
 
@@ -25,28 +22,12 @@ from sandbox.runner import Sandboxes
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
 from tests.conftest import running_worker
 from tests.factories import create_test_org
+from tests.processes import process_env
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 GRACE_S = 20
-
-
-def process_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """`settings` as the environment a `booking` process reads them from."""
-    env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-    for name in Settings.model_fields:
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, timedelta):
-            value = value.total_seconds()
-        env[name.upper()] = str(value)
-    env.update(PYTHONPATH=str(REPO), SHUTDOWN_GRACE=str(GRACE_S), **extra)
-    return env
 
 
 @contextmanager
@@ -124,7 +105,9 @@ async def test_sigterm_lets_the_calendar_call_in_flight_finish_and_nothing_runs_
         latency_ms=3000, path_contains=org.calendar_id, method="POST", count=1
     )
     log = tmp_path / "worker.log"
-    with booking_process("worker", process_env(booking_settings), log) as worker:
+    with booking_process(
+        "worker", process_env(booking_settings, SHUTDOWN_GRACE=str(GRACE_S)), log
+    ) as worker:
         await wait_for_log(worker, log, "worker polling task queue")
         answer = await book(
             temporal_client, booking_settings, org, start=local_start(), phone=phone
@@ -157,7 +140,9 @@ async def test_sigterm_lets_an_in_flight_voice_request_get_its_answer(
     org = await create_test_org(pool)
     port = free_port()
     log = tmp_path / "api.log"
-    env = process_env(booking_settings, API_PORT=str(port), API_HOST="127.0.0.1")
+    env = process_env(
+        booking_settings, API_PORT=str(port), API_HOST="127.0.0.1", SHUTDOWN_GRACE=str(GRACE_S)
+    )
     base = f"http://127.0.0.1:{port}"
     with booking_process("api", env, log) as api:
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import io
 import json
-import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import time
@@ -25,29 +24,13 @@ from temporalio.client import Client
 
 from api.app import create_app
 from core.config import Settings
-from core.logs import LIBRARY_LEVELS, UVICORN_LOGGERS, configure_logging
+from core.logs import configure_logging
 from tests.booking_helpers import local_start, unique_phone, wait_for_status
 from tests.conftest import running_worker
 from tests.factories import create_test_org
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """configure_logging and uvicorn change process-wide state; put it back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    names = (*LIBRARY_LEVELS, *UVICORN_LOGGERS, "uvicorn.asgi")
-    saved = [(lg, lg.level, lg.handlers[:], lg.propagate) for lg in map(logging.getLogger, names)]
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for lg, lg_level, lg_handlers, propagate in saved:
-        lg.setLevel(lg_level)
-        lg.handlers[:] = lg_handlers
-        lg.propagate = propagate
 
 
 class _Server(uvicorn.Server):

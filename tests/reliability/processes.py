@@ -1,36 +1,15 @@
 """`booking worker` as a real child process, so SIGKILL and restarts are real; always reaped."""
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from core.config import Settings
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def process_env(settings: Settings) -> dict[str, str]:
-    """`settings` as the environment a `booking` process reads them from."""
-    env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-    for name in Settings.model_fields:
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, timedelta):
-            value = value.total_seconds()
-        env[name.upper()] = str(value)
-    env["PYTHONPATH"] = str(REPO)
-    return env
+from tests.processes import process_env
 
 
 class WorkerProcess:

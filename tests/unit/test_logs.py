@@ -7,7 +7,6 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import pytest
@@ -17,8 +16,6 @@ from temporalio.testing import ActivityEnvironment
 from core.config import Settings
 from core.errors import ConfigurationError
 from core.logs import (
-    LIBRARY_LEVELS,
-    UVICORN_LOGGERS,
     FreshLogContext,
     bind_log_context,
     configure_logging,
@@ -115,22 +112,6 @@ def test_mask_phone_keeps_the_country_digit_and_the_last_four() -> None:
     assert mask_phone("+447700900123") == "+4*******0123"
     assert mask_phone("12345") == "***45"
     assert mask_phone("12") == "**"
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """configure_logging changes process-wide state; put it back for the other tests."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    named = [logging.getLogger(n) for n in (*LIBRARY_LEVELS, *UVICORN_LOGGERS)]
-    saved = [(lg, lg.level, lg.handlers[:], lg.propagate) for lg in named]
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for lg, lg_level, lg_handlers, propagate in saved:
-        lg.setLevel(lg_level)
-        lg.handlers[:] = lg_handlers
-        lg.propagate = propagate
 
 
 def configured(log_format: Literal["json", "text"] = "json", level: str = "DEBUG") -> io.StringIO:
