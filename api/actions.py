@@ -114,7 +114,6 @@ class BookingActions:
     async def availability(self, org: Org, query: AvailabilityQuery) -> AvailabilityAnswer:
         """Free starts on the asked day (and the next open day if none); InvalidInput for a bad
         day, service or provider."""
-        bind_log_context(org=org.slug, org_id=org.id)
         now = datetime.now(UTC)
         parsed = parse_day(query.date, tz=org.time_zone, now=now)
         async with self._pool.acquire() as conn:
@@ -187,11 +186,9 @@ class BookingActions:
             caller_phone=caller_phone if caller_phone and len(caller_phone) <= 100 else None,
             **fields.model_dump(),
         )
+        # The org is already bound by authentication (api/auth.py).
         bind_log_context(
-            org=org.slug,
-            org_id=org.id,
-            booking_id=request.booking_id,
-            workflow_id=booking_workflow_id(request.booking_id),
+            booking_id=request.booking_id, workflow_id=booking_workflow_id(request.booking_id)
         )
         try:
             return await asyncio.wait_for(

@@ -53,7 +53,7 @@ async def org_from_api_key(request: Request, pool: PoolDep) -> Org:
     row = await org_repo.find_by_api_key_hash(pool, api_key_hash=hash_token(token))
     if row is None or not token_matches(token, row["api_key_hash"]):
         raise _UNAUTHORIZED
-    return _authenticated(Org.from_record(row))
+    return authenticated_org(Org.from_record(row))
 
 
 async def org_from_voice_secret(pool: PoolDep, secret: str | None) -> Org:
@@ -63,11 +63,11 @@ async def org_from_voice_secret(pool: PoolDep, secret: str | None) -> Org:
     row = await org_repo.find_by_voice_secret_hash(pool, voice_secret_hash=hash_token(secret))
     if row is None or not token_matches(secret, row["voice_secret_hash"]):
         raise _UNAUTHORIZED
-    return _authenticated(Org.from_record(row))
+    return authenticated_org(Org.from_record(row))
 
 
-def _authenticated(org: Org) -> Org:
-    """The org, now named on every log line of the request."""
+def authenticated_org(org: Org) -> Org:
+    """The org whose credential checked out, now named on every log line of the request."""
     bind_log_context(org=org.slug, org_id=org.id)
     return org
 

@@ -105,7 +105,6 @@ class BookingChanges:
 
     async def _workflow_of(self, org: Org, booking_id: str | None, caller_phone: str | None) -> str:
         """The workflow of the named booking, or of the caller's next upcoming one."""
-        bind_log_context(org=org.slug, org_id=org.id)
         if booking_id:
             try:
                 parsed = UUID(booking_id)

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from api.auth import bearer_token, org_from_voice_secret
+from api.auth import authenticated_org, bearer_token, org_from_voice_secret
 from api.deps import PoolDep, VoiceToolsDep
 from api.limits import is_json
 from api.voice import retell, vapi
@@ -132,7 +132,7 @@ async def _retell_org(request: Request, pool: PoolDep, slug: str | None) -> Org:
     signature = request.headers.get("x-retell-signature")
     if not retell.signature_valid(body, signature, row["retell_api_key"], _now_ms()):
         raise _UNSIGNED
-    return Org.from_record(row)
+    return authenticated_org(Org.from_record(row))
 
 
 async def _json_body(request: Request) -> tuple[Any, str | None]:
