@@ -14,6 +14,8 @@ Control routes, besides the shared ones of `sandbox.faults`:
 
     POST /_sandbox/calendar/busy               {"calendar_id", "start", "end"}: extra busy block
     GET  /_sandbox/calendar/events             every event incl. cancelled (?calendar_id=)
+    GET  /_sandbox/calendar/created            every insert that created an event, as created,
+                                               in order (?calendar_id=); a 409 adds nothing
     POST /_sandbox/calendar/revoke-tokens      forget issued tokens: next call gets a 401
     POST /_sandbox/calendar/service-accounts   {"client_email", "public_key_pem"}: trust a key
 """
@@ -148,7 +150,7 @@ def _events_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
             eventType=body.get("eventType", "default"),
         )
         event.setdefault("reminders", {"useDefault": True})
-        state.events[(calendar_id, event_id)] = event
+        state.store_new(calendar_id, event)
         return event
 
     @router.get("/calendars/{calendar_id}/events")
@@ -248,6 +250,11 @@ def _control_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
     async def all_events(calendar_id: str | None = None) -> list[dict[str, Any]]:
         """Every stored event, cancelled ones included."""
         return [e for (cal, _), e in state.events.items() if calendar_id in (None, cal)]
+
+    @router.get("/created")
+    async def created_events(calendar_id: str | None = None) -> list[dict[str, Any]]:
+        """Every insert that created an event (as it was then), oldest first."""
+        return [e for e in state.created if calendar_id in (None, e["calendar_id"])]
 
     @router.post("/revoke-tokens", status_code=204)
     async def revoke_tokens() -> None:

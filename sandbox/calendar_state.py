@@ -5,6 +5,7 @@ be fetched, and its id stays taken), calendars exist implicitly, and free/busy c
 non-cancelled, non-transparent event plus any busy blocks a test added.
 """
 
+import copy
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -81,14 +82,27 @@ def check_times(event: dict[str, Any]) -> None:
 
 @dataclass
 class CalendarState:
-    """Events keyed by (calendar id, event id); deleted events stay, marked cancelled."""
+    """Events keyed by (calendar id, event id); deleted events stay, marked cancelled.
+
+    `created` lists every insert that stored a new event, as it was stored, in order. Stored
+    events alone cannot show a duplicate: a second insert under the same id is refused (409),
+    and one under a new id looks like any other event. Creations can be counted per calendar,
+    or per whatever the client wrote into the event (its description, say).
+    """
 
     events: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     busy_blocks: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
+    created: list[dict[str, Any]] = field(default_factory=list)
 
     def reset(self) -> None:
         self.events.clear()
         self.busy_blocks.clear()
+        self.created.clear()
+
+    def store_new(self, calendar_id: str, event: dict[str, Any]) -> None:
+        """Store an event under an id not taken yet, and count the creation."""
+        self.events[(calendar_id, event["id"])] = event
+        self.created.append({"calendar_id": calendar_id, **copy.deepcopy(event)})
 
     def get(self, calendar_id: str, event_id: str) -> dict[str, Any]:
         event = self.events.get((calendar_id, event_id))

@@ -25,12 +25,15 @@ class SandboxControl:
         method: str | None = None,
         message: str | None = None,
         seed: int | None = None,
+        after_processing: bool = False,
     ) -> str:
         """Add a fault and return its id.
 
         `status` fails matching requests (in the vendor's error format, with `code` as the
         Twilio code or Google reason); `count` limits how many; `share` fails only that
         fraction; `latency_ms` delays them; `path_contains` / `method` scope the fault.
+        `after_processing`: the vendor handles the request first (creates the event or the
+        message) and only its answer is delayed or replaced by the error.
         """
         spec = {
             "status": status,
@@ -42,6 +45,7 @@ class SandboxControl:
             "method": method,
             "message": message,
             "seed": seed,
+            "after_processing": after_processing,
         }
         response = await self._http.post("/faults", json=spec)
         response.raise_for_status()
@@ -63,6 +67,12 @@ class SandboxControl:
         """Recorded vendor requests (method, path, query, headers, body, status, fault_id)."""
         params = {k: v for k, v in (("path_contains", path_contains), ("method", method)) if v}
         return await self._get("/requests", params=params)
+
+    async def unanswered(self, *, path_contains: str | None = None) -> list[dict[str, Any]]:
+        """Recorded vendor requests not answered yet: still delayed by a fault, or held after
+        the vendor acted. A request whose client has gone counts as answered once the sandbox
+        has sent (or tried to send) its answer."""
+        return [r for r in await self.requests(path_contains=path_contains) if r["status"] is None]
 
     async def clear_requests(self) -> None:
         (await self._http.delete("/requests")).raise_for_status()
@@ -96,7 +106,8 @@ class TwilioSandboxControl(SandboxControl):
         return await self._get("/twilio/messages", params=params)
 
     async def count_messages(self, *, to: str, body: str | None = None) -> int:
-        """How many messages to `to` (with exactly `body`, when given) were accepted."""
+        """How many messages to `to` (with exactly `body`, when given) were accepted: every
+        POST Twilio accepts creates one (it has no idempotency key), answered or not."""
         return len(await self.messages(to=to, body=body))
 
     async def callbacks(self) -> list[dict[str, Any]]:
@@ -122,6 +133,17 @@ class CalendarSandboxControl(SandboxControl):
         """Every stored event, cancelled ones included."""
         params = {"calendar_id": calendar_id} if calendar_id else None
         return await self._get("/calendar/events", params=params)
+
+    async def created_events(self, calendar_id: str | None = None) -> list[dict[str, Any]]:
+        """Every insert that created an event, as it was created (with its `calendar_id`),
+        oldest first. Unlike `events`, a second insert of the same appointment under a new id
+        shows here as a second creation; an insert refused as a duplicate (409) does not."""
+        params = {"calendar_id": calendar_id} if calendar_id else None
+        return await self._get("/calendar/created", params=params)
+
+    async def count_created(self, calendar_id: str) -> int:
+        """How many events inserts created in `calendar_id`, deleted ones included."""
+        return len(await self.created_events(calendar_id))
 
     async def revoke_tokens(self) -> None:
         """Invalidate issued access tokens: the SDK's next call gets a 401 and refreshes."""

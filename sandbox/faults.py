@@ -13,9 +13,15 @@ before the vendor routes run; `control_router` exposes both over HTTP under `/_s
     POST   /_sandbox/reset           faults, requests and vendor state back to empty
 
 Control requests themselves are neither recorded nor subject to faults.
+
+A fault acts before the vendor routes by default: the request never reaches the vendor, so
+nothing is created. With `after_processing` it acts on the answer instead: the vendor handles
+the request (an event or message is created), then the answer is delayed and/or replaced by the
+error, which is how a client loses the answer to a request that did take effect.
 """
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -43,7 +49,8 @@ class FaultSpec(BaseModel):
     `share` is the probability (0..1) that a matching request is hit; `latency_ms` delays a hit
     request. Without `status` the fault only delays. `code` is the vendor error code (a Twilio
     number such as 20429, a Google reason such as "rateLimitExceeded"). `seed` makes `share`
-    reproducible.
+    reproducible. `after_processing` lets the vendor handle the request first and applies the
+    latency and status to its answer (the request took effect, the answer is late or lost).
     """
 
     status: int | None = Field(default=None, ge=400, le=599)
@@ -55,6 +62,7 @@ class FaultSpec(BaseModel):
     path_contains: str | None = None
     method: str | None = None
     seed: int | None = None
+    after_processing: bool = False
 
     @model_validator(mode="after")
     def _does_something(self) -> "FaultSpec":
@@ -121,8 +129,11 @@ class SandboxState:
         self.faults.append(fault)
         return fault
 
-    def decide(self, method: str, path: str) -> tuple[float, Fault | None]:
-        """Latency in seconds and the failing fault (if any) for one request.
+    def decide(
+        self, method: str, path: str, *, after_processing: bool = False
+    ) -> tuple[float, Fault | None]:
+        """Latency in seconds and the failing fault (if any) for one request, from the faults
+        acting before the vendor handles it or (`after_processing`) on its answer.
 
         Faults are consulted in the order they were added; latency-only faults add up, the first
         failing fault that hits wins and later failing faults are not consumed.
@@ -130,6 +141,8 @@ class SandboxState:
         latency_ms = 0
         failure: Fault | None = None
         for fault in self.faults:
+            if fault.spec.after_processing != after_processing:
+                continue
             if not fault.matches(method, path):
                 continue
             if fault.spec.status is not None and failure is not None:
@@ -198,17 +211,41 @@ class SandboxMiddleware:
         if latency:
             await asyncio.sleep(latency)
         if fault is not None:
-            record.fault_id = fault.id
-            record.status = fault.spec.status
-            await self.responder(fault, path)(scope, receive, send)
+            await self._fail(fault, record, scope, receive, send)
             return
+        # Decided on arrival, like the faults above; applied once the vendor has answered.
+        latency, fault = self.state.decide(record.method, path, after_processing=True)
 
         async def send_recording(message: Message) -> None:
             if message["type"] == "http.response.start":
                 record.status = message["status"]
             await send(message)
 
-        await self.app(scope, _replay(raw, receive), send_recording)
+        if not latency and fault is None:
+            await self.app(scope, _replay(raw, receive), send_recording)
+            return
+        # The vendor handles the request in full; its answer is held back, then sent late or
+        # replaced by the error. A client that gives up meanwhile ends the hold early.
+        answer: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            answer.append(message)
+
+        await self.app(scope, _replay(raw, receive), hold)
+        if latency:
+            await _hold(latency, receive)
+        if fault is not None:
+            await self._fail(fault, record, scope, receive, send)
+            return
+        for message in answer:
+            await send_recording(message)
+
+    async def _fail(
+        self, fault: Fault, record: RecordedRequest, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        record.fault_id = fault.id
+        record.status = fault.spec.status
+        await self.responder(fault, record.path)(scope, receive, send)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -221,6 +258,19 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+async def _hold(seconds: float, receive: Receive) -> None:
+    """Wait `seconds`, or less once the client has gone: there is nobody left to answer, and a
+    held answer must not keep the server from stopping."""
+
+    async def gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await gone()
 
 
 def _replay(raw: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:
