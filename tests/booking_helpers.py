@@ -1,7 +1,9 @@
 """Helpers for tests that book: times in the test org's zone, unique callers, waiting on state."""
 
 import asyncio
+import inspect
 import random
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -54,6 +56,22 @@ async def book(
     return await request_booking(
         client, request, task_queue=settings.temporal_task_queue, timings=timings_from(settings)
     )
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool] | bool], *, timeout: float, what: str
+) -> None:
+    """Poll `predicate` (sync or async) until it is true; fail naming `what` after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = predicate()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout:g}s: {what}")
+        await asyncio.sleep(0.1)
 
 
 async def wait_for_status(

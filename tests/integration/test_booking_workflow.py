@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -12,9 +13,17 @@ from core.calendar import event_id_for_booking
 from core.config import Settings
 from core.names import booking_workflow_id
 from sandbox.runner import Sandboxes
-from tests.booking_helpers import book, local_start, sms_rows, unique_phone, wait_for_status
+from tests.booking_helpers import (
+    book,
+    local_start,
+    sms_rows,
+    unique_phone,
+    wait_for_status,
+    wait_until,
+)
 from tests.conftest import running_worker
 from tests.factories import create_test_org
+from tests.reliability.processes import start_worker, worker_processes
 
 
 async def _events(sandboxes: Sandboxes, calendar_id: str) -> list[dict]:
@@ -38,6 +47,7 @@ async def test_happy_path_confirms_with_one_event_and_one_sms(
     assert row["calendar_event_id"] == event_id_for_booking(answer.booking_id)
     events = await _events(sandboxes, org.calendar_id)
     assert [e["id"] for e in events] == [event_id_for_booking(answer.booking_id)]
+    assert await sandboxes.calendar.count_created(org.calendar_id) == 1
     assert await sandboxes.twilio.count_messages(to=phone) == 1
     sms = await sms_rows(pool, answer.booking_id)
     assert [(r["kind"], r["twilio_sid"] is not None) for r in sms] == [("confirmation", True)]
@@ -54,7 +64,7 @@ async def test_happy_path_confirms_with_one_event_and_one_sms(
     assert state["status"] == "confirmed"
 
 
-async def test_calendar_503_three_times_then_ok_confirms_with_exactly_one_event(
+async def test_calendar_answering_503_three_times_after_creating_confirms_with_one_event(
     temporal_client: Client,
     booking_settings: Settings,
     pool: asyncpg.Pool,
@@ -62,8 +72,10 @@ async def test_calendar_503_three_times_then_ok_confirms_with_exactly_one_event(
     worker: Worker,
 ) -> None:
     org = await create_test_org(pool)
+    # The first insert creates the event and every answer until the fourth is lost: each retry
+    # must find that event, not make another.
     await sandboxes.calendar.add_fault(
-        status=503, count=3, path_contains=org.calendar_id, method="POST"
+        status=503, count=3, path_contains=org.calendar_id, method="POST", after_processing=True
     )
     answer = await book(
         temporal_client, booking_settings, org, start=local_start(), phone=unique_phone()
@@ -71,9 +83,9 @@ async def test_calendar_503_three_times_then_ok_confirms_with_exactly_one_event(
     assert answer.outcome == "booked"
     assert answer.booking_id is not None
     await wait_for_status(pool, answer.booking_id, {"confirmed"})
+    assert await sandboxes.calendar.count_created(org.calendar_id) == 1
     inserts = await sandboxes.calendar.requests(path_contains=org.calendar_id, method="POST")
-    assert [r["status"] for r in inserts] == [503, 503, 503, 200]
-    assert len(await _events(sandboxes, org.calendar_id)) == 1
+    assert [r["status"] for r in inserts] == [503, 503, 503, 409]
 
 
 async def test_calendar_forbidden_compensates(
@@ -99,12 +111,51 @@ async def test_calendar_forbidden_compensates(
         raise AssertionError("the workflow should fail visibly")
     except WorkflowFailureError as failure:
         assert "compensated" in str(failure.cause)
-    assert [
-        e for e in await _events(sandboxes, org.calendar_id) if e["status"] != "cancelled"
-    ] == []
+    # Refused before anything was created: nothing to delete (see the next test for that).
+    assert await sandboxes.calendar.count_created(org.calendar_id) == 0
     kinds = [(r["kind"], r["status"]) for r in await sms_rows(pool, answer.booking_id)]
     assert ("apology", "queued") in kinds or ("apology", "sent") in kinds, kinds
     assert await sandboxes.twilio.count_messages(to=phone) == 2
+    # The slot is free again: another caller can take it.
+    again = await book(temporal_client, booking_settings, org, start=start, phone=unique_phone())
+    assert again.outcome == "booked", again
+
+
+async def test_calendar_refusing_after_creating_the_event_compensates_by_deleting_it(
+    temporal_client: Client,
+    booking_settings: Settings,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    worker: Worker,
+) -> None:
+    org = await create_test_org(pool)
+    phone = unique_phone()
+    # Google stores the event but answers "forbidden": the booking fails with a real event to
+    # undo.
+    await sandboxes.calendar.add_fault(
+        status=403,
+        code="forbidden",
+        path_contains=org.calendar_id,
+        method="POST",
+        count=1,
+        after_processing=True,
+    )
+    start = local_start()
+    answer = await book(temporal_client, booking_settings, org, start=start, phone=phone)
+    assert answer.outcome == "booked" and answer.booking_id is not None
+    row = await wait_for_status(pool, answer.booking_id, {"failed"})
+    assert "forbidden" in row["status_reason"].lower()
+    handle = temporal_client.get_workflow_handle(booking_workflow_id(answer.booking_id))
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    [created] = await sandboxes.calendar.created_events(org.calendar_id)
+    assert created["id"] == event_id_for_booking(answer.booking_id)
+    [event] = await _events(sandboxes, org.calendar_id)
+    assert (event["id"], event["status"]) == (created["id"], "cancelled")
+    deletes = await sandboxes.calendar.requests(path_contains=created["id"], method="DELETE")
+    assert [r["status"] for r in deletes] == [204]
+    sms = {r["kind"]: r["twilio_sid"] for r in await sms_rows(pool, answer.booking_id)}
+    assert set(sms) == {"confirmation", "apology"} and all(sms.values()), sms
     # The slot is free again: another caller can take it.
     again = await book(temporal_client, booking_settings, org, start=start, phone=unique_phone())
     assert again.outcome == "booked", again
@@ -146,7 +197,9 @@ async def test_concurrent_overlapping_bookings_never_overlap(
         )
     )
     outcomes = {a.outcome for a in answers}
-    assert outcomes <= {"booked", "unavailable"}, [a for a in answers if a.outcome not in outcomes]
+    assert outcomes <= {"booked", "unavailable"}, [
+        a for a in answers if a.outcome not in {"booked", "unavailable"}
+    ]
     booked = [a for a in answers if a.outcome == "booked"]
     assert booked and len(booked) < 30
     assert all(a.alternatives for a in answers if a.outcome == "unavailable")
@@ -186,7 +239,7 @@ async def test_five_copies_of_one_tool_call_make_one_booking(
     assert answers[0].booking_id is not None
     await wait_for_status(pool, answers[0].booking_id, {"confirmed"})
     assert await pool.fetchval("SELECT count(*) FROM bookings WHERE org_id = $1", org.id) == 1
-    assert len(await _events(sandboxes, org.calendar_id)) == 1
+    assert await sandboxes.calendar.count_created(org.calendar_id) == 1
     assert await sandboxes.twilio.count_messages(to=phone) == 1
     # A retry long after the first answer still gets that answer and changes nothing.
     late = await book(
@@ -240,30 +293,57 @@ async def test_invalid_and_unavailable_answers(
         assert count == 0, table
 
 
-async def test_worker_restart_after_phase_one_completes_without_duplicates(
+async def test_worker_killed_after_the_vendors_acted_but_before_it_knew_creates_nothing_twice(
     temporal_client: Client,
     booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
+    tmp_path: Path,
 ) -> None:
     org = await create_test_org(pool)
     phone = unique_phone()
-    # Calendar and Twilio stall, so phase 2 is still in flight when the worker goes away.
-    await sandboxes.calendar.add_fault(latency_ms=1500, path_contains=org.calendar_id, count=1)
-    await sandboxes.twilio.add_fault(latency_ms=1500, count=1)
-    async with running_worker(temporal_client, booking_settings, pool):
+    # Google and Twilio create the event and the message at once but hold their answers, so
+    # the worker dies in the worst window: the vendors did it, the worker never learned it.
+    held = {"latency_ms": 120_000, "method": "POST", "count": 1, "after_processing": True}
+    await sandboxes.calendar.add_fault(path_contains=org.calendar_id, **held)
+    await sandboxes.twilio.add_fault(**held)
+    with worker_processes() as workers:
+        first = await start_worker(workers, booking_settings, tmp_path)
         answer = await book(
             temporal_client, booking_settings, org, start=local_start(), phone=phone
         )
-        assert answer.booking_id is not None
-        assert (await wait_for_status(pool, answer.booking_id, {"held"}))["status"] == "held"
-    async with running_worker(temporal_client, booking_settings, pool):
-        await wait_for_status(pool, answer.booking_id, {"confirmed"}, timeout=60)
-        # A send stalled by the injected latency may still land after "confirmed": give it
-        # time, so a duplicate on its way is counted.
-        await asyncio.sleep(2)
-    assert len(await _events(sandboxes, org.calendar_id)) == 1
+        assert answer.outcome == "booked" and answer.booking_id is not None
+
+        async def both_created() -> bool:
+            return (
+                await sandboxes.calendar.count_created(org.calendar_id) == 1
+                and await sandboxes.twilio.count_messages(to=phone) == 1
+            )
+
+        await wait_until(both_created, timeout=30, what="the event and the SMS created")
+        first.kill()
+        # Nothing of it is recorded on our side: still held, the SMS claimed but without SID.
+        row = await pool.fetchrow(
+            "SELECT status::text, calendar_event_id FROM bookings WHERE id = $1", answer.booking_id
+        )
+        assert (row["status"], row["calendar_event_id"]) == ("held", None)
+        assert [
+            (r["status"], r["twilio_sid"]) for r in await sms_rows(pool, answer.booking_id)
+        ] == [("pending", None)]
+        await start_worker(workers, booking_settings, tmp_path)
+        row = await wait_for_status(pool, answer.booking_id, {"confirmed"}, timeout=90)
+    assert await sandboxes.calendar.count_created(org.calendar_id) == 1
     assert await sandboxes.twilio.count_messages(to=phone) == 1
+    # The second worker adopted what the vendors had created.
+    [message] = await sandboxes.twilio.messages(to=phone)
+    [sms] = await sms_rows(pool, answer.booking_id)
+    assert sms["twilio_sid"] == message["sid"]
+    assert row["calendar_event_id"] == event_id_for_booking(answer.booking_id)
+    # No request of this booking is still on its way to create something later (the held
+    # answers ended when their client died).
+    in_flight = await sandboxes.calendar.unanswered(path_contains=org.calendar_id)
+    in_flight += [r for r in await sandboxes.twilio.unanswered() if r["body"]["To"] == phone]
+    assert in_flight == []
 
 
 async def test_calendar_still_failing_at_the_deadline_compensates(
