@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -19,9 +21,9 @@ from core.config import Settings
 from core.names import booking_workflow_id
 from core.stack.temporal import free_port
 from sandbox.runner import Sandboxes
-from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
+from tests.booking_helpers import book, local_start, unique_phone, wait_for_status, wait_until
 from tests.conftest import running_worker
-from tests.factories import create_test_org
+from tests.factories import TestOrg, create_test_org
 from tests.processes import process_env
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
 
@@ -83,12 +85,72 @@ async def wait_for_running_activity(handle: WorkflowHandle, activity: str) -> No
 
 
 async def scheduled_activities(handle: WorkflowHandle) -> list[str]:
+    """Activity types in the order they were scheduled; each calendar attempt is scheduled
+    anew by the workflow, while SMS retries (a retry policy) are not."""
     history = await handle.fetch_history()
     return [
         e.activity_task_scheduled_event_attributes.activity_type.name
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
+
+
+async def completed_activities(handle: WorkflowHandle) -> list[str]:
+    history = await handle.fetch_history()
+    names = {
+        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    return [
+        names[e.activity_task_completed_event_attributes.scheduled_event_id]
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    ]
+
+
+async def finishing_attempts(handle: WorkflowHandle) -> dict[str, tuple[str, int]]:
+    """Per activity type: the worker identity and attempt number that completed it (history
+    keeps one started event per scheduled activity: its last attempt)."""
+    history = await handle.fetch_history()
+    names = {
+        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    started = {
+        e.event_id: e.activity_task_started_event_attributes
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+    }
+    finished: dict[str, tuple[str, int]] = {}
+    for e in history.events:
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            done = e.activity_task_completed_event_attributes
+            attempt = started[done.started_event_id]
+            finished[names[done.scheduled_event_id]] = (attempt.identity, attempt.attempt)
+    return finished
+
+
+async def booking_status(pool: asyncpg.Pool, booking_id: UUID) -> str:
+    return await pool.fetchval("SELECT status::text FROM bookings WHERE id = $1", booking_id)
+
+
+async def unanswered(sandboxes: Sandboxes, org: TestOrg, phone: str) -> list[dict[str, Any]]:
+    """The booking's calendar and Twilio requests the sandboxes have not answered yet."""
+    calendar = await sandboxes.calendar.unanswered(path_contains=org.calendar_id)
+    twilio = [r for r in await sandboxes.twilio.unanswered() if r["body"]["To"] == phone]
+    return calendar + twilio
+
+
+async def wait_until_answered(sandboxes: Sandboxes, org: TestOrg, phone: str) -> None:
+    """Until no request of the booking is left in the sandboxes: a duplicate on its way would
+    be created by then, and counted."""
+
+    async def none_left() -> bool:
+        return await unanswered(sandboxes, org, phone) == []
+
+    await wait_until(none_left, timeout=30, what="every calendar and Twilio request answered")
 
 
 async def test_sigterm_lets_the_calendar_call_in_flight_finish_and_nothing_runs_twice(
@@ -118,16 +180,65 @@ async def test_sigterm_lets_the_calendar_call_in_flight_finish_and_nothing_runs_
         worker.send_signal(signal.SIGTERM)
         assert await exit_code(worker, log, timeout=GRACE_S + 10) == 0, log.read_text()
 
-    # The call finished during the grace period and its result reached Temporal.
+    # The call finished during the grace period and its result reached Temporal; the stopped
+    # worker took no further task, so the booking is not confirmed yet.
     inserts = await sandboxes.calendar.requests(path_contains=org.calendar_id, method="POST")
     assert [r["status"] for r in inserts] == [200]
-    assert (await wait_for_status(pool, answer.booking_id, {"held"}))["status"] == "held"
+    assert "create_calendar_event" in await completed_activities(handle)
+    assert await booking_status(pool, answer.booking_id) == "held"
 
     async with running_worker(temporal_client, booking_settings, pool):
         await wait_for_status(pool, answer.booking_id, {"confirmed"}, timeout=30)
-        await asyncio.sleep(1)  # a duplicate send would land within this
-    assert (await scheduled_activities(handle)).count("create_calendar_event") == 1
-    assert len(await sandboxes.calendar.events(org.calendar_id)) == 1
+        await wait_until_answered(sandboxes, org, phone)
+    # The next worker did not insert again: one insert request, one event created, one SMS.
+    inserts = await sandboxes.calendar.requests(path_contains=org.calendar_id, method="POST")
+    assert [r["status"] for r in inserts] == [200]
+    assert await sandboxes.calendar.count_created(org.calendar_id) == 1
+    assert await sandboxes.twilio.count_messages(to=phone) == 1
+
+
+async def test_an_activity_running_past_the_grace_is_retried_elsewhere_and_not_done_twice(
+    temporal_client: Client,
+    booking_settings: Settings,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    tmp_path: Path,
+) -> None:
+    org = await create_test_org(pool)
+    phone = unique_phone()
+    # Google and Twilio sit on the insert and the send longer than the stopping worker's
+    # grace, then act on them anyway, as a server does with a request whose client has gone.
+    # (Under the SMS client's timeout: the retry's look-up for an earlier send waits that out.)
+    slow = {"latency_ms": 5000, "method": "POST", "count": 1}
+    await sandboxes.calendar.add_fault(path_contains=org.calendar_id, **slow)
+    await sandboxes.twilio.add_fault(**slow)
+    log = tmp_path / "worker.log"
+    env = process_env(booking_settings, SHUTDOWN_GRACE="1")
+    with booking_process("worker", env, log) as first:
+        await wait_for_log(first, log, "worker polling task queue")
+        answer = await book(
+            temporal_client, booking_settings, org, start=local_start(), phone=phone
+        )
+        assert answer.outcome == "booked" and answer.booking_id is not None
+        handle = temporal_client.get_workflow_handle(booking_workflow_id(answer.booking_id))
+
+        async def both_in_flight() -> bool:
+            return len(await unanswered(sandboxes, org, phone)) == 2
+
+        await wait_until(both_in_flight, timeout=30, what="the insert and the send in flight")
+        async with running_worker(temporal_client, booking_settings, pool):
+            first.send_signal(signal.SIGTERM)
+            assert await exit_code(first, log, timeout=30) == 0, log.read_text()
+            await wait_for_status(pool, answer.booking_id, {"confirmed"}, timeout=60)
+            await wait_until_answered(sandboxes, org, phone)
+    # Both steps were finished by the other worker (this process), after a cancelled attempt.
+    finished = await finishing_attempts(handle)
+    assert finished["create_calendar_event"][0] == temporal_client.identity, finished
+    assert finished["send_sms"] == (temporal_client.identity, 2), finished
+    calendar_attempts = (await scheduled_activities(handle)).count("create_calendar_event")
+    assert calendar_attempts == 2
+    # The cancelled attempts' requests still took effect late, yet nothing exists twice.
+    assert await sandboxes.calendar.count_created(org.calendar_id) == 1
     assert await sandboxes.twilio.count_messages(to=phone) == 1
 
 
@@ -152,11 +263,25 @@ async def test_sigterm_lets_an_in_flight_voice_request_get_its_answer(
             in_flight = asyncio.create_task(
                 http.post("/voice/vapi", json=vapi_message(call), headers=vapi_headers(org))
             )
-            await asyncio.sleep(1.5)
+
+            async def workflow_started() -> bool:
+                query = f"OrgSlug = '{org.slug}'"
+                return (await temporal_client.count_workflows(query)).count > 0
+
+            # Its workflow exists: the request is inside the API, waiting for phase 1.
+            await wait_until(workflow_started, timeout=30, what="the booking workflow started")
             api.send_signal(signal.SIGTERM)
-            await asyncio.sleep(1)
-            with pytest.raises(httpx.ConnectError):  # stopped listening: no new work accepted
-                await http.get("/health")
+
+            async def stopped_listening() -> bool:
+                async with httpx.AsyncClient(base_url=base) as probe:
+                    try:
+                        await probe.get("/health")
+                    except httpx.ConnectError:
+                        return True
+                return False
+
+            # No new work accepted, while the request in flight still waits for its answer.
+            await wait_until(stopped_listening, timeout=GRACE_S, what="the API stops listening")
             assert not in_flight.done()
             async with running_worker(temporal_client, booking_settings, pool):
                 response = await in_flight
