@@ -3,6 +3,7 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -304,7 +305,12 @@ async def test_worker_killed_after_the_vendors_acted_but_before_it_knew_creates_
     phone = unique_phone()
     # Google and Twilio create the event and the message at once but hold their answers, so
     # the worker dies in the worst window: the vendors did it, the worker never learned it.
-    held = {"latency_ms": 120_000, "method": "POST", "count": 1, "after_processing": True}
+    held: dict[str, Any] = {
+        "latency_ms": 120_000,
+        "method": "POST",
+        "count": 1,
+        "after_processing": True,
+    }
     await sandboxes.calendar.add_fault(path_contains=org.calendar_id, **held)
     await sandboxes.twilio.add_fault(**held)
     with worker_processes() as workers:

@@ -209,7 +209,7 @@ async def test_an_activity_running_past_the_grace_is_retried_elsewhere_and_not_d
     # Google and Twilio sit on the insert and the send longer than the stopping worker's
     # grace, then act on them anyway, as a server does with a request whose client has gone.
     # (Under the SMS client's timeout: the retry's look-up for an earlier send waits that out.)
-    slow = {"latency_ms": 5000, "method": "POST", "count": 1}
+    slow: dict[str, Any] = {"latency_ms": 5000, "method": "POST", "count": 1}
     await sandboxes.calendar.add_fault(path_contains=org.calendar_id, **slow)
     await sandboxes.twilio.add_fault(**slow)
     log = tmp_path / "worker.log"
