@@ -1,8 +1,10 @@
 """A 200-booking load while Twilio and Google Calendar fail one request in five (5xx and 429 with
 the vendors' own error codes) and answer everything 50-300 ms late: retries absorb it all, and
-nothing is sent or created twice."""
+nothing is sent or created twice. Five calendar inserts are refused for good: those bookings are
+compensated, and the rest are not disturbed."""
 
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -40,9 +42,24 @@ async def test_vendors_failing_one_request_in_five_are_retried_to_exactly_once(
     org = await create_test_org(pool)
     settings = fast_settings(stack, own_sandboxes)
     await _fail_one_in_five(own_sandboxes.twilio, server_error=503, rate_limited=20429, seed=40)
+    # Five inserts Google refuses for good, two of them after storing the event: those bookings
+    # must end failed and compensated (the stored events deleted), with one apology each.
+    inserts: dict[str, Any] = {
+        "method": "POST",
+        "path_contains": "/events",
+        "status": 403,
+        "code": "forbidden",
+    }
+    await own_sandboxes.calendar.add_fault(count=3, **inserts)
+    await own_sandboxes.calendar.add_fault(count=2, after_processing=True, **inserts)
     await _fail_one_in_five(
         own_sandboxes.calendar, server_error=503, rate_limited="rateLimitExceeded", seed=50
     )
+    # And some answers are lost after the vendor acted (a gateway error once the message or
+    # the event exists): retries must find what was created, not create it again.
+    lost: dict[str, Any] = {"method": "POST", "share": 0.03, "after_processing": True}
+    await own_sandboxes.twilio.add_fault(status=500, seed=60, **lost)
+    await own_sandboxes.calendar.add_fault(status=503, path_contains="/events", seed=70, **lost)
     with worker_processes() as workers:
         await start_worker(workers, settings, tmp_path)
         async with api_client(settings) as http:
@@ -56,8 +73,14 @@ async def test_vendors_failing_one_request_in_five_are_retried_to_exactly_once(
                 org=org,
                 outcomes=outcomes,
             )
-    # The faults really fired, in both vendors and both kinds.
+    compensated = await pool.fetchval(
+        "SELECT count(*) FROM bookings WHERE org_id = $1 AND status = 'failed'", org.id
+    )
+    assert compensated == 5, "each refused insert fails its booking, and nothing else does"
+    # The faults really fired, in both vendors and all kinds.
     for vendor in (own_sandboxes.twilio, own_sandboxes.calendar):
         statuses = [r["status"] for r in await vendor.requests()]
         failed = sum(s in (429, 503) for s in statuses) / len(statuses)
         assert 0.12 < failed < 0.3 and 429 in statuses and 503 in statuses, (vendor, failed)
+        lost_answers = [f for f in await vendor.faults() if f["after_processing"] and f["fired"]]
+        assert lost_answers, vendor
