@@ -5,6 +5,7 @@ import inspect
 import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from temporalio.client import Client
 
 from core.config import Settings
 from core.models import BookResult
+from sandbox.runner import Sandboxes
 from tests.factories import TestOrg
 from workflows.client import book_input, request_booking, timings_from
 
@@ -97,3 +99,24 @@ async def sms_rows(pool: asyncpg.Pool, booking_id: UUID) -> list[asyncpg.Record]
         "WHERE booking_id = $1 ORDER BY created_at",
         booking_id,
     )
+
+
+async def unanswered_requests(
+    sandboxes: Sandboxes, org: TestOrg, phone: str
+) -> list[dict[str, Any]]:
+    """Requests to the org's calendar and texts to `phone` the sandboxes have not answered yet."""
+    calendar = await sandboxes.calendar.unanswered(path_contains=org.calendar_id)
+    twilio = [
+        r for r in await sandboxes.twilio.unanswered() if (r["body"] or {}).get("To") == phone
+    ]
+    return calendar + twilio
+
+
+async def wait_until_answered(sandboxes: Sandboxes, org: TestOrg, phone: str) -> None:
+    """Until no request of the booking is left in the sandboxes: a duplicate on its way would
+    be created by then, and counted."""
+
+    async def none_left() -> bool:
+        return await unanswered_requests(sandboxes, org, phone) == []
+
+    await wait_until(none_left, timeout=30, what="every calendar and Twilio request answered")

@@ -18,6 +18,7 @@ from tests.booking_helpers import (
     book,
     local_start,
     sms_rows,
+    unanswered_requests,
     unique_phone,
     wait_for_status,
     wait_until,
@@ -347,9 +348,7 @@ async def test_worker_killed_after_the_vendors_acted_but_before_it_knew_creates_
     assert row["calendar_event_id"] == event_id_for_booking(answer.booking_id)
     # No request of this booking is still on its way to create something later (the held
     # answers ended when their client died).
-    in_flight = await sandboxes.calendar.unanswered(path_contains=org.calendar_id)
-    in_flight += [r for r in await sandboxes.twilio.unanswered() if r["body"]["To"] == phone]
-    assert in_flight == []
+    assert await unanswered_requests(sandboxes, org, phone) == []
 
 
 async def test_calendar_still_failing_at_the_deadline_compensates(

@@ -21,9 +21,17 @@ from core.config import Settings
 from core.names import booking_workflow_id
 from core.stack.temporal import free_port
 from sandbox.runner import Sandboxes
-from tests.booking_helpers import book, local_start, unique_phone, wait_for_status, wait_until
+from tests.booking_helpers import (
+    book,
+    local_start,
+    unanswered_requests,
+    unique_phone,
+    wait_for_status,
+    wait_until,
+    wait_until_answered,
+)
 from tests.conftest import running_worker
-from tests.factories import TestOrg, create_test_org
+from tests.factories import create_test_org
 from tests.processes import process_env
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
 
@@ -136,23 +144,6 @@ async def booking_status(pool: asyncpg.Pool, booking_id: UUID) -> str:
     return await pool.fetchval("SELECT status::text FROM bookings WHERE id = $1", booking_id)
 
 
-async def unanswered(sandboxes: Sandboxes, org: TestOrg, phone: str) -> list[dict[str, Any]]:
-    """The booking's calendar and Twilio requests the sandboxes have not answered yet."""
-    calendar = await sandboxes.calendar.unanswered(path_contains=org.calendar_id)
-    twilio = [r for r in await sandboxes.twilio.unanswered() if r["body"]["To"] == phone]
-    return calendar + twilio
-
-
-async def wait_until_answered(sandboxes: Sandboxes, org: TestOrg, phone: str) -> None:
-    """Until no request of the booking is left in the sandboxes: a duplicate on its way would
-    be created by then, and counted."""
-
-    async def none_left() -> bool:
-        return await unanswered(sandboxes, org, phone) == []
-
-    await wait_until(none_left, timeout=30, what="every calendar and Twilio request answered")
-
-
 async def test_sigterm_lets_the_calendar_call_in_flight_finish_and_nothing_runs_twice(
     temporal_client: Client,
     booking_settings: Settings,
@@ -223,7 +214,7 @@ async def test_an_activity_running_past_the_grace_is_retried_elsewhere_and_not_d
         handle = temporal_client.get_workflow_handle(booking_workflow_id(answer.booking_id))
 
         async def both_in_flight() -> bool:
-            return len(await unanswered(sandboxes, org, phone)) == 2
+            return len(await unanswered_requests(sandboxes, org, phone)) == 2
 
         await wait_until(both_in_flight, timeout=30, what="the insert and the send in flight")
         async with running_worker(temporal_client, booking_settings, pool):
