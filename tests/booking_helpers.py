@@ -2,7 +2,7 @@
 
 import asyncio
 import random
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -16,12 +16,45 @@ from tests.factories import TestOrg
 from workflows.client import book_input, request_booking, timings_from
 
 NEW_YORK = ZoneInfo("America/New_York")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def local_start(days_ahead: int = 1, at: time = time(10)) -> datetime:
     """A wall time `days_ahead` days from today in the test org's zone (open 08:00-20:00 daily)."""
     day = datetime.now(NEW_YORK).date() + timedelta(days=days_ahead)
     return datetime.combine(day, at, tzinfo=NEW_YORK)
+
+
+def local_day(days_ahead: int = 1) -> date:
+    """The date `days_ahead` days from today in the test org's zone."""
+    return local_start(days_ahead).date()
+
+
+def weekday_name(day: date) -> str:
+    """The `OpeningSpec.weekday` spelling of `day`'s weekday ("mon" ... "sun")."""
+    return _WEEKDAYS[day.weekday()]
+
+
+def dst_days(tz: ZoneInfo = NEW_YORK) -> tuple[date, date]:
+    """The next day after today on which `tz` springs forward, and the next one it falls back.
+
+    From the zone's rules, not a calendar: tests about those days keep working every year.
+    """
+    today = datetime.now(tz).date()
+    spring: date | None = None
+    fall: date | None = None
+    for ahead in range(1, 2 * 366):
+        day = today + timedelta(days=ahead)
+        before = datetime.combine(day, time(0), tz).utcoffset()
+        after = datetime.combine(day + timedelta(days=1), time(0), tz).utcoffset()
+        assert before is not None and after is not None
+        if spring is None and after > before:
+            spring = day
+        if fall is None and after < before:
+            fall = day
+        if spring is not None and fall is not None:
+            return spring, fall
+    raise AssertionError(f"{tz.key} changes its clocks neither way in the next two years")
 
 
 def unique_phone() -> str:
@@ -79,3 +112,4 @@ async def sms_rows(pool: asyncpg.Pool, booking_id: UUID) -> list[asyncpg.Record]
         "WHERE booking_id = $1 ORDER BY created_at",
         booking_id,
     )
+

@@ -14,11 +14,12 @@ from core.calendar import GoogleCalendarClient, event_id_for_booking
 from core.errors import PermanentServiceError, TransientServiceError
 from sandbox.google_oauth import generate_service_account
 from sandbox.runner import Sandboxes, running_sandboxes
+from tests.booking_helpers import local_start
 
 CAL = "clinic-main@group.calendar.google.com"
 TZ = "America/New_York"
 DELEGATE = "scheduler@clinic.example"
-START = datetime(2030, 11, 25, 19, 0, tzinfo=UTC)  # 2 PM in New York
+START = local_start(days_ahead=30).replace(hour=14).astimezone(UTC)  # 2 PM in New York
 END = START + timedelta(minutes=30)
 
 
