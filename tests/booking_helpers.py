@@ -1,8 +1,11 @@
 """Helpers for tests that book: times in the test org's zone, unique callers, waiting on state."""
 
 import asyncio
+import inspect
 import random
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -16,6 +19,7 @@ from tests.factories import TestOrg
 from workflows.client import book_input, request_booking, timings_from
 
 NEW_YORK = ZoneInfo("America/New_York")
+T = TypeVar("T")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -113,3 +117,22 @@ async def sms_rows(pool: asyncpg.Pool, booking_id: UUID) -> list[asyncpg.Record]
         booking_id,
     )
 
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[T] | T], *, timeout: float = 30, what: str
+) -> T:
+    """Poll `predicate` (sync or async) until it returns something truthy, and return that.
+
+    Tests wait on the state they need instead of sleeping for a guessed time; past `timeout`
+    seconds the test fails naming `what` it waited for.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = predicate()
+        value = await result if inspect.isawaitable(result) else result
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"gave up after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
