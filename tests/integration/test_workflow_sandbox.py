@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.worker import Worker
 
 from tests.booking_helpers import wait_until
-from tests.integration.sandbox_probe import NonDeterministic
+from tests.integration.workflow_probes import NonDeterministic
 from worker.main import workflow_runner
 
 pytestmark = pytest.mark.integration

@@ -1,8 +1,7 @@
-"""A workflow that does one non-deterministic thing, for tests/integration/test_workflow_sandbox.py.
+"""Small workflows that misbehave on purpose, for tests of the worker's sandbox and logs.
 
-Alone in its module with only the standard library and temporalio, so the sandbox can load it
-under any restrictions (a stricter runner re-imports it per run) and refuses or allows exactly
-the call asked for.
+Alone in their module with only the standard library and temporalio, so the sandbox can load
+them under any restrictions (a stricter runner re-imports them per run).
 """
 
 import datetime
@@ -27,6 +26,18 @@ CALLS: dict[str, Callable[[], object]] = {
 
 @workflow.defn
 class NonDeterministic:
+    """Makes the one non-deterministic call asked for (test_workflow_sandbox.py)."""
+
     @workflow.run
     async def run(self, call: str) -> str:
         return str(CALLS[call]())
+
+
+@workflow.defn
+class FailsItsTask:
+    """Raises a plain exception, which fails the workflow task (not the workflow) with `text` as
+    its message; the Temporal core logs that failure itself, then retries the task."""
+
+    @workflow.run
+    async def run(self, text: str) -> None:
+        raise RuntimeError(text)
