@@ -1,15 +1,44 @@
 """The one way every process (API, worker, CLI, tests) connects to Temporal."""
 
 import dataclasses
+import functools
+import logging
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
-from temporalio.runtime import Runtime
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+)
 
 from core.codec import payload_codec
 from core.config import Settings
 from core.errors import ConfigurationError
+
+# The Temporal core (the SDK's Rust part) logs by itself, by default straight to stderr: not as
+# JSON and past core.logs' masking, although a line such as "Failing workflow task" quotes the
+# failure's message. Forwarded to this logger, its lines go through the one handler like every
+# other; the levels stay the SDK's defaults (WARN for the core, ERROR for its libraries).
+CORE_LOGGER = "temporalio.core"
+
+
+def temporal_runtime(metrics: PrometheusConfig | None = None) -> Runtime:
+    """A Temporal runtime whose core logs into Python logging (and exports `metrics`)."""
+    logging_config = LoggingConfig(
+        filter=LoggingConfig.default.filter,
+        forwarding=LogForwardingConfig(logger=logging.getLogger(CORE_LOGGER)),
+    )
+    return Runtime(telemetry=TelemetryConfig(logging=logging_config, metrics=metrics))
+
+
+@functools.cache
+def _process_runtime() -> Runtime:
+    """One runtime per process for clients given none, instead of the SDK's default."""
+    return temporal_runtime()
 
 
 async def connect_temporal(
@@ -17,8 +46,8 @@ async def connect_temporal(
 ) -> Client:
     """Connect with the project's data converter (pydantic payloads) and credentials.
 
-    `runtime` carries the worker's telemetry (its Prometheus exporter); other processes use
-    the SDK's default runtime.
+    `runtime` carries the worker's telemetry (its Prometheus exporter); without one, the
+    process's runtime, which forwards the core's log lines to Python logging.
     """
     target = address or settings.temporal_address
     if target is None:
@@ -30,7 +59,7 @@ async def connect_temporal(
         data_converter=data_converter(settings),
         api_key=api_key,
         tls=_tls(settings, api_key),
-        runtime=runtime,
+        runtime=runtime or _process_runtime(),
     )
 
 

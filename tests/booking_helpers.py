@@ -4,8 +4,8 @@ import asyncio
 import inspect
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -20,12 +20,46 @@ from tests.factories import TestOrg
 from workflows.client import book_input, request_booking, timings_from
 
 NEW_YORK = ZoneInfo("America/New_York")
+T = TypeVar("T")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def local_start(days_ahead: int = 1, at: time = time(10)) -> datetime:
     """A wall time `days_ahead` days from today in the test org's zone (open 08:00-20:00 daily)."""
     day = datetime.now(NEW_YORK).date() + timedelta(days=days_ahead)
     return datetime.combine(day, at, tzinfo=NEW_YORK)
+
+
+def local_day(days_ahead: int = 1) -> date:
+    """The date `days_ahead` days from today in the test org's zone."""
+    return local_start(days_ahead).date()
+
+
+def weekday_name(day: date) -> str:
+    """The `OpeningSpec.weekday` spelling of `day`'s weekday ("mon" ... "sun")."""
+    return _WEEKDAYS[day.weekday()]
+
+
+def dst_days(tz: ZoneInfo = NEW_YORK) -> tuple[date, date]:
+    """The next day after today on which `tz` springs forward, and the next one it falls back.
+
+    From the zone's rules, not a calendar: tests about those days keep working every year.
+    """
+    today = datetime.now(tz).date()
+    spring: date | None = None
+    fall: date | None = None
+    for ahead in range(1, 2 * 366):
+        day = today + timedelta(days=ahead)
+        before = datetime.combine(day, time(0), tz).utcoffset()
+        after = datetime.combine(day + timedelta(days=1), time(0), tz).utcoffset()
+        assert before is not None and after is not None
+        if spring is None and after > before:
+            spring = day
+        if fall is None and after < before:
+            fall = day
+        if spring is not None and fall is not None:
+            return spring, fall
+    raise AssertionError(f"{tz.key} changes its clocks neither way in the next two years")
 
 
 def unique_phone() -> str:
@@ -61,19 +95,23 @@ async def book(
 
 
 async def wait_until(
-    predicate: Callable[[], Awaitable[bool] | bool], *, timeout: float, what: str
-) -> None:
-    """Poll `predicate` (sync or async) until it is true; fail naming `what` after `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    predicate: Callable[[], Awaitable[T] | T], *, timeout: float = 30, what: str
+) -> T:
+    """Poll `predicate` (sync or async) until it returns something truthy, and return that.
+
+    Tests wait on the state they need instead of sleeping for a guessed time; past `timeout`
+    seconds the test fails naming `what` it waited for.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     while True:
         result = predicate()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {timeout:g}s: {what}")
-        await asyncio.sleep(0.1)
+        value = await result if inspect.isawaitable(result) else result
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"gave up after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 async def wait_for_status(

@@ -23,6 +23,22 @@ from workflows.booking import BookingWorkflow
 log = logging.getLogger(__name__)
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox our workflows run in.
+
+    The sandbox re-imports a workflow's modules for every new run unless they are passed
+    through; ours keep no module-level state (constants, classes and functions only), so every
+    module is passed through, which saves that per-booking cost. The price: the sandbox's
+    restricted proxies only wrap modules it imports itself, so it still refuses the builtins
+    (open(), input()) but no longer calls such as datetime.now(), random.random(), time.time()
+    or socket I/O. tests/unit/test_workflow_determinism.py keeps those out of workflows/
+    instead; tests/integration/test_workflow_sandbox.py shows both sides on the real server.
+    """
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+    )
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -47,13 +63,7 @@ def build_worker(
         # On shutdown, activities in flight (an SMS on its way, an event being created) get
         # this long to finish and report; only past it are they cancelled and retried elsewhere.
         graceful_shutdown_timeout=settings.shutdown_grace,
-        # The sandbox re-imports a workflow's modules for every new run unless they are passed
-        # through; ours keep no module-level state (constants, classes and functions only), so
-        # passing everything through saves that per-booking cost while the sandbox still
-        # refuses non-deterministic calls (time, random, I/O) at run time.
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
-        ),
+        workflow_runner=workflow_runner(),
         workflows=[BookingWorkflow],
         activities=[
             requests.check_request,

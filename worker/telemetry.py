@@ -9,10 +9,11 @@ defaults: latencies in milliseconds, counters without a `_total` suffix).
 import ipaddress
 import logging
 
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import PrometheusConfig, Runtime
 
 from core.config import Settings
 from core.errors import ConfigurationError
+from core.temporal_client import temporal_runtime
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def metrics_bind_address(address: str) -> str:
 
 def worker_runtime(settings: Settings) -> Runtime | None:
     """With WORKER_METRICS_ADDRESS set, a Temporal runtime serving the SDK's metrics at
-    `http://<address>/metrics`; None (the SDK's default runtime, no exporter) otherwise.
+    `http://<address>/metrics`; None (connect_temporal's runtime, no exporter) otherwise.
 
     The exporter starts here, so a bad or taken address fails at startup with a
     ConfigurationError. One per process, passed to `connect_temporal(..., runtime=...)`: the
@@ -53,7 +54,7 @@ def worker_runtime(settings: Settings) -> Runtime | None:
         return None
     bind_address = metrics_bind_address(settings.worker_metrics_address)
     try:
-        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address)))
+        runtime = temporal_runtime(metrics=PrometheusConfig(bind_address))
     except ValueError as error:  # e.g. "Address already in use"
         raise ConfigurationError(
             f"WORKER_METRICS_ADDRESS {bind_address}: cannot serve metrics there ({error})"

@@ -6,13 +6,15 @@ unicode, strings at and past each field's length limit, the wrong JSON type, bro
 date formats, invalid phone numbers, unknown tools, missing and duplicate ids.
 """
 
+import calendar
+import itertools
 import re
-from datetime import time
+from datetime import date, time
 from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.booking_helpers import local_start
+from tests.booking_helpers import dst_days, local_day, local_start
 
 TOOLS = ("check_availability", "book_appointment", "reschedule_appointment", "cancel_appointment")
 # The test org's (tests/factories.py), so some calls name them right.
@@ -128,6 +130,15 @@ _TIME_FORMATS = (
     "{d.month}/{d.day}/{d.year} {h}:{m:02}",
     "{d:%B} {d.day} at {h}",
 )
+# Days from the clock, so each odd time keeps its meaning whatever the date: the next DST days
+# in the test org's zone, the next February 29 still to come, a day a few weeks ahead.
+_SPRING, _FALL = dst_days()
+_AHEAD = local_day(days_ahead=20)
+_NEXT_LEAP = next(
+    y
+    for y in itertools.count(_AHEAD.year)
+    if calendar.isleap(y) and date(y, 2, 29) > local_day(days_ahead=0)
+)
 _ODD_TIMES = (
     "",
     " ",
@@ -138,17 +149,17 @@ _ODD_TIMES = (
     "9999-12-31T23:45",
     "9999-12-31T23:59-12:00",
     "9999-12-30T10:00",
-    "2027-03-14T02:30",  # New York spring-forward gap
-    "2027-11-07T01:30",  # New York fall-back fold
-    "2028-02-29T10:00",
-    "2027-02-29T10:00",
+    f"{_SPRING}T02:30",  # New York spring-forward gap
+    f"{_FALL}T01:30",  # New York fall-back fold
+    f"{_NEXT_LEAP}-02-29T10:00",
+    f"{_NEXT_LEAP + 1}-02-29T10:00",  # a February 29 that will not exist
     "2020-02-29T10:00",  # a leap day moved to a year without one
-    "2026-13-01T10:00",
-    "2026-11-31T10:00",
-    "2026-11-24T24:00",
-    "2026-11-24T14:00\x00",
+    f"{_AHEAD.year}-13-01T10:00",
+    f"{_AHEAD.year + 1}-11-31T10:00",
+    f"{_AHEAD}T24:00",
+    f"{_AHEAD}T14:00\x00",
     "+275760-09-13T00:00",
-    "2026-11-24T14:00:00.1234567890123",
+    f"{_AHEAD}T14:00:00.1234567890123",
 )
 
 

@@ -14,7 +14,13 @@ from temporalio.worker import Worker
 from core.config import Settings
 from core.orgs import OpeningSpec
 from tests.apiclient import api_client
-from tests.booking_helpers import local_start, wait_for_status
+from tests.booking_helpers import (
+    dst_days,
+    local_day,
+    local_start,
+    wait_for_status,
+    weekday_name,
+)
 from tests.conftest import running_worker
 from tests.factories import TestOrg, create_test_org
 from tests.voice_helpers import org_row_counts, vapi_call, vapi_headers, vapi_message
@@ -181,47 +187,53 @@ async def test_availability_lists_free_times_in_the_org_zone(
 async def test_availability_on_a_spring_forward_day(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    # 14 March 2027, New York: 02:00 becomes 03:00. Open 00:00-06:00 that Sunday.
+    # The next spring-forward day in New York: 02:00 becomes 03:00. Open 00:00-06:00 that day.
+    day = dst_days()[0]
     org = await create_test_org(
         pool,
         horizon_days=730,
-        hours=[OpeningSpec(weekday="sun", opens=time(0), closes=time(6))],
+        hours=[OpeningSpec(weekday=weekday_name(day), opens=time(0), closes=time(6))],
     )
-    response = await client.get("/availability", params={"date": "2027-03-14"}, headers=auth(org))
+    response = await client.get("/availability", params={"date": str(day)}, headers=auth(org))
     assert response.status_code == 200
     assert response.json()["free_starts"] == [
-        "2027-03-14T00:00:00-05:00",
-        "2027-03-14T00:30:00-05:00",
-        "2027-03-14T01:00:00-05:00",
-        "2027-03-14T01:30:00-05:00",
-        "2027-03-14T03:00:00-04:00",
-        "2027-03-14T03:30:00-04:00",
-        "2027-03-14T04:00:00-04:00",
-        "2027-03-14T04:30:00-04:00",
-        "2027-03-14T05:00:00-04:00",
-        "2027-03-14T05:30:00-04:00",
+        f"{day}T00:00:00-05:00",
+        f"{day}T00:30:00-05:00",
+        f"{day}T01:00:00-05:00",
+        f"{day}T01:30:00-05:00",
+        f"{day}T03:00:00-04:00",
+        f"{day}T03:30:00-04:00",
+        f"{day}T04:00:00-04:00",
+        f"{day}T04:30:00-04:00",
+        f"{day}T05:00:00-04:00",
+        f"{day}T05:30:00-04:00",
     ]
 
 
 async def test_availability_on_a_fall_back_day(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    # 7 November 2027, New York: 02:00 EDT becomes 01:00 EST; 01:00-02:00 happens twice.
+    # The next fall-back day in New York: 02:00 EDT becomes 01:00 EST; 01:00-02:00 happens twice.
+    day = dst_days()[1]
     org = await create_test_org(
         pool,
         horizon_days=730,
         slot_step_minutes=60,
         services=[{"name": "Consultation", "duration_minutes": 60}],
-        hours=[OpeningSpec(weekday="sun", opens=time(0), closes=time(4))],
+        hours=[OpeningSpec(weekday=weekday_name(day), opens=time(0), closes=time(4))],
     )
-    response = await client.get("/availability", params={"date": "2027-11-07"}, headers=auth(org))
+    response = await client.get("/availability", params={"date": str(day)}, headers=auth(org))
     # Wall-clock grid, ambiguous 01:00 read as its first occurrence; 5 real hours of opening.
     assert response.json()["free_starts"] == [
-        "2027-11-07T00:00:00-04:00",
-        "2027-11-07T01:00:00-04:00",
-        "2027-11-07T02:00:00-05:00",
-        "2027-11-07T03:00:00-05:00",
+        f"{day}T00:00:00-04:00",
+        f"{day}T01:00:00-04:00",
+        f"{day}T02:00:00-05:00",
+        f"{day}T03:00:00-05:00",
     ]
+
+
+# A day ahead for queries that must be refused for another reason than the date.
+AHEAD = str(local_day(days_ahead=7))
 
 
 @pytest.mark.parametrize(
@@ -230,10 +242,10 @@ async def test_availability_on_a_fall_back_day(
         ({}, "date: Field required"),
         ({"date": "someday"}, "date"),
         ({"date": "2020-06-01"}, "already passed"),
-        ({"date": "2027-01-05", "provider": "Dr. Nobody"}, "Dr. Nobody"),
-        ({"date": "2027-01-05", "service": "Surgery"}, "Surgery"),
+        ({"date": AHEAD, "provider": "Dr. Nobody"}, "Dr. Nobody"),
+        ({"date": AHEAD, "service": "Surgery"}, "Surgery"),
         ({"date": "9999-12-31"}, "too far ahead"),
-        ({"date": "2027-01-05", "provider": "\x00"}, "control characters"),
+        ({"date": AHEAD, "provider": "\x00"}, "control characters"),
     ],
 )
 async def test_bad_availability_queries_are_422(
@@ -245,7 +257,7 @@ async def test_bad_availability_queries_are_422(
 
 
 async def test_availability_needs_the_org_key(client: httpx.AsyncClient, org: TestOrg) -> None:
-    response = await client.get("/availability", params={"date": "2027-01-05"})
+    response = await client.get("/availability", params={"date": AHEAD})
     assert response.status_code == 401
 
 

@@ -24,8 +24,10 @@ from tests.apiclient import api_client
 from tests.booking_helpers import NEW_YORK, book, local_start, unique_phone, wait_for_status
 from tests.factories import TestOrg, create_test_org
 
-# A day far enough ahead that no other test's bookings share it; in New York's summer time.
-DAY = date(2031, 6, 3)
+# A day far enough ahead that no other test's bookings share it; in New York's summer time
+# (EDT, UTC-4), which the offsets below spell out.
+DAY = date(datetime.now(NEW_YORK).year + 5, 6, 3)
+NEXT_DAY = DAY + timedelta(days=1)
 
 
 def _auth(org: TestOrg) -> dict[str, str]:
@@ -153,9 +155,9 @@ async def test_list_filters_by_time_window_read_in_the_org_zone(
                 "/bookings", params={"from": day, "to": day, "limit": 1}, headers=_auth(org)
             )
         ).json()["items"]
-    assert item["starts_at"] == "2031-06-03T13:00:00Z"
-    assert item["starts_at_local"] == "2031-06-03T09:00:00-04:00"
-    assert item["ends_at_local"] == "2031-06-03T09:30:00-04:00"
+    assert item["starts_at"] == f"{DAY}T13:00:00Z"
+    assert item["starts_at_local"] == f"{DAY}T09:00:00-04:00"
+    assert item["ends_at_local"] == f"{DAY}T09:30:00-04:00"
     assert item["time_zone"] == "America/New_York"
 
 
@@ -341,13 +343,13 @@ def _cursor(payload: object) -> str:
         ({"status": "held,nope"}, "status"),
         ({"status": ["held", "CONFIRMED", "pending"]}, "status"),
         ({"from": "tomorrow"}, "from"),
-        ({"from": "2031-06-03T25:00"}, "from"),
+        ({"from": f"{DAY}T25:00"}, "from"),
         ({"from": "0001-01-01T00:00:00+05:00"}, "from"),
-        ({"from": "2031-06-03" * 10}, "from"),
-        ({"to": "2031-02-30"}, "to"),
+        ({"from": str(DAY) * 10}, "from"),
+        ({"to": f"{DAY.year}-02-30"}, "to"),
         ({"to": "9999-12-31"}, "to"),
-        ({"from": "2031-06-04", "to": "2031-06-03"}, "to"),
-        ({"from": "2031-06-03T10:00Z", "to": "2031-06-03T10:00Z"}, "to"),
+        ({"from": str(NEXT_DAY), "to": str(DAY)}, "to"),
+        ({"from": f"{DAY}T10:00Z", "to": f"{DAY}T10:00Z"}, "to"),
         ({"phone": "555-CALL-NOW"}, "phone"),
         ({"phone": "12"}, "phone"),
         ({"phone": "+1 212 555 0123 ext 4"}, "phone"),
@@ -356,9 +358,9 @@ def _cursor(payload: object) -> str:
         ({"limit": "fifty"}, "limit"),
         ({"cursor": "not a cursor!"}, "cursor"),
         ({"cursor": "x" * 500}, "cursor"),
-        ({"cursor": _cursor({"starts_at": "2031-06-03T10:00:00+00:00"})}, "cursor"),
-        ({"cursor": _cursor(["2031-06-03T10:00:00", str(uuid4())])}, "cursor"),
-        ({"cursor": _cursor(["2031-06-03T10:00:00+00:00", "not-a-uuid"])}, "cursor"),
+        ({"cursor": _cursor({"starts_at": f"{DAY}T10:00:00+00:00"})}, "cursor"),
+        ({"cursor": _cursor([f"{DAY}T10:00:00", str(uuid4())])}, "cursor"),
+        ({"cursor": _cursor([f"{DAY}T10:00:00+00:00", "not-a-uuid"])}, "cursor"),
         ({"cursor": _cursor([1, 2])}, "cursor"),
         ({"cursor": _cursor(["0001-01-01T00:00:00+05:00", str(uuid4())])}, "cursor"),
     ],

@@ -13,7 +13,7 @@ from core.db import create_pool
 from core.migrate import migrate
 from core.stack.postgres import EmbeddedPostgres
 from tests.apiclient import api_client
-from tests.booking_helpers import book, local_start, unique_phone
+from tests.booking_helpers import book, local_day, local_start, unique_phone
 from tests.conftest import running_worker
 from tests.factories import TestOrg, create_test_org
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
@@ -56,7 +56,7 @@ async def test_with_postgres_down_rest_is_503_and_voice_says_try_again(
         )
         spoken = await client.post(
             "/voice/vapi",
-            json=vapi_message(vapi_call("check_availability", {"date": "2026-12-01"})),
+            json=vapi_message(vapi_call("check_availability", {"date": str(local_day(1))})),
             headers=vapi_headers(org),
         )
         await asyncio.to_thread(own_postgres.start)

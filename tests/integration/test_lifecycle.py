@@ -276,25 +276,37 @@ async def test_reminder_fires_after_the_lead_time_and_not_after_a_cancel(
     org: TestOrg,
 ) -> None:
     start_kept, start_cancelled = local_start(8, time(10)), local_start(8, time(11))
-    now = datetime.now(UTC)
-    # Lead times chosen so each reminder falls due a few seconds from now.
-    kept_settings = booking_settings.model_copy(
-        update={"reminder_lead_time": start_kept - now - timedelta(seconds=4)}
-    )
-    cancelled_settings = booking_settings.model_copy(
-        update={"reminder_lead_time": start_cancelled - now - timedelta(seconds=4)}
-    )
+    # A lead time that makes the reminder due a few seconds after the booking is made: the
+    # workflow arms it if it is due after the slot was taken, and sends it at once if it is
+    # already due when the booking is confirmed, so only taking the slot has to come first.
+    due = datetime.now(UTC) + timedelta(seconds=4)
+    kept_settings = booking_settings.model_copy(update={"reminder_lead_time": start_kept - due})
     phone = unique_phone()
     kept = await confirmed_booking(temporal_client, kept_settings, org, pool, start_kept, phone)
+
+    # The default lead time (a day) arms the other reminder a week from now: the cancel surely
+    # comes first, and the closed workflow shows the armed reminder went with it.
     cancelled = await confirmed_booking(
-        temporal_client, cancelled_settings, org, pool, start_cancelled
+        temporal_client, booking_settings, org, pool, start_cancelled
     )
-    await workflow(temporal_client, cancelled).signal("cancel", {"reason": "changed plans"})
+    handle = workflow(temporal_client, cancelled)
+    state = await handle.query("status", result_type=BookingState)
+    assert state.reminder_due_at == start_cancelled - booking_settings.reminder_lead_time
+    await handle.signal("cancel", {"reason": "changed plans"})
+    try:
+        outcome = await asyncio.wait_for(handle.result(), timeout=30)
+    except TimeoutError:
+        pytest.fail("the cancelled booking's workflow is still running, its reminder armed")
+    assert outcome.final_status == "cancelled"
+    assert "reminder" not in await sms_kinds(pool, cancelled)
+
     await wait_for_kind(pool, kept, "reminder")
+    sent_at = await pool.fetchval(
+        "SELECT created_at FROM sms_messages WHERE booking_id = $1 AND kind = 'reminder'", kept
+    )
+    assert sent_at >= due
     bodies = [m["body"] for m in await sandboxes.twilio.messages(to=phone)]
     assert sum("reminder of your" in body for body in bodies) == 1, bodies
-    await asyncio.sleep(2)  # past the cancelled booking's due time too
-    assert "reminder" not in await sms_kinds(pool, cancelled)
 
 
 async def test_no_reminder_when_booked_inside_the_lead_time_and_rearmed_on_reschedule(

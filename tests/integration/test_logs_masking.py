@@ -21,14 +21,20 @@ import httpx
 import pytest
 import uvicorn
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from api.app import create_app
 from core.config import Settings
 from core.logs import configure_logging
-from tests.booking_helpers import local_start, unique_phone, wait_for_status
-from tests.conftest import running_worker
+from core.masking import mask_phone
+from core.temporal_client import connect_temporal
+from tests.booking_helpers import local_start, unique_phone, wait_for_status, wait_until
+from tests.conftest import Stack, make_settings, running_worker
 from tests.factories import create_test_org
+from tests.integration.workflow_probes import FailsItsTask
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
+from worker.main import workflow_runner
+from worker.telemetry import worker_runtime
 
 pytestmark = pytest.mark.integration
 
@@ -166,3 +172,45 @@ async def test_a_booking_logs_json_lines_with_its_ids_and_no_raw_phone_or_email(
     assert any("POST /twilio/status" in message for message in access)
     assert any(f"/bookings?phone=%2B1******{line} " in message for message in access)
     assert any(f"/bookings?phone=***-***-{line} " in message for message in access)
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_the_temporal_cores_own_lines_are_masked_too(stack: Stack) -> None:
+    """The SDK's Rust core logs by itself, e.g. each failed workflow task with the failure's
+    message, which can quote a caller. The worker connects as `booking worker` does; the
+    core's line must come out through our handler: JSON, the number masked."""
+    settings = make_settings(stack, log_format="json")
+    stream = io.StringIO()
+    configure_logging(settings, stream)
+    client = await connect_temporal(settings, runtime=worker_runtime(settings))
+    caller = unique_phone()
+
+    def core_lines() -> list[dict[str, Any]]:
+        records = [json.loads(text) for text in stream.getvalue().splitlines()]
+        return [
+            r for r in records if "sdk_core" in r["logger"] and "no answer from" in r["message"]
+        ]
+
+    async with Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=[FailsItsTask],
+        workflow_runner=workflow_runner(),
+    ):
+        handle = await client.start_workflow(
+            FailsItsTask.run,
+            f"no answer from {caller}",
+            id=f"fails-{uuid4()}",
+            task_queue=settings.temporal_task_queue,
+        )
+        try:
+            [line, *_] = await wait_until(
+                core_lines, what="the Temporal core's line about the failed workflow task"
+            )
+        finally:
+            await handle.terminate("test over")
+
+    assert f"no answer from {mask_phone(caller)}" in line["message"]
+    output = stream.getvalue()
+    for form in phone_forms(caller):
+        assert form not in output, f"the caller's number appears as {form!r}"

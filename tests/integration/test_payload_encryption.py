@@ -5,8 +5,8 @@ import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
-from uuid import UUID
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -15,16 +15,18 @@ import uvicorn
 from google.protobuf import json_format
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.app import create_app
 from core.codec import ENCODING, generate_key, payload_codec
 from core.config import Settings
-from core.names import booking_workflow_id
+from core.names import booking_id_for, booking_workflow_id
 from core.stack.temporal import free_port, temporal_binary
 from core.temporal_client import connect_temporal
 from tests.apiclient import api_client
-from tests.booking_helpers import local_start, wait_for_status
+from tests.booking_helpers import book, local_start, wait_for_status
 from tests.conftest import Stack, make_settings, running_worker
 from tests.factories import TestOrg, create_test_org
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
@@ -38,6 +40,7 @@ PHONE = "+12125557461"
 PII = [NAME, "Quarrington", EMAIL, PHONE, "2125557461", "212-555-7461", "(212) 555-7461"]
 CODEC_TOKEN = "test-codec-token"
 UI_ORIGIN = "http://ui.example.test:8080"
+M = TypeVar("M")
 
 
 @pytest.fixture
@@ -99,24 +102,29 @@ async def book_and_cancel(api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Po
     return booking_id
 
 
-def history_payloads(message: Any) -> Iterator[Payload]:
-    """Every Payload anywhere inside a protobuf message, however deeply nested."""
-    if isinstance(message, Payload):
+def nested(message: Any, kind: type[M]) -> Iterator[M]:
+    """Every `kind` message anywhere inside a protobuf message, however deeply nested
+    (a Failure's causes included)."""
+    if isinstance(message, kind):
         yield message
-        return
     for descriptor, value in message.ListFields():
         if descriptor.message_type is None:
             continue
         if hasattr(value, "ListFields"):
-            yield from history_payloads(value)
+            yield from nested(value, kind)
             continue
         # A repeated field, or a map (header fields, memo) whose values are messages.
         for item in value.values() if hasattr(value, "values") else value:
             if hasattr(item, "ListFields"):
-                yield from history_payloads(item)
+                yield from nested(item, kind)
 
 
-async def raw_history(stack: Stack, booking_id: UUID) -> list[Any]:
+def history_payloads(message: Any) -> Iterator[Payload]:
+    """Every Payload anywhere inside a protobuf message."""
+    return nested(message, Payload)
+
+
+async def raw_history(stack: Stack, booking_id: UUID) -> list[HistoryEvent]:
     """The history as an operator without the key sees it (no codec on this client)."""
     plain = await connect_temporal(make_settings(stack))
     handle = plain.get_workflow_handle(booking_workflow_id(booking_id))
@@ -147,6 +155,56 @@ async def test_no_caller_detail_appears_in_clear_anywhere_in_the_history(
     assert codec is not None
     clear = b"".join(p.data for p in await codec.decode(encrypted))
     assert NAME.encode() in clear and PHONE.encode() in clear
+
+
+async def test_failure_messages_and_stack_traces_are_encrypted_too(
+    encrypted_settings: Settings,
+    encrypted_client: Client,
+    pool: asyncpg.Pool,
+    org: TestOrg,
+    stack: Stack,
+) -> None:
+    """A refusal quotes the caller's own words, and it reaches the history as a failure (the
+    local activity's): its message and stack trace travel encrypted, not in the clear fields."""
+    key = f"call-{uuid4()}"
+    async with running_worker(encrypted_client, encrypted_settings, pool):
+        answer = await book(
+            encrypted_client,
+            encrypted_settings,
+            org,
+            start=local_start(3),
+            key=key,
+            phone=PHONE,
+            provider=f"Dr. {NAME}",
+        )
+    assert answer.outcome == "invalid" and NAME in answer.message, answer
+    events = await raw_history(stack, booking_id_for(org.id, key))
+    everything = b"".join(event.SerializeToString() for event in events)
+    for detail in PII:
+        assert detail.encode() not in everything, f"{detail!r} is in the history in clear"
+    failures = [f for event in events for f in nested(event, Failure)]
+    assert failures, "the refusal left no failure in the history"
+    assert {(f.message, f.stack_trace) for f in failures} == {("Encoded failure", "")}
+
+    # The same failures, decrypted, hold the refusal and where it was raised.
+    codec = payload_codec(encrypted_settings)
+    assert codec is not None
+    decoded = []
+    for failure in failures:
+        if failure.HasField("encoded_attributes"):
+            assert failure.encoded_attributes.metadata["encoding"] == ENCODING
+            [clear] = await codec.decode([failure.encoded_attributes])
+            decoded.append(json.loads(clear.data))
+    refusals = [d for d in decoded if NAME in d["message"]]
+    frames = [
+        line.strip()
+        for refusal in refusals
+        for line in refusal["stack_trace"].splitlines()
+        if line.strip().startswith('File "')
+    ]
+    assert refusals and frames, decoded
+    for frame in frames:
+        assert frame.encode() not in everything, f"{frame!r} is in the history in clear"
 
 
 async def test_codec_server_decodes_for_the_token_holder_only(

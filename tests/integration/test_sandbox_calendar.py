@@ -3,22 +3,24 @@ the Google Calendar sandbox, service-account JWT grant included. No Postgres or 
 """
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
+import psutil
 import pytest
 
 from core.calendar import GoogleCalendarClient, event_id_for_booking
 from core.errors import PermanentServiceError, TransientServiceError
 from sandbox.google_oauth import generate_service_account
 from sandbox.runner import Sandboxes, running_sandboxes
+from tests.booking_helpers import local_start, wait_until
 
 CAL = "clinic-main@group.calendar.google.com"
 TZ = "America/New_York"
 DELEGATE = "scheduler@clinic.example"
-START = datetime(2030, 11, 25, 19, 0, tzinfo=UTC)  # 2 PM in New York
+START = local_start(days_ahead=30).replace(hour=14).astimezone(UTC)  # 2 PM in New York
 END = START + timedelta(minutes=30)
 
 
@@ -58,6 +60,14 @@ async def insert(client: GoogleCalendarClient, event_id: str, start: datetime = 
         start=start,
         end=start + timedelta(minutes=30),
         time_zone=TZ,
+    )
+
+
+def served_connections(port: int | None) -> int:
+    """Connections the in-process sandbox on `port` still holds open (its ends of them)."""
+    return sum(
+        c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
+        for c in psutil.Process().net_connections(kind="tcp")
     )
 
 
@@ -175,19 +185,30 @@ async def test_move_event_changes_its_time(client: GoogleCalendarClient) -> None
 async def test_latency_fault_delays_and_short_timeout_is_transient(sb: Sandboxes) -> None:
     patient = make_client(sb)
     await patient.get_event(calendar_id=CAL, event_id=(await insert(patient, new_event_id())).id)
-    await sb.calendar.add_fault(latency_ms=300, count=1, path_contains="/events/")
+    await sb.calendar.add_fault(latency_ms=300, path_contains="/events/")
 
-    began = time.monotonic()
     await patient.busy_times(calendar_id=CAL, time_min=START, time_max=END)  # not delayed
-    quick = time.monotonic() - began
-    began = time.monotonic()
-    await patient.delete_event(calendar_id=CAL, event_id=(await sb.calendar.events())[0]["id"])
-    assert time.monotonic() - began >= 0.3 > quick
+    [fault] = await sb.calendar.faults()
+    assert fault["fired"] == 0
+    event_id = (await sb.calendar.events())[0]["id"]
+    assert await patient.delete_event(calendar_id=CAL, event_id=event_id) is True
+    [fault] = await sb.calendar.faults()
+    assert fault["fired"] == 1  # the delete was held back, and its answer waited for
+    [delete] = await sb.calendar.requests(method="DELETE")
+    assert delete["status"] == 204
+    await sb.calendar.clear_faults()
 
     impatient = make_client(sb, timeout=0.2)
     await sb.calendar.add_fault(latency_ms=1000, path_contains="/freeBusy")
-    with pytest.raises(TransientServiceError):
+    with pytest.raises(TransientServiceError) as caught:
         await impatient.busy_times(calendar_id=CAL, time_min=START, time_max=END)
+    # It gave up waiting (a timeout, not a refused connection or an error answer) on a request
+    # the sandbox received and was holding back.
+    assert "TimeoutError" in caught.value.message
+    assert isinstance(caught.value.__cause__, TimeoutError)
+    [fault] = await sb.calendar.faults()
+    assert fault["fired"] == 1
+    assert len(await sb.calendar.requests(path_contains="/freeBusy")) == 2
 
 
 async def test_fault_share_fails_about_that_share(
@@ -253,6 +274,13 @@ async def test_connections_the_server_closed_while_idle_are_replaced_not_failed(
 
     # Enough calls at once to open a connection on every thread of the default executor.
     await asyncio.gather(*[busy() for _ in range(12)])
-    await asyncio.sleep(5.5)
+    port = urlsplit(sb.calendar_base_url).port
+    assert served_connections(port) > 0
+    # uvicorn closes them once idle for its keep-alive time; the client's ends stay open.
+    await wait_until(
+        lambda: served_connections(port) == 0,
+        timeout=30,
+        what="the sandbox to close its idle keep-alive connections",
+    )
     results = await asyncio.gather(*[busy() for _ in range(12)], return_exceptions=True)
     assert [r for r in results if isinstance(r, BaseException)] == []

@@ -24,6 +24,7 @@ from core.errors import PermanentServiceError, TransientServiceError
 from core.sms import SentSms, TwilioSmsSender
 from sandbox.runner import Sandboxes, running_sandboxes
 from sandbox.server import LoopbackServer
+from tests.booking_helpers import wait_until
 
 TO = "+15551230001"
 FROM = "+15550009999"
@@ -437,16 +438,20 @@ async def test_message_is_stored_although_the_client_gave_up(sb: Sandboxes) -> N
         base_url=sb.twilio_base_url,
         timeout=0.1,
     )
-    await sb.twilio.add_fault(latency_ms=400, count=1, method="POST")
+    # Held back far longer than the client waits, so it is still held when the client gives up.
+    await sb.twilio.add_fault(latency_ms=2000, count=1, method="POST")
     since = datetime.now(UTC) - timedelta(seconds=2)
     try:
         with pytest.raises(TransientServiceError):
             await impatient.send(to=TO, body="hi", from_number=FROM)
-        assert (
-            await impatient.find_sent(to=TO, from_number=FROM, body="hi", created_after=since) == []
+        # The sandbox was still holding the request back when the client gave up on it.
+        [send] = await sb.twilio.requests(method="POST")
+        assert send["status"] is None
+        found = await wait_until(
+            lambda: impatient.find_sent(to=TO, from_number=FROM, body="hi", created_after=since),
+            timeout=10,
+            what="the message the client gave up on to be listed",
         )
-        await asyncio.sleep(0.6)
-        found = await impatient.find_sent(to=TO, from_number=FROM, body="hi", created_after=since)
     finally:
         await impatient.aclose()
     assert len(found) == 1

@@ -12,7 +12,8 @@ from core.migrate import discover, migrate
 from tests.conftest import Stack
 from tests.factories import TestOrg, create_test_org, insert_contact
 
-START = datetime(2031, 3, 4, 15, 0, tzinfo=UTC)
+# A whole hour years ahead: no other booking of the test's org is near it.
+START = (datetime.now(UTC) + timedelta(days=5 * 365)).replace(minute=0, second=0, microsecond=0)
 
 
 async def _insert_booking(
@@ -101,7 +102,7 @@ async def test_migrate_is_idempotent_and_safe_concurrently(
 async def test_overlapping_bookings_of_one_provider_are_rejected(pool: asyncpg.Pool) -> None:
     org = await create_test_org(pool)
     contact = await insert_contact(pool, org)
-    await _insert_booking(pool, org, contact, START)  # 15:00-15:30
+    await _insert_booking(pool, org, contact, START)  # START to START + 30 min
     with pytest.raises(asyncpg.ExclusionViolationError) as caught:
         await _insert_booking(pool, org, contact, START + timedelta(minutes=15))
     assert caught.value.sqlstate == "23P01"

@@ -7,7 +7,7 @@ the ledger row is claimed `pending` without SID through the repository, and the 
 """
 
 import asyncio
-import time
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.sms import SmsActivities
 from core import messages
-from core.models import BookingRef, SendSmsInput, SmsResult
+from core.models import BookingRef, SendSmsInput
 from core.names import booking_workflow_id
 from core.normalize import ensure_timezone
 from core.repositories import bookings as booking_repo
@@ -28,7 +28,7 @@ from core.repositories import contacts as contact_repo
 from core.repositories import sms as sms_repo
 from core.sms import TwilioSmsSender
 from sandbox.runner import Sandboxes
-from tests.booking_helpers import local_start, unique_phone
+from tests.booking_helpers import local_start, unique_phone, wait_until
 from tests.factories import TestOrg, create_test_org
 
 # The sender's timeout bounds how long an earlier request may be in flight, so it sets how
@@ -139,22 +139,32 @@ async def lookups(twilio: Sandboxes, phone: str) -> int:
     return sum(f"To={quote(phone)}" in r["query"] for r in requests)
 
 
-async def all_answered(twilio: Sandboxes, phone: str, timeout: float = 5.0) -> None:
+async def all_answered(twilio: Sandboxes, phone: str) -> None:
     """Wait until the sandbox has finished every send request to `phone`."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    async def answered() -> bool:
         sends = await twilio.twilio.requests(method="POST", path_contains="/Messages.json")
-        mine = [r for r in sends if r["body"]["To"] == phone]
-        if all(r["status"] is not None for r in mine):
-            return
-        assert time.monotonic() < deadline, "the sandbox is still handling a send"
-        await asyncio.sleep(0.01)
+        return all(r["status"] is not None for r in sends if r["body"]["To"] == phone)
+
+    await wait_until(answered, timeout=5, what=f"the sandbox to answer every send to {phone}")
 
 
-async def timed(activities: SmsActivities, booked: Booked) -> tuple[SmsResult, float]:
-    started = time.monotonic()
-    result = await activities.send_sms(booked.request)
-    return result, time.monotonic() - started
+async def sends(twilio: Sandboxes, phone: str) -> int:
+    """How many send requests to `phone` reached the sandbox (answered or not)."""
+    requests = await twilio.twilio.requests(method="POST", path_contains="/Messages.json")
+    return sum(r["body"]["To"] == phone for r in requests)
+
+
+@pytest.fixture
+def sms_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """What send_sms logs, from INFO: where it says it waits out an earlier request."""
+    caplog.set_level(logging.INFO, logger="activities.sms")
+    return caplog
+
+
+def waited_for_an_earlier_request(log: pytest.LogCaptureFixture) -> bool:
+    """Whether send_sms waited out an earlier attempt's request before looking it up."""
+    return any("may be in flight" in r.getMessage() for r in log.records)
 
 
 async def test_message_sent_by_a_lost_attempt_is_recorded_not_sent_again(
@@ -175,7 +185,11 @@ async def test_message_sent_by_a_lost_attempt_is_recorded_not_sent_again(
 
 
 async def test_request_still_in_flight_is_waited_for_not_duplicated(
-    pool: asyncpg.Pool, twilio: Sandboxes, sender: TwilioSmsSender, activities: SmsActivities
+    pool: asyncpg.Pool,
+    twilio: Sandboxes,
+    sender: TwilioSmsSender,
+    activities: SmsActivities,
+    sms_log: pytest.LogCaptureFixture,
 ) -> None:
     # The CI failure, without worker timing: Twilio is slow, the attempt goes away while its
     # request is being handled, and the retry comes before Twilio has created the message.
@@ -185,19 +199,23 @@ async def test_request_still_in_flight_is_waited_for_not_duplicated(
     attempt = asyncio.create_task(
         sender.send(to=booked.phone, body=booked.body, from_number=booked.sender_number)
     )
-    while not await twilio.twilio.requests(method="POST", path_contains="/Messages.json"):
-        await asyncio.sleep(0.01)
+    await wait_until(
+        lambda: sends(twilio, booked.phone), what="the attempt's request to reach Twilio"
+    )
     attempt.cancel()
     with pytest.raises(asyncio.CancelledError):
         await attempt
     assert await twilio.twilio.count_messages(to=booked.phone) == 0  # not created yet
 
-    result, took = await timed(activities, booked)
+    result = await activities.send_sms(booked.request)
 
     await all_answered(twilio, booked.phone)  # the slow request has landed by now, too
+    # It waited out the earlier request, then looked once and found that request's message:
+    # looking before it landed would have found nothing and sent a second one.
+    assert waited_for_an_earlier_request(sms_log)
+    assert (await lookups(twilio, booked.phone), await sends(twilio, booked.phone)) == (1, 1)
     [message] = await twilio.twilio.messages(to=booked.phone)
     assert message["sid"] == result.twilio_sid
-    assert took >= TIMEOUT  # it waited out the earlier request before looking
     assert (await ledger(pool, booked))["twilio_sid"] == result.twilio_sid
 
 
@@ -217,20 +235,26 @@ async def test_pending_row_without_a_message_at_twilio_sends_once(
 
 
 async def test_fresh_row_sends_without_looking_up_or_waiting(
-    pool: asyncpg.Pool, twilio: Sandboxes, activities: SmsActivities
+    pool: asyncpg.Pool,
+    twilio: Sandboxes,
+    activities: SmsActivities,
+    sms_log: pytest.LogCaptureFixture,
 ) -> None:
     booked = await book_directly(pool)
 
-    result, took = await timed(activities, booked)
+    result = await activities.send_sms(booked.request)
 
     assert result.twilio_sid is not None
-    assert took < TIMEOUT
+    assert not waited_for_an_earlier_request(sms_log)
     assert await lookups(twilio, booked.phone) == 0
     assert await twilio.twilio.count_messages(to=booked.phone) == 1
 
 
 async def test_retry_after_twilio_turned_the_request_away_sends_without_looking_up(
-    pool: asyncpg.Pool, twilio: Sandboxes, activities: SmsActivities
+    pool: asyncpg.Pool,
+    twilio: Sandboxes,
+    activities: SmsActivities,
+    sms_log: pytest.LogCaptureFixture,
 ) -> None:
     booked = await book_directly(pool)
     await twilio.twilio.add_fault(status=429, code=20429, count=1, method="POST")
@@ -241,9 +265,9 @@ async def test_retry_after_twilio_turned_the_request_away_sends_without_looking_
     turned_away = await ledger(pool, booked)
     assert (turned_away["status"], turned_away["error_code"]) == ("pending", "20429")
 
-    result, took = await timed(activities, booked)
+    result = await activities.send_sms(booked.request)
 
-    assert took < TIMEOUT
+    assert not waited_for_an_earlier_request(sms_log)
     assert await lookups(twilio, booked.phone) == 0
     assert await twilio.twilio.count_messages(to=booked.phone) == 1
     row = await ledger(pool, booked)

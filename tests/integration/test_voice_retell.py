@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 
 from core.config import Settings
 from tests.apiclient import api_client
-from tests.booking_helpers import local_start, unique_phone
+from tests.booking_helpers import local_day, local_start, unique_phone
 from tests.factories import TestOrg, create_test_org
 from tests.voice_helpers import org_row_counts, retell_body, retell_headers
 
@@ -184,7 +184,7 @@ async def test_unknown_org_or_org_without_retell_key_is_401(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     without_key = await create_test_org(pool)
-    body = retell_body("check_availability", {"date": "2027-01-05"})
+    body = retell_body("check_availability", {"date": str(local_day(6))})
     headers = retell_headers(body, RETELL_KEY)
     for path in (
         "/voice/retell/no-such-org",

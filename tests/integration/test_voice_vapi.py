@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 
 from core.config import Settings
 from tests.apiclient import api_client
-from tests.booking_helpers import local_start, unique_phone, wait_for_status
+from tests.booking_helpers import local_day, local_start, unique_phone, wait_for_status
 from tests.factories import TestOrg, create_test_org
 from tests.voice_helpers import org_row_counts, vapi_call, vapi_headers, vapi_message
 
@@ -187,7 +187,7 @@ async def test_reschedule_and_cancel_without_a_booking_say_so(
     client: httpx.AsyncClient, org: TestOrg
 ) -> None:
     message = vapi_message(
-        vapi_call("reschedule_appointment", {"new_start": "2026-12-01T10:00"}, "r"),
+        vapi_call("reschedule_appointment", {"new_start": f"{local_day(3)}T10:00"}, "r"),
         vapi_call("cancel_appointment", {"booking_id": "not-a-uuid"}, "c"),
         vapi_call("cancel_appointment", {"booking_id": str(uuid4())}, "d"),
     )
@@ -233,7 +233,7 @@ BAD_TOOL_CALLS = [
     ("name is a number", _book(name=42), "book_appointment: name must be text."),
     ("start is a list", _book(start=["tomorrow"]), "book_appointment: start must be text."),
     ("garbage time", _book(start="next blursday"), "I couldn't understand that date and time"),
-    ("date without time", _book(start="2027-01-05"), "I need a time as well as the date."),
+    ("date without time", _book(start=str(local_day(6))), "I need a time as well as the date."),
     ("invalid phone", _book(phone="12"), "phone number"),
     ("invalid email", _book(email="sam@", phone=None), "email"),
     ("unknown service", _book(service="Surgery"), "there is no service called Surgery"),
@@ -339,7 +339,7 @@ HOSTILE_BODIES = [
     ("NUL in an argument", vapi_call("book_appointment", {"name": "Sam\u0000", "start": "x"})),
     (
         "NUL in the provider",
-        vapi_call("check_availability", {"date": "2027-01-05", "provider": "\u0000"}),
+        vapi_call("check_availability", {"date": str(local_day(6)), "provider": "\u0000"}),
     ),
     ("lone surrogate as the id", {"id": "\ud800", "name": "book_appointment", "arguments": {}}),
     ("lone surrogate as the name", {"id": "s1", "name": "\ud800", "arguments": {}}),

@@ -10,6 +10,7 @@ import json
 import re
 import tomllib
 import types
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
@@ -26,6 +27,17 @@ ROOT = Path(__file__).resolve().parents[2]
 # ${NAME}, ${NAME:-default}, ${NAME:?message}, ...; `$$` is compose's escape for a literal `$`.
 _INTERPOLATION = re.compile(r"(?<!\$)\$\{(?P<name>\w+)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}")
 _UNBRACED = re.compile(r"(?<!\$)\$(?=\w)")
+# Compose durations ("40s", "1m30s", "1.5s", "500ms"); unset, compose waits 10 s.
+_COMPOSE_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|ns)")
+_COMPOSE_DEFAULT_STOP_GRACE = timedelta(seconds=10)
+_DURATION_UNITS = {
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+    "s": timedelta(seconds=1),
+    "ms": timedelta(milliseconds=1),
+    "us": timedelta(microseconds=1),
+    "ns": timedelta(0),
+}
 # Names that hold a credential, whatever service they are set on.
 _SECRET_LIKE = re.compile(r"PASSWORD|PWD|TOKEN|SECRET|_KEYS?$")
 
@@ -113,6 +125,27 @@ def _container_ports(service: dict[str, Any]) -> set[int]:
     published = [str(port).split(":")[-1] for port in service.get("ports", [])]
     exposed = [str(port) for port in service.get("expose", [])]
     return {int(port.split("/")[0]) for port in published + exposed}
+
+
+def _compose_duration(text: str) -> timedelta:
+    parts = _COMPOSE_DURATION_PART.findall(text)
+    assert parts and "".join(n + u for n, u in parts) == text, f"not a compose duration: {text}"
+    return sum((float(n) * _DURATION_UNITS[u] for n, u in parts), timedelta(0))
+
+
+def _shutdown_grace(service: dict[str, Any]) -> timedelta:
+    """SHUTDOWN_GRACE as the service's process gets it: compose's value, else the default."""
+    environment = _environment(service)
+    if "SHUTDOWN_GRACE" not in environment:
+        default: timedelta = Settings.model_fields["shutdown_grace"].default
+        return default
+    value = environment["SHUTDOWN_GRACE"]
+    assert value is not None, "SHUTDOWN_GRACE passed through from .env: no limit can be checked"
+    interpolation = _INTERPOLATION.fullmatch(value)
+    if interpolation is not None:
+        assert interpolation["op"] in (":-", "-"), f"SHUTDOWN_GRACE needs a default: {value}"
+        value = interpolation["arg"]
+    return Settings(_env_file=None, shutdown_grace=value).shutdown_grace  # type: ignore[call-arg]
 
 
 def test_interpolations_are_braced_so_the_checks_below_see_them() -> None:
@@ -251,3 +284,29 @@ def test_env_example_lists_every_variable_compose_reads() -> None:
     assert set(example) <= needed, f".env.example lists unused {sorted(set(example) - needed)}"
     filled = sorted(name for name in _secrets() & set(example) if example[name].strip())
     assert not filled, f".env.example must leave secrets empty: {filled}"
+
+
+def test_compose_waits_longer_than_the_shutdown_grace_before_killing() -> None:
+    """The API and worker get SHUTDOWN_GRACE to let requests and activities in flight finish;
+    compose's stop_grace_period must outlast it or SIGKILL cuts that short."""
+    graceful = {
+        name: service
+        for name, service in _our_services().items()
+        if service.get("command", [None])[0] in ("api", "worker")
+    }
+    assert set(graceful) == {"api", "worker"}
+    for name, service in graceful.items():
+        stop_grace = service.get("stop_grace_period")
+        waited = _compose_duration(stop_grace) if stop_grace else _COMPOSE_DEFAULT_STOP_GRACE
+        grace = _shutdown_grace(service)
+        assert service.get("stop_signal", "SIGTERM") == "SIGTERM", name
+        assert waited > grace, (
+            f"{name}: compose kills after {waited}, before SHUTDOWN_GRACE ({grace}) is over"
+        )
+
+
+def test_compose_durations_are_read_as_compose_reads_them() -> None:
+    assert _compose_duration("40s") == timedelta(seconds=40)
+    assert _compose_duration("1m30s") == timedelta(seconds=90)
+    assert _compose_duration("1.5s") == timedelta(seconds=1.5)
+    assert _compose_duration("500ms") == timedelta(milliseconds=500)
