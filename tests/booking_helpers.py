@@ -2,7 +2,9 @@
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
+from typing import TypeVar
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,7 @@ from tests.factories import TestOrg
 from workflows.client import book_input, request_booking, timings_from
 
 NEW_YORK = ZoneInfo("America/New_York")
+T = TypeVar("T")
 
 
 def local_start(days_ahead: int = 1, at: time = time(10)) -> datetime:
@@ -79,3 +82,18 @@ async def sms_rows(pool: asyncpg.Pool, booking_id: UUID) -> list[asyncpg.Record]
         "WHERE booking_id = $1 ORDER BY created_at",
         booking_id,
     )
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[T | None]], *, timeout: float = 30, what: str
+) -> T:
+    """Poll `predicate` until it returns something truthy and return that; AssertionError
+    naming `what` at the deadline. A wait on a condition, never on a guessed duration."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not true after {timeout} s: {what}")
+        await asyncio.sleep(0.05)
