@@ -200,6 +200,16 @@ async def rest_read(api: httpx.AsyncClient, org: TestOrg, target: Booking) -> No
     await rest(api, "GET", f"/bookings/{target.id}", org, None)
 
 
+async def rest_list_by_phone(api: httpx.AsyncClient, org: TestOrg, target: Booking) -> None:
+    response = await api.get(
+        "/bookings",
+        params={"phone": target.phone},
+        headers={"Authorization": f"Bearer {org.credentials.api_key}"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"items": [], "next_cursor": None}
+
+
 def tool_arguments(tool: str, target: Booking, by_id: bool) -> dict[str, str]:
     arguments = {"booking_id": str(target.id)} if by_id else {}
     if tool == "reschedule_appointment":
@@ -256,6 +266,7 @@ ATTEMPTS: dict[str, Attempt] = {
     "rest reschedule by id": rest_reschedule,
     "rest cancel by id": rest_cancel,
     "rest read by id": rest_read,
+    "rest list by phone": rest_list_by_phone,
     **{
         f"{platform} {tool.split('_')[0]} by {'id' if by_id else 'caller'}": voice(
             platform, tool, by_id=by_id
