@@ -69,6 +69,8 @@ class Ledger:
     temporal: Client
     org: TestOrg
     known: list[UUID] = field(default_factory=list)
+    # Vapi call ids already answered "Booked": asking again joins that booking.
+    booked_calls: set[str] = field(default_factory=set)
 
     def resolve(self, raw: bytes) -> bytes:
         """`raw` with each known-booking token replaced by that booking's id (or, before any
@@ -99,15 +101,26 @@ class Ledger:
             self.known.append(booking_id)
 
     async def check_writes(
-        self, before: Snapshot, *, booked: set[UUID], may_write: bool, what: str
+        self,
+        before: Snapshot,
+        *,
+        booked: set[UUID] | None = None,
+        new_bookings: int | None = None,
+        may_write: bool,
+        what: str,
     ) -> None:
-        """After a request: every booking the API said it made exists, no other booking
-        appeared, and when nothing could have been written (no answer booked, moved or
-        cancelled) the org's rows are exactly as before. Then wait for the workflows."""
+        """After a request: every booking the API said it made exists (`booked`, when the
+        answers name them; else `new_bookings`, how many new ones the answers announced), no
+        other booking appeared, and when nothing could have been written (no answer booked,
+        moved or cancelled) the org's rows are exactly as before. Then wait for the workflows."""
         after = await self.snapshot()
+        appeared = after.booking_ids - before.booking_ids
+        if booked is None:
+            assert new_bookings is not None
+            assert len(appeared) == new_bookings, f"{what}: {len(appeared)} new: {appeared}"
+            booked = appeared
         missing = booked - after.booking_ids
         assert not missing, f"{what}: answered as booked but not in the database: {missing}"
-        appeared = after.booking_ids - before.booking_ids
         assert appeared <= booked, f"{what}: bookings nobody was told about: {appeared - booked}"
         assert after.counts["contacts"] - before.counts["contacts"] <= len(appeared), what
         if not may_write:

@@ -24,14 +24,17 @@ async def _insert_booking(
     minutes: int = 30,
     status: str = "held",
     event_id: str | None = None,
+    buffer: int = 0,
 ) -> uuid.UUID:
+    """A booking row written directly; `during` is the appointment plus `buffer` minutes."""
     booking_id = uuid.uuid4()
     end = start + timedelta(minutes=minutes)
+    reason = "test" if status == "failed" else None  # bookings_failed_has_reason
     await pool.execute(
         """
         INSERT INTO bookings (id, org_id, provider_id, service_id, contact_id, starts_at, ends_at,
-                              during, status, calendar_event_id, workflow_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                              during, status, calendar_event_id, workflow_id, status_reason)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
         """,
         booking_id,
         org.id,
@@ -40,10 +43,11 @@ async def _insert_booking(
         contact_id,
         start,
         end,
-        Range(start, end),
+        Range(start, end + timedelta(minutes=buffer)),
         status,
         event_id,
         f"booking-{booking_id}",
+        reason,
     )
     return booking_id
 
@@ -113,6 +117,72 @@ async def test_overlapping_bookings_of_one_provider_are_rejected(pool: asyncpg.P
     )
     assert cancelled is not None
     await _insert_booking(pool, org, contact, START - timedelta(hours=2))
+
+
+# Which statuses hold the provider's time: held and confirmed do, failed and cancelled do not.
+_HOLDS_TIME = {"held": True, "confirmed": True, "failed": False, "cancelled": False}
+
+
+def _event_for(status: str) -> str | None:
+    return "event-1" if status == "confirmed" else None
+
+
+@pytest.mark.parametrize("existing", _HOLDS_TIME)
+@pytest.mark.parametrize("new", _HOLDS_TIME)
+async def test_exclusion_by_status_of_both_bookings(
+    pool: asyncpg.Pool, existing: str, new: str
+) -> None:
+    org = await create_test_org(pool)
+    contact = await insert_contact(pool, org)
+    await _insert_booking(pool, org, contact, START, status=existing, event_id=_event_for(existing))
+    overlapping = START + timedelta(minutes=10)
+    if _HOLDS_TIME[existing] and _HOLDS_TIME[new]:
+        with pytest.raises(asyncpg.ExclusionViolationError):
+            await _insert_booking(
+                pool, org, contact, overlapping, status=new, event_id=_event_for(new)
+            )
+    else:
+        await _insert_booking(pool, org, contact, overlapping, status=new, event_id=_event_for(new))
+
+
+async def test_a_released_booking_cannot_take_its_time_back_once_rebooked(
+    pool: asyncpg.Pool,
+) -> None:
+    org = await create_test_org(pool)
+    contact = await insert_contact(pool, org)
+    released = await _insert_booking(pool, org, contact, START, status="failed")
+    await _insert_booking(pool, org, contact, START, status="confirmed", event_id="event-2")
+    with pytest.raises(asyncpg.ExclusionViolationError):
+        await pool.execute("UPDATE bookings SET status = 'held' WHERE id = $1", released)
+
+
+async def test_the_buffer_in_during_keeps_the_provider_busy(pool: asyncpg.Pool) -> None:
+    org = await create_test_org(pool)
+    contact = await insert_contact(pool, org)
+    await _insert_booking(pool, org, contact, START, buffer=15)  # busy 15:00-15:45
+    with pytest.raises(asyncpg.ExclusionViolationError):
+        await _insert_booking(pool, org, contact, START + timedelta(minutes=30))
+    with pytest.raises(asyncpg.ExclusionViolationError):  # its own buffer runs into 15:00
+        await _insert_booking(pool, org, contact, START - timedelta(minutes=40), buffer=15)
+    await _insert_booking(pool, org, contact, START - timedelta(minutes=45), buffer=15)
+    await _insert_booking(pool, org, contact, START + timedelta(minutes=45))
+
+
+async def test_bookings_of_different_providers_do_not_exclude_each_other(
+    pool: asyncpg.Pool,
+) -> None:
+    org = await create_test_org(pool)
+    contact = await insert_contact(pool, org)
+    other_provider = await pool.fetchval(
+        "INSERT INTO providers (org_id, name, calendar_id) VALUES ($1, 'Dr. Other', 'other') "
+        "RETURNING id",
+        org.id,
+    )
+    await _insert_booking(pool, org, contact, START)
+    colleague = TestOrg(
+        org.id, org.slug, other_provider, org.service_id, org.credentials, org.calendar_id
+    )
+    await _insert_booking(pool, colleague, contact, START)
 
 
 async def test_confirmed_requires_calendar_event(pool: asyncpg.Pool) -> None:

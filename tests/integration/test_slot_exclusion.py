@@ -1,0 +1,219 @@
+"""No double booking, through the real booking path: the `bookings_no_overlap` exclusion
+constraint against held, confirmed, failed and cancelled bookings, and with a service buffer.
+
+Google's freeBusy is made to fail in every test here, so the calendar (advisory) refuses
+nothing: a refusal can only come from Postgres, which is what these tests pin. Without that, a
+confirmed booking's event would be refused by the calendar check before the constraint was
+ever reached.
+"""
+
+from collections.abc import AsyncIterator
+from datetime import datetime, time, timedelta
+from uuid import UUID
+
+import asyncpg
+import pytest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from core.config import Settings
+from core.models import (
+    BookResult,
+    CancelRequest,
+    LifecycleResult,
+    RescheduleRequest,
+)
+from core.names import booking_workflow_id
+from core.orgs import ServiceSpec
+from sandbox.runner import Sandboxes
+from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
+from tests.factories import TestOrg, create_test_org
+
+pytestmark = pytest.mark.integration
+
+TAKEN = "That time is already taken."
+
+
+@pytest.fixture
+async def google_says_nothing(
+    booking_settings: Settings, sandboxes: Sandboxes
+) -> AsyncIterator[None]:
+    """freeBusy refused for every calendar, so availability is Postgres's alone."""
+    fault = await sandboxes.calendar.add_fault(
+        status=403, code="forbidden", path_contains="/freeBusy"
+    )
+    yield
+    # The premise held: the bookings asked Google, and Google did not answer.
+    [state] = [f for f in await sandboxes.calendar.faults() if f["id"] == fault]
+    assert state["fired"] > 0
+
+
+@pytest.fixture
+async def org(pool: asyncpg.Pool, google_says_nothing: None) -> TestOrg:
+    return await create_test_org(pool)
+
+
+async def booked(client: Client, settings: Settings, org: TestOrg, start: datetime) -> UUID:
+    answer = await book(client, settings, org, start=start, phone=unique_phone())
+    assert (answer.outcome, answer.start) == ("booked", start), answer.message
+    assert answer.booking_id is not None
+    return answer.booking_id
+
+
+async def refused(client: Client, settings: Settings, org: TestOrg, start: datetime) -> BookResult:
+    answer = await book(client, settings, org, start=start, phone=unique_phone())
+    assert answer.outcome == "unavailable", answer.message
+    assert answer.message.startswith(TAKEN), answer.message
+    assert answer.booking_id is None
+    return answer
+
+
+async def org_bookings(pool: asyncpg.Pool, org: TestOrg) -> list[tuple[datetime, str]]:
+    rows = await pool.fetch(
+        "SELECT starts_at, status::text FROM bookings WHERE org_id = $1 ORDER BY starts_at, "
+        "created_at",
+        org.id,
+    )
+    return [(row["starts_at"], row["status"]) for row in rows]
+
+
+async def change(client: Client, booking_id: UUID, update: str, request: object) -> LifecycleResult:
+    handle = client.get_workflow_handle(booking_workflow_id(booking_id))
+    return await handle.execute_update(update, request, result_type=LifecycleResult)
+
+
+async def test_a_held_booking_and_then_a_confirmed_one_keep_the_slot(
+    temporal_client: Client,
+    booking_settings: Settings,
+    worker: Worker,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
+) -> None:
+    # The calendar fails until told otherwise, so the first booking stays held.
+    calendar_down = await sandboxes.calendar.add_fault(
+        status=503, method="POST", path_contains=f"{org.calendar_id}/events"
+    )
+    start = local_start(2, time(10))
+    first = await booked(temporal_client, booking_settings, org, start)
+    assert (await wait_for_status(pool, first, {"held"}))["status"] == "held"
+
+    # Held: the same start and any overlap are refused; the adjacent start is not.
+    await refused(temporal_client, booking_settings, org, start)
+    await refused(temporal_client, booking_settings, org, start + timedelta(minutes=15))
+    await refused(temporal_client, booking_settings, org, start - timedelta(minutes=15))
+    adjacent = await booked(temporal_client, booking_settings, org, start + timedelta(minutes=30))
+    assert (await wait_for_status(pool, first, {"held"}))["status"] == "held"
+
+    # Confirmed: still refused.
+    await sandboxes.calendar.remove_fault(calendar_down)
+    await wait_for_status(pool, first, {"confirmed"})
+    await refused(temporal_client, booking_settings, org, start)
+    await refused(temporal_client, booking_settings, org, start + timedelta(minutes=10))
+    await wait_for_status(pool, adjacent, {"confirmed"})
+    assert await org_bookings(pool, org) == [
+        (start, "confirmed"),
+        (start + timedelta(minutes=30), "confirmed"),
+    ]
+
+
+async def test_a_booking_compensated_to_failed_frees_its_slot(
+    temporal_client: Client,
+    booking_settings: Settings,
+    worker: Worker,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
+) -> None:
+    refusal = await sandboxes.calendar.add_fault(
+        status=403, code="forbidden", method="POST", path_contains=f"{org.calendar_id}/events"
+    )
+    start = local_start(3, time(11))
+    first = await booked(temporal_client, booking_settings, org, start)
+    failed = await wait_for_status(pool, first, {"failed"})
+    assert failed["status_reason"].startswith("calendar: "), failed
+    await sandboxes.calendar.remove_fault(refusal)
+
+    second = await booked(temporal_client, booking_settings, org, start)
+    await wait_for_status(pool, second, {"confirmed"})
+    assert await org_bookings(pool, org) == [(start, "failed"), (start, "confirmed")]
+
+
+async def test_a_cancelled_booking_frees_its_slot(
+    temporal_client: Client,
+    booking_settings: Settings,
+    worker: Worker,
+    pool: asyncpg.Pool,
+    org: TestOrg,
+) -> None:
+    start = local_start(4, time(12))
+    first = await booked(temporal_client, booking_settings, org, start)
+    await wait_for_status(pool, first, {"confirmed"})
+    await refused(temporal_client, booking_settings, org, start)
+    result = await change(temporal_client, first, "cancel_booking", CancelRequest(reason="ill"))
+    assert result.outcome == "cancelled", result.message
+
+    second = await booked(temporal_client, booking_settings, org, start)
+    await wait_for_status(pool, second, {"confirmed"})
+    assert await org_bookings(pool, org) == [(start, "cancelled"), (start, "confirmed")]
+
+
+@pytest.fixture
+async def buffered_org(pool: asyncpg.Pool, google_says_nothing: None) -> TestOrg:
+    """30-minute appointments with 15 minutes kept free after each."""
+    service = ServiceSpec(name="Consultation", duration_minutes=30, buffer_minutes=15)
+    return await create_test_org(pool, services=[service])
+
+
+async def test_the_service_buffer_is_part_of_the_occupied_time(
+    temporal_client: Client,
+    booking_settings: Settings,
+    worker: Worker,
+    pool: asyncpg.Pool,
+    buffered_org: TestOrg,
+) -> None:
+    org = buffered_org
+    ten = local_start(5, time(10))
+    minutes = timedelta(minutes=1)
+    first = await booked(temporal_client, booking_settings, org, ten)
+    # 10:00-10:30 plus the buffer: the provider is busy until 10:45.
+    inside_buffer = await refused(temporal_client, booking_settings, org, ten + 30 * minutes)
+    # The alternatives offered skip the buffer too: 10:30 and 10:45-11:15 are not free grid
+    # starts, 11:00 is.
+    assert inside_buffer.alternatives[0] == ten + 60 * minutes
+    # A booking before it may not run into it: 09:30 + 30 + 15 ends at 10:15.
+    await refused(temporal_client, booking_settings, org, ten - 30 * minutes)
+    await booked(temporal_client, booking_settings, org, ten - 45 * minutes)
+    after_buffer = await booked(temporal_client, booking_settings, org, ten + 45 * minutes)
+
+    occupied = await pool.fetchrow(
+        "SELECT lower(during) AS start, upper(during) AS stop FROM bookings WHERE id = $1", first
+    )
+    assert (occupied["start"], occupied["stop"]) == (ten, ten + 45 * minutes)
+
+    # Moves keep the buffer too, the other bookings' and the moved one's own.
+    later = await booked(temporal_client, booking_settings, org, ten + 180 * minutes)
+    for booking_id in (first, after_buffer, later):
+        await wait_for_status(pool, booking_id, {"confirmed"})
+
+    async def move_later(to: datetime) -> LifecycleResult:
+        request = RescheduleRequest(start=to.isoformat())
+        return await change(temporal_client, later, "reschedule_booking", request)
+
+    # 11:15 is inside the buffer of 10:45's booking (busy until 11:30).
+    into_buffer = await move_later(ten + 75 * minutes)
+    assert (into_buffer.outcome, into_buffer.message[: len(TAKEN)]) == ("unavailable", TAKEN)
+    # 08:45-09:15 is free, but its own buffer would run into 09:15's booking.
+    buffer_into_next = await move_later(ten - 75 * minutes)
+    assert (buffer_into_next.outcome, buffer_into_next.message[: len(TAKEN)]) == (
+        "unavailable",
+        TAKEN,
+    )
+    moved = await move_later(ten - 90 * minutes)
+    assert moved.outcome == "rescheduled", moved.message
+    assert [at for at, _ in await org_bookings(pool, org)] == [
+        ten - 90 * minutes,
+        ten - 45 * minutes,
+        ten,
+        ten + 45 * minutes,
+    ]
