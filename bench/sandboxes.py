@@ -1,8 +1,10 @@
 """`python -m bench.sandboxes`: the Twilio and Google sandboxes in a process of their own.
 
 `booking dev` runs them inside its own event loop; the bench runs them apart so that serving
-SMS, calendar and freeBusy calls never delays the load generator's clock. Prints the child
-environment as one JSON line on stdout, then serves until SIGTERM or SIGINT.
+SMS, calendar and freeBusy calls never delays the load generator's clock. Prints one JSON line
+on stdout, `{"environment": {...}, "control": {"twilio": URL, "calendar": URL}}` (the children's
+environment, and where each sandbox's `/_sandbox/` control API lives, for the bench's vendor
+latency), then serves until SIGTERM or SIGINT.
 """
 
 import asyncio
@@ -19,7 +21,8 @@ async def _serve() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with running_sandboxes() as sandboxes:
-        print(json.dumps(sandboxes.environment()), flush=True)
+        control = {"twilio": sandboxes.twilio.base_url, "calendar": sandboxes.calendar.base_url}
+        print(json.dumps({"environment": sandboxes.environment(), "control": control}), flush=True)
         await stop.wait()
 
 

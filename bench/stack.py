@@ -2,9 +2,10 @@
 
 Everything lives in a fresh temporary directory and on OS-chosen ports (never the dev defaults
 7233/8233/8000), so the bench runs beside `booking dev`. Embedded Postgres and the Temporal dev
-server as `booking dev` starts them; the sandboxes, `booking worker`, `booking api` and the
-baseline app as separate processes, each in its own session (so Ctrl-C reaches only the bench,
-which then stops them in order: API and baseline, worker, sandboxes, Temporal, Postgres).
+server as `booking dev` starts them; the sandboxes, `booking worker`, `booking api`, the
+baseline app and the Temporal floor (its app and its worker) as separate processes, each in its
+own session (so Ctrl-C reaches only the bench, which then stops them in order: floor, baseline,
+API, worker, sandboxes, Temporal, Postgres).
 """
 
 import asyncio
@@ -50,9 +51,13 @@ class Stack:
     dsn: str
     api_url: str
     baseline_url: str
+    floor_url: str
     admin_token: str
     temporal_address: str
-    pids: dict[str, int]  # api, worker, baseline, temporal: the trees whose memory is sampled
+    # Every process tree under test by name (api, worker, temporal, postgres, sandboxes,
+    # baseline, floor, floor_worker): their CPU time and memory are sampled.
+    pids: dict[str, int]
+    sandbox_control: dict[str, str]  # "twilio", "calendar": base URL of each control API
 
 
 @contextlib.asynccontextmanager
@@ -70,8 +75,8 @@ async def running_stack(*, keep: bool = False) -> AsyncIterator[Stack]:
             database_file=None, port=None, ui_port=None, log_file=root / "temporal.log"
         )
         stack.push_async_callback(temporal.stop)
-        sandbox_env = await _start_sandboxes(root, stack)
-        api_port, baseline_port = free_port(), free_port()
+        sandboxes, sandbox_env, sandbox_control = await _start_sandboxes(root, stack)
+        api_port, baseline_port, floor_port = free_port(), free_port(), free_port()
         admin_token = secrets.token_urlsafe(32)
         env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
         env |= {
@@ -97,24 +102,41 @@ async def running_stack(*, keep: bool = False) -> AsyncIterator[Stack]:
             [sys.executable, "-m", "bench.baseline", str(baseline_port)],
             env,
         )
+        floor_command = [sys.executable, "-m", "bench.floor"]
+        floor_worker = await _spawn(stack, root, "floor_worker", [*floor_command, "worker"], env)
+        floor = await _spawn(stack, root, "floor", [*floor_command, "app", str(floor_port)], env)
         api_url = f"http://127.0.0.1:{api_port}"
         baseline_url = f"http://127.0.0.1:{baseline_port}"
-        children = {"api": api, "worker": worker, "baseline": baseline}
+        floor_url = f"http://127.0.0.1:{floor_port}"
+        children = {
+            "api": api,
+            "worker": worker,
+            "baseline": baseline,
+            "floor": floor,
+            "floor_worker": floor_worker,
+        }
         await _wait_ready(f"{api_url}/ready", children, root)
         await _wait_ready(f"{baseline_url}/health", children, root)
+        await _wait_ready(f"{floor_url}/ready", children, root)
         yield Stack(
             root=root,
             dsn=dsn,
             api_url=api_url,
             baseline_url=baseline_url,
+            floor_url=floor_url,
             admin_token=admin_token,
             temporal_address=temporal.address,
             pids={
                 "api": api.pid,
                 "worker": worker.pid,
-                "baseline": baseline.pid,
                 "temporal": temporal.process.pid,
+                "postgres": _postmaster_pid(postgres.pgdata),
+                "sandboxes": sandboxes.pid,
+                "baseline": baseline.pid,
+                "floor": floor.pid,
+                "floor_worker": floor_worker.pid,
             },
+            sandbox_control=sandbox_control,
         )
 
 
@@ -130,7 +152,10 @@ async def _in_thread(function: Callable[[], T]) -> T:
         raise
 
 
-async def _start_sandboxes(root: Path, stack: contextlib.AsyncExitStack) -> dict[str, str]:
+async def _start_sandboxes(
+    root: Path, stack: contextlib.AsyncExitStack
+) -> tuple[asyncio.subprocess.Process, dict[str, str], dict[str, str]]:
+    """The sandboxes' process, the children's environment, and the control API base URLs."""
     with (root / "sandboxes.log").open("ab") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -145,10 +170,12 @@ async def _start_sandboxes(root: Path, stack: contextlib.AsyncExitStack) -> dict
     assert process.stdout is not None
     try:
         line = await asyncio.wait_for(process.stdout.readline(), timeout=_READY_TIMEOUT_S)
-        environment: dict[str, str] = json.loads(line)
-    except (TimeoutError, ValueError):
+        started = json.loads(line)
+        environment: dict[str, str] = started["environment"]
+        control: dict[str, str] = started["control"]
+    except (TimeoutError, ValueError, KeyError, TypeError):
         raise StackError(f"the sandboxes did not start; see {root / 'sandboxes.log'}") from None
-    return environment
+    return process, environment, control
 
 
 async def _spawn(
@@ -177,6 +204,14 @@ async def _wait_ready(
                     return
             await asyncio.sleep(0.2)
     raise StackError(f"{url} was not ready within {_READY_TIMEOUT_S}s; logs in {root}")
+
+
+def _postmaster_pid(pgdata: Path) -> int:
+    """The server's pid: the first line of postmaster.pid (the backends are its children)."""
+    try:
+        return int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        raise StackError(f"no postmaster.pid in {pgdata}") from None
 
 
 def _tail(root: Path, name: str, lines: int = 15) -> str:
