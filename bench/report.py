@@ -1,9 +1,10 @@
-"""The bench's output: targets checked, a markdown table, and JSON under bench/results/."""
+"""The bench's output: markdown tables, and the JSON and the latency plot under bench/results/."""
 
 import contextlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -12,7 +13,24 @@ from typing import Any
 
 import psutil
 
+from bench.cpu import BENCH
+from bench.history import COUNTED
+from bench.plot import plot_latency
+
 RESULTS = Path(__file__).resolve().parent / "results"
+_TARGETS = ("ours", "floor", "baseline")
+# CPU columns in this order: ours, the servers, the sandboxes, the other targets, the bench.
+_PROCESSES = (
+    "api",
+    "worker",
+    "temporal",
+    "postgres",
+    "sandboxes",
+    "floor",
+    "floor_worker",
+    "baseline",
+    BENCH,
+)
 # The tuning settings a result depends on; recorded when set in the environment.
 TUNING_SETTINGS = ("DB_POOL_MIN_SIZE", "DB_POOL_MAX_SIZE", "BOOKING_ANSWER_TIMEOUT", "LOG_LEVEL")
 
@@ -50,79 +68,122 @@ def machine_load() -> dict[str, Any]:
     return {"loadavg": [round(x, 2) for x in os.getloadavg()], "cpu_percent": usage, "busy": busy}
 
 
-def check_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The figures the project aims for; reported, never asserted."""
-    ours = {e["concurrency"]: e for e in result["latency"] if e["target"] == "ours"}
-    checks: list[dict[str, Any]] = []
-    if 10 in ours:
-        checks.append(
-            _check("answer p50 at c=10 ≤ 50 ms", ours[10]["p50_ms"], ours[10]["p50_ms"] <= 50)
-        )
-        checks.append(
-            _check("answer p99 at c=10 ≤ 250 ms", ours[10]["p99_ms"], ours[10]["p99_ms"] <= 250)
-        )
-    if 50 in ours:
-        e2e = ours[50].get("end_to_end", {})
-        rate = ours[50]["answers_per_s"]
-        checks.append(_check("≥ 50 answers/s at c=50", rate, rate >= 50))
-        checks.append(
-            _check(
-                "phase 2 keeps up at c=50 (confirmed/s)",
-                e2e.get("confirmed_per_s"),
-                rate >= 50 and bool(e2e.get("keeps_up")),
-            )
-        )
-    single = result["contention"].get("ours", {}).get("single_slot")
-    if single:
-        checks.append(
-            _check(
-                "contention answered within 2 s (max ms)",
-                single["max_ms"],
-                single["max_ms"] <= 2000,
-            )
-        )
-    return checks
-
-
-def _check(name: str, value: Any, met: bool) -> dict[str, Any]:
-    return {"target": name, "value": value, "met": met}
-
-
 def markdown(result: dict[str, Any]) -> str:
     env = result["environment"]
     lines = [
         f"booking bench — {result['finished_at']} — commit {str(env['commit'])[:10]}"
         f"{' (dirty)' if env['dirty'] else ''} — {env['cpu_count']} CPUs, Python {env['python']}",
         f"load before: {result['load_before']['loadavg']} {result['load_before']['busy'] or ''}",
-        "",
-        "| scenario | c | requests | p50 ms | p95 ms | p99 ms | max ms | answers/s"
-        " | baseline p50 | baseline p99 | baseline answers/s | ratio p50 | ratio answers/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    baseline = {e["concurrency"]: e for e in result["latency"] if e["target"] == "baseline"}
-    for entry in (e for e in result["latency"] if e["target"] == "ours"):
-        base = baseline.get(entry["concurrency"], {})
-        lines.append(_row(f"book {_outcomes(entry)}", entry["concurrency"], entry, base))
-    for name, scenario in result["contention"].get("ours", {}).items():
-        base = result["contention"].get("baseline", {}).get(name, {})
-        lines.append(_row(f"{name} {_outcomes(scenario)}", scenario["requests"], scenario, base))
-    lines += [
+    lines += _latency_table(result)
+    lines += _end_to_end_table(result)
+    lines += _vendor_table(result)
+    lines += _breakdown_table(result)
+    lines += _history_table(result)
+    lines += _cpu_table(result)
+    lines += _contention_table(result)
+    memory = ", ".join(f"{name} {mib:.0f}" for name, mib in result["peak_rss_mib"].items())
+    lines += ["", f"peak RSS (MiB, process + children): {memory}"]
+    lines += ["", "| target | value | met |", "|---|---|---|"]
+    lines += [f"| {c['target']} | {c['value']} | {_met(c['met'])} |" for c in result["targets"]]
+    lines.append(
+        f"load after: {result['load_after']['loadavg']} {result['load_after']['busy'] or ''}"
+    )
+    return "\n".join(lines)
+
+
+def _latency_table(result: dict[str, Any]) -> list[str]:
+    lines = [
         "",
-        "| end to end (request → confirmed) | c | confirmed | p50 ms | p95 ms | max ms"
+        "| answer latency | target | c | requests | p50 ms | p95 ms | p99 ms | max ms | answers/s"
+        " | ours ÷ baseline p50 / p99 / answers/s | ours ÷ floor p50 / p99 / answers/s"
+        " | outcomes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    by_level: dict[int, list[dict[str, Any]]] = {}
+    for entry in result["latency"]:
+        by_level.setdefault(entry["concurrency"], []).append(entry)
+    for concurrency, entries in by_level.items():
+        for entry in sorted(entries, key=lambda e: _TARGETS.index(e["target"])):
+            lines.append(_row("book", entry["target"], concurrency, entry))
+    for name in ("single_slot", "overlapping"):
+        for target in _TARGETS:
+            scenario = result["contention"].get(target, {}).get(name)
+            if scenario:
+                lines.append(_row(name, target, scenario["requests"], scenario))
+    return lines
+
+
+def _row(label: str, target: str, concurrency: int, entry: dict[str, Any]) -> str:
+    vs = entry.get("vs", {})
+    return (
+        f"| {label} | {target} | {concurrency} | {entry['requests']} | {entry['p50_ms']} "
+        f"| {entry['p95_ms']} | {entry['p99_ms']} | {entry['max_ms']} | {entry['answers_per_s']} "
+        f"| {_ratios(vs.get('baseline'))} | {_ratios(vs.get('floor'))} | {_outcomes(entry)} |"
+    )
+
+
+def _ratios(values: dict[str, float | None] | None) -> str:
+    if not values:
+        return ""
+    return " / ".join(
+        "–" if values.get(k) is None else f"{values[k]:.2g}×"
+        for k in ("p50", "p99", "answers_per_s")
+    )
+
+
+def _end_to_end_table(result: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "| end to end (request → confirmed), ours | c | confirmed | p50 ms | p95 ms | max ms"
         " | confirmed/s | last confirmed after last answer | keeps up |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for entry in (e for e in result["latency"] if e["target"] == "ours"):
-        e2e = entry.get("end_to_end", {})
-        lines.append(
-            f"| book | {entry['concurrency']} | {e2e.get('confirmed')}/{e2e.get('booked')} "
-            f"| {e2e.get('p50_ms')} | {e2e.get('p95_ms')} | {e2e.get('max_ms')} "
-            f"| {e2e.get('confirmed_per_s')} | {e2e.get('last_confirmed_after_last_answer_s')} s "
-            f"| {'yes' if e2e.get('keeps_up') else 'no'} |"
-        )
-    lines += [
+        lines.append(_e2e_row("book", entry["concurrency"], entry.get("end_to_end", {})))
+    return lines
+
+
+def _e2e_row(label: str, concurrency: int, e2e: dict[str, Any]) -> str:
+    return (
+        f"| {label} | {concurrency} | {e2e.get('confirmed')}/{e2e.get('booked')} "
+        f"| {e2e.get('p50_ms')} | {e2e.get('p95_ms')} | {e2e.get('max_ms')} "
+        f"| {e2e.get('confirmed_per_s')} | {e2e.get('last_confirmed_after_last_answer_s')} s "
+        f"| {'yes' if e2e.get('keeps_up') else 'no'} |"
+    )
+
+
+def _vendor_table(result: dict[str, Any]) -> list[str]:
+    vendor = result.get("realistic_vendor", {})
+    if not vendor.get("runs"):
+        return []
+    delays = ", ".join(f"{d['what']} {d['ms']} ms" for d in vendor["latency_ms"])
+    lines = [
         "",
-        "| where the answer's time goes, p50 / p95 ms | c | request → workflow started"
+        f"realistic vendor latency (ours): {delays}",
+        "",
+        "| vendors | c | requests | answer p50 ms | answer p99 ms | p50 moved ms"
+        " | confirmed | e2e p50 ms | e2e p95 ms | e2e max ms"
+        " | last confirmed after last answer | vendor requests delayed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in vendor["runs"]:
+        e2e = run.get("end_to_end", {})
+        delayed = ", ".join(f"{k} {v}" for k, v in run.get("vendor_requests_delayed", {}).items())
+        lines.append(
+            f"| {'delayed' if run['vendor_latency'] else 'as is'} | {run['concurrency']} "
+            f"| {run['requests']} | {run['p50_ms']} | {run['p99_ms']} "
+            f"| {run.get('answer_p50_moved_ms', '')} | {e2e.get('confirmed')}/{e2e.get('booked')} "
+            f"| {e2e.get('p50_ms')} | {e2e.get('p95_ms')} | {e2e.get('max_ms')} "
+            f"| {e2e.get('last_confirmed_after_last_answer_s')} s | {delayed} |"
+        )
+    return lines
+
+
+def _breakdown_table(result: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "| where the answer's time goes (ours), p50 / p95 ms | c | request → workflow started"
         " | task queue wait | phase 1 in worker | result → caller |",
         "|---|---|---|---|---|---|",
     ]
@@ -138,7 +199,68 @@ def markdown(result: dict[str, Any]) -> str:
             )
         ]
         lines.append(f"| book | {entry['concurrency']} | " + " | ".join(cells) + " |")
-    lines += ["", "| contention check | ours | baseline |", "|---|---|---|"]
+    return lines
+
+
+def _history_table(result: dict[str, Any]) -> list[str]:
+    history = result.get("history")
+    if not history:
+        return []
+    lines = [
+        "",
+        f"| history per workflow (c={history['concurrency']}), median (min–max) | sample | "
+        + " | ".join(COUNTED.values())
+        + " |",
+        "|---|---|" + "---|" * len(COUNTED),
+    ]
+    for target, label in (("ours", "ours, confirmed bookings"), ("floor", "Temporal floor")):
+        counts = history.get(target, {})
+        cells = [
+            f"{counts[k]['median']:g} ({counts[k]['min']}–{counts[k]['max']})"
+            if k in counts
+            else "–"
+            for k in COUNTED
+        ]
+        sample = f"{counts.get('sample', 0)}"
+        if counts.get("not_quiet"):
+            sample += f" (+{counts['not_quiet']} still busy, not counted)"
+        lines.append(f"| {label} | {sample} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _cpu_table(result: dict[str, Any]) -> list[str]:
+    rows: list[tuple[str, dict[str, float], int]] = []
+    for entry in result["latency"]:
+        label = f"book c={entry['concurrency']} {entry['target']}"
+        rows.append((label, entry.get("cpu_s", {}), entry["requests"]))
+        if "cpu_s_phase2_drain" in entry:
+            rows.append((f"{label}: phase 2 drain", entry["cpu_s_phase2_drain"], 0))
+    for run in result.get("realistic_vendor", {}).get("runs", []):
+        label = f"vendors {'delayed' if run['vendor_latency'] else 'as is'} c={run['concurrency']}"
+        rows.append((label, run.get("cpu_s", {}), run["requests"]))
+    for target in _TARGETS:
+        for name, scenario in result["contention"].get(target, {}).items():
+            rows.append((f"{name} {target}", scenario.get("cpu_s", {}), scenario["requests"]))
+    names = [n for n in _PROCESSES if any(n in cpu for _, cpu, _ in rows)]
+    if not names:
+        return []
+    lines = [
+        "",
+        "| CPU seconds | "
+        + " | ".join(n.replace("_", " ") for n in names)
+        + " | total | CPU ms per answer |",
+        "|---|" + "---|" * (len(names) + 2),
+    ]
+    for label, cpu, answers in rows:
+        total = sum(cpu.values())
+        per_answer = f"{total / answers * 1000:.1f}" if answers else ""
+        cells = [f"{cpu[n]:.2f}" if n in cpu else "–" for n in names]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {total:.2f} | {per_answer} |")
+    return lines
+
+
+def _contention_table(result: dict[str, Any]) -> list[str]:
+    lines = ["", "| contention check | ours | floor | baseline |", "|---|---|---|---|"]
     contention = result["contention"]
     for label, key, field in (
         ("one slot: exactly 1 booked, 99 taken", "single_slot", "exactly_one"),
@@ -150,58 +272,42 @@ def markdown(result: dict[str, Any]) -> str:
         ("overlapping: rows held/confirmed", "overlapping", "rows_held_or_confirmed"),
         ("overlapping: overlapping pairs in Postgres", "overlapping", "overlapping_pairs"),
     ):
-        values = [contention.get(t, {}).get(key, {}).get(field) for t in ("ours", "baseline")]
-        lines.append(f"| {label} | {values[0]} | {values[1]} |")
+        values = [contention.get(t, {}).get(key, {}).get(field, "–") for t in _TARGETS]
+        lines.append(f"| {label} | " + " | ".join(str(v) for v in values) + " |")
+    integrity = result["integrity"]
     lines.append(
         "| whole run: overlapping pairs in Postgres "
-        f"| {result['integrity']['ours']} | {result['integrity']['baseline']} |"
+        f"| {integrity.get('ours')} | – | {integrity.get('baseline')} |"
     )
-    memory = ", ".join(f"{name} {mib:.0f}" for name, mib in result["peak_rss_mib"].items())
-    lines += [
-        "",
-        f"peak RSS (MiB, process + children): {memory}",
-        "",
-        "| target | value | met |",
-        "|---|---|---|",
-    ]
-    lines += [
-        f"| {c['target']} | {c['value']} | {'✓' if c['met'] else '✗'} |" for c in result["targets"]
-    ]
-    lines.append(
-        f"load after: {result['load_after']['loadavg']} {result['load_after']['busy'] or ''}"
-    )
-    return "\n".join(lines)
-
-
-def _row(label: str, concurrency: int, ours: dict[str, Any], base: dict[str, Any]) -> str:
-    ratio_p50 = _ratio(ours.get("p50_ms"), base.get("p50_ms"))
-    ratio_rate = _ratio(ours.get("answers_per_s"), base.get("answers_per_s"))
-    return (
-        f"| {label} | {concurrency} | {ours['requests']} | {ours['p50_ms']} | {ours['p95_ms']} "
-        f"| {ours['p99_ms']} | {ours['max_ms']} | {ours['answers_per_s']} | {base.get('p50_ms')} "
-        f"| {base.get('p99_ms')} | {base.get('answers_per_s')} | {ratio_p50} | {ratio_rate} |"
-    )
+    return lines
 
 
 def _outcomes(entry: dict[str, Any]) -> str:
-    return "(" + ", ".join(f"{k} {v}" for k, v in sorted(entry["outcomes"].items())) + ")"
+    return ", ".join(f"{k} {v}" for k, v in sorted(entry["outcomes"].items()))
 
 
-def _ratio(ours: float | None, base: float | None) -> str:
-    return f"{ours / base:.2g}×" if ours and base else "–"
+def _met(met: bool | None) -> str:
+    return "–" if met is None else "✓" if met else "✗"
 
 
-def write(result: dict[str, Any], directory: Path = RESULTS) -> Path:
-    """latest.json plus a timestamped copy; returns the copy's path."""
+def write(
+    result: dict[str, Any], directory: Path = RESULTS, name: str | None = None
+) -> tuple[Path, Path]:
+    """The JSON and the latency plot: NAME.json and NAME.png for a named run, otherwise a
+    timestamped pair plus latest.json and latest.png. Returns the JSON's and the plot's paths."""
     directory.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, default=str) + "\n"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    copy = directory / f"{stamp}.json"
-    for path in (copy, directory / "latest.json"):
+    stem = name or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    copies = [stem] if name else [stem, "latest"]
+    for each in copies:
+        path = directory / f"{each}.json"
         temporary = path.with_suffix(".json.tmp")
         temporary.write_text(text)
         temporary.replace(path)
-    return copy
+    plot = plot_latency(result, directory / f"{stem}.png")
+    if not name:
+        shutil.copyfile(plot, directory / "latest.png")
+    return directory / f"{stem}.json", plot
 
 
 def _git(*args: str) -> str | None:
