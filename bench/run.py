@@ -62,6 +62,20 @@ class _Bench:
     stack: Stack
     phones: Phones
 
+    async def level(
+        self, target: Target, *, requests: int, concurrency: int
+    ) -> tuple[Run, dict[str, Any]]:
+        """One latency level on `target`: the run, and its summary with the CPU it cost."""
+        with self.cpu.measure() as cpu:
+            run = await latency_level(
+                self.clients[target.name],
+                target,
+                self.phones,
+                requests=requests,
+                concurrency=concurrency,
+            )
+        return run, {**summarize(run), "cpu_s": cpu.seconds}
+
 
 async def run_bench(options: Options) -> dict[str, Any]:
     result: dict[str, Any] = {
@@ -111,13 +125,7 @@ async def _scenarios(
     targets = (ours, floor, baseline)
     # Warm-up, not counted: connections, pools, caches, the first workflow tasks.
     for target in targets:
-        run = await latency_level(
-            bench.clients[target.name],
-            target,
-            bench.phones,
-            requests=options.warmup,
-            concurrency=5,
-        )
+        run, _ = await bench.level(target, requests=options.warmup, concurrency=5)
         if target is ours:
             await end_to_end(bench.pool, ours, run)
     latency: list[dict[str, Any]] = []
@@ -126,17 +134,9 @@ async def _scenarios(
     for concurrency, requests in options.levels:
         level: dict[str, dict[str, Any]] = {}
         for target in targets:
-            with bench.cpu.measure() as answering:
-                run = await latency_level(
-                    bench.clients[target.name],
-                    target,
-                    bench.phones,
-                    requests=requests,
-                    concurrency=concurrency,
-                )
+            run, summary = await bench.level(target, requests=requests, concurrency=concurrency)
             runs[target.name, concurrency] = run
-            entry = {"target": target.name, "concurrency": concurrency, **summarize(run)}
-            entry["cpu_s"] = answering.seconds
+            entry = {"target": target.name, "concurrency": concurrency, **summary}
             if target is ours:
                 # Also waits for phase 2 to drain, so the next run starts on a quiet worker.
                 with bench.cpu.measure() as draining:
@@ -152,24 +152,20 @@ async def _scenarios(
     vendor = await _realistic_vendor(bench, ours, options.vendor_levels)
     contention: dict[str, dict[str, Any]] = {}
     for target in targets:
-        with bench.cpu.measure() as single_cpu:
-            single = await single_slot(
-                bench.clients[target.name],
-                bench.pool,
-                target,
-                bench.phones,
-                contention_day(_SINGLE_SLOT_DAY),
-            )
-        with bench.cpu.measure() as overlap_cpu:
-            overlap = await overlapping(
-                bench.clients[target.name],
-                bench.pool,
-                target,
-                bench.phones,
-                contention_day(_OVERLAP_DAY),
-            )
-        single["cpu_s"], overlap["cpu_s"] = single_cpu.seconds, overlap_cpu.seconds
-        contention[target.name] = {"single_slot": single, "overlapping": overlap}
+        contention[target.name] = {}
+        for name, run_scenario, day in (
+            ("single_slot", single_slot, _SINGLE_SLOT_DAY),
+            ("overlapping", overlapping, _OVERLAP_DAY),
+        ):
+            with bench.cpu.measure() as cpu:
+                summary = await run_scenario(
+                    bench.clients[target.name],
+                    bench.pool,
+                    target,
+                    bench.phones,
+                    contention_day(day),
+                )
+            contention[target.name][name] = {**summary, "cpu_s": cpu.seconds}
         print(f"contention {target.name}: done", flush=True)
     for scenario in ("single_slot", "overlapping"):
         contention["ours"][scenario]["vs"] = {
@@ -204,16 +200,8 @@ async def _realistic_vendor(
                 else contextlib.nullcontext(Fired(counts={}))
             )
             async with delays as fired:
-                with bench.cpu.measure() as answering:
-                    run = await latency_level(
-                        bench.clients[ours.name],
-                        ours,
-                        bench.phones,
-                        requests=requests,
-                        concurrency=concurrency,
-                    )
-                entry |= summarize(run)
-                entry["cpu_s"] = answering.seconds
+                run, summary = await bench.level(ours, requests=requests, concurrency=concurrency)
+                entry |= summary
                 entry["end_to_end"] = await end_to_end(bench.pool, ours, run)
             entry["vendor_requests_delayed"] = fired.counts
             pair[with_latency] = entry
