@@ -23,6 +23,17 @@ from core.errors import StackError
 from core.names import SEARCH_ATTRIBUTES
 
 _START_TIMEOUT_S = 60
+# The dev server runs one history shard. Its transfer-queue reader, which hands each new
+# workflow task to matching, is rate-limited per shard (20 reads/s by default): once its burst
+# is spent, task dispatch is spaced ~50 ms apart and every booking's answer waits for it. A
+# cluster has hundreds of shards, so the limit rarely binds there. One task-queue partition
+# (default 4) saves the forwarding between partitions that a single worker's pollers cause;
+# on a cluster, partitions spread a busy task queue over matching hosts.
+DEV_SERVER_DYNAMIC_CONFIG = (
+    "history.transferProcessorMaxPollRPS=10000",
+    "matching.numTaskqueueReadPartitions=1",
+    "matching.numTaskqueueWritePartitions=1",
+)
 _TYPE_NAMES = {
     SearchAttributeIndexedValueType.KEYWORD: "Keyword",
     SearchAttributeIndexedValueType.TEXT: "Text",
@@ -126,6 +137,8 @@ async def start_embedded_temporal(
         args += ["--db-filename", str(database_file)]
     for key in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{key.name}={_TYPE_NAMES[key.indexed_value_type]}"]
+    for value in DEV_SERVER_DYNAMIC_CONFIG:
+        args += ["--dynamic-config-value", value]
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log_output:
         process = await asyncio.create_subprocess_exec(
