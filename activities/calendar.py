@@ -20,9 +20,17 @@ class CalendarActivities:
     async def create_calendar_event(self, ref: BookingRef) -> CalendarEventResult:
         """Create the event exactly once: a retry finds the same id already there (409)."""
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
+        return CalendarEventResult(event_id=await self.ensure_event(booking))
+
+    async def ensure_event(self, booking: asyncpg.Record) -> str:
+        """The booking's event id, creating the event unless an earlier attempt did (409).
+
+        PermanentServiceError when our own compensation already deleted it: Google never
+        reuses a deleted event's id.
+        """
         event = await self._calendar.insert_event(
             calendar_id=booking["calendar_id"],
-            event_id=event_id_for_booking(ref.booking_id),
+            event_id=event_id_for_booking(booking["id"]),
             summary=f"{booking['service_name']}: {booking['contact_name'] or 'caller'}",
             description=_description(booking),
             start=booking["starts_at"],
@@ -34,7 +42,7 @@ class CalendarActivities:
             raise PermanentServiceError(
                 "the calendar event for this booking was already deleted", code="eventCancelled"
             )
-        return CalendarEventResult(event_id=event.id)
+        return event.id
 
     @activity.defn
     @typed_errors

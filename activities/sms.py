@@ -14,6 +14,7 @@ import asyncpg
 from temporalio import activity
 
 from activities.errors import typed_errors
+from activities.heartbeat import heartbeating
 from core import messages
 from core.errors import PermanentServiceError, TransientServiceError
 from core.masking import mask_phone
@@ -52,6 +53,11 @@ class SmsActivities:
     @activity.defn
     @typed_errors
     async def send_sms(self, request: SendSmsInput) -> SmsResult:
+        """Send the booking's message of this kind once (see `deliver`)."""
+        async with heartbeating():
+            return await self.deliver(request)
+
+    async def deliver(self, request: SendSmsInput) -> SmsResult:
         """Send the booking's message of this kind once.
 
         A recipient who opted out of the org's sender number is not texted: the row is recorded

@@ -31,15 +31,7 @@ from core.models import BookResult
 from core.names import booking_workflow_id
 from core.normalize import parse_day
 from core.orgs import Org
-from core.repositories import orgs as org_repo
-from core.scheduling import (
-    BusyTimes,
-    DayAvailability,
-    Provider,
-    day_availability,
-    provider_and_service,
-    rules_for,
-)
+from core.scheduling import CatalogCache, DayAvailability, day_availability
 from workflows.client import book_input, request_booking, timings_from
 
 log = logging.getLogger(__name__)
@@ -70,7 +62,10 @@ class AvailabilityAnswer:
             "free_starts": local_iso(free.starts, org),
             "next_open_day": free.next_day.isoformat() if free.next_day else None,
             "next_free_starts": local_iso(free.next_starts, org),
-            "calendar_checked": free.calendar_checked,
+            # How fresh the calendar's busy times in this answer are (None: never synced).
+            "calendar_synced_at": (
+                free.calendar_synced_at.isoformat() if free.calendar_synced_at else None
+            ),
         }
 
 
@@ -102,13 +97,13 @@ class BookingActions:
         pool: asyncpg.Pool,
         temporal: Client,
         settings: Settings,
-        busy_times: BusyTimes,
+        catalogs: CatalogCache,
         metrics: ApiMetrics,
     ) -> None:
         self._pool = pool
         self._temporal = temporal
         self._settings = settings
-        self._busy_times = busy_times
+        self._catalogs = catalogs
         self._metrics = metrics
 
     async def availability(self, org: Org, query: AvailabilityQuery) -> AvailabilityAnswer:
@@ -116,32 +111,26 @@ class BookingActions:
         day, service or provider."""
         now = datetime.now(UTC)
         parsed = parse_day(query.date, tz=org.time_zone, now=now)
-        async with self._pool.acquire() as conn:
-            org_row = await org_repo.org_settings(conn, org_id=org.id)
-            provider, service = await provider_and_service(
-                conn, org_id=org.id, provider=query.provider, service=query.service
-            )
-            rules = await rules_for(conn, org=org_row, service=service)
-            free = await day_availability(
-                conn,
-                self._busy_times,
-                org_id=org.id,
-                provider=Provider(provider["id"], provider["calendar_id"]),
-                rules=rules,
-                day=parsed.day,
-                now=now,
-            )
+        provider, service, rules, free = await day_availability(
+            self._pool,
+            self._catalogs,
+            org_id=org.id,
+            provider_name=query.provider,
+            service_name=query.service,
+            day=parsed.day,
+            now=now,
+        )
         today = now.astimezone(org.time_zone).date()
         return AvailabilityAnswer(
             today=today,
-            provider=provider["name"],
-            service=service["name"],
+            provider=provider.name,
+            service=service.name,
             moved_to_this_year=parsed.moved_to_this_year,
             free=free,
             message=messages.availability(
                 today=today,
                 day=parsed.day,
-                provider=provider["name"],
+                provider=provider.name,
                 starts=free.starts,
                 next_day=free.next_day,
                 next_starts=free.next_starts,

@@ -7,23 +7,29 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.actions import BookingActions
+from api.calendar_relay import CalendarChangeRelay
 from api.changes import BookingChanges
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics, RequestMetrics
 from api.routes import admin as admin_routes
-from api.routes import availability, booking_requests, bookings, codec, health, voice
+from api.routes import (
+    availability,
+    booking_requests,
+    bookings,
+    calendar_notifications,
+    codec,
+    health,
+    voice,
+)
 from api.routes import metrics as metrics_routes
 from api.routes import twilio as twilio_webhooks
 from api.voice.tools import VoiceTools
-from core.calendar import CalendarClient
 from core.codec import payload_codec
 from core.config import Settings
 from core.db import create_pool
-from core.errors import ConfigurationError
-from core.integrations import build_calendar_client
 from core.logs import FreshLogContext
-from core.scheduling import BusyTimes
+from core.scheduling import CatalogCache
 from core.temporal_client import connect_temporal
 
 log = logging.getLogger(__name__)
@@ -39,14 +45,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.pool = await create_pool(settings)
         try:
             app.state.temporal = await connect_temporal(settings)
-            busy_times = BusyTimes(
-                _calendar_or_none(settings), calendar_timeout=settings.calendar_freebusy_timeout
-            )
             app.state.actions = BookingActions(
                 pool=app.state.pool,
                 temporal=app.state.temporal,
                 settings=settings,
-                busy_times=busy_times,
+                catalogs=CatalogCache(app.state.pool),
                 metrics=app.state.metrics,
             )
             app.state.changes = BookingChanges(
@@ -58,7 +61,13 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.voice_tools = VoiceTools(
                 app.state.actions, app.state.changes, app.state.metrics
             )
-            yield
+            app.state.calendar_relay = CalendarChangeRelay(
+                app.state.temporal, settings, window=settings.calendar_notification_coalesce
+            )
+            try:
+                yield
+            finally:
+                await app.state.calendar_relay.aclose()
         finally:
             await app.state.pool.close()
 
@@ -81,15 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(booking_requests.router)
     app.include_router(bookings.router)
     app.include_router(twilio_webhooks.router)
+    app.include_router(calendar_notifications.router)
     app.include_router(metrics_routes.router)
     app.include_router(codec.router)
     return app
-
-
-def _calendar_or_none(settings: Settings) -> CalendarClient | None:
-    """The calendar client for freeBusy lookups; without Google settings, bookings only."""
-    try:
-        return build_calendar_client(settings)
-    except ConfigurationError as error:
-        log.warning("availability ignores Google busy times: %s", error.message)
-        return None

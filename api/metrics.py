@@ -8,6 +8,10 @@ names, platforms and outcomes. Never org ids, phone numbers or booking ids.
     booking_voice_tool_duration_seconds{tool, platform}
     booking_outcomes_total{outcome, channel}
     booking_changes_total{change, outcome, channel}
+    booking_calendar_last_synced_timestamp_seconds{provider_id}
+
+The calendar gauge is read from Postgres when /metrics is scraped; its label is the provider's
+id (a random UUID that names no person), one series per provider calendar.
 """
 
 import time
@@ -16,6 +20,7 @@ from typing import Literal
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     GCCollector,
     Histogram,
     PlatformCollector,
@@ -63,7 +68,7 @@ class ApiMetrics:
         )
         self.bookings = Counter(
             "booking_outcomes",
-            "Booking attempts by answer: booked, unavailable, invalid, error.",
+            "Booking attempts by answer: booked, already_booked, unavailable, invalid, error.",
             ["outcome", "channel"],
             registry=self.registry,
         )
@@ -72,6 +77,13 @@ class ApiMetrics:
             "Reschedules and cancellations by answer (rescheduled, cancelled, unchanged, "
             "unavailable, invalid, refused, not_found, error).",
             ["change", "outcome", "channel"],
+            registry=self.registry,
+        )
+        self.calendar_synced = Gauge(
+            "booking_calendar_last_synced_timestamp_seconds",
+            "When each provider calendar's busy times were last synced from Google "
+            "(Unix time; 0: never). Availability and booking read what was synced.",
+            ["provider_id"],
             registry=self.registry,
         )
 

@@ -39,7 +39,7 @@ from core.config import Settings
 from core.db import create_pool
 from core.integrations import build_calendar_client, build_sms_sender
 from core.temporal_client import connect_temporal
-from worker.main import build_worker
+from worker.main import build_workers
 
 
 def floor_workflow_id(tool_call_id: str) -> str:
@@ -113,8 +113,9 @@ async def _worker_polls(client: Client, task_queue: str) -> bool:
 
 
 def floor_worker(booking_worker: Worker, task_queue: str = FLOOR_TASK_QUEUE) -> Worker:
-    """A worker configured exactly as `booking_worker` (never run), but polling the floor's
-    task queue with the floor's workflow and activity only."""
+    """A worker configured exactly as `booking_worker` (the booking worker's answer-path
+    worker, never run), but polling the floor's task queue with the floor's workflow and
+    activity only."""
     config = booking_worker.config()
     config["task_queue"] = task_queue
     config["workflows"] = [FloorWorkflow]
@@ -129,14 +130,14 @@ async def _serve_worker(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     client = await connect_temporal(settings)
     # The booking worker is only built, for its configuration; its pool and vendor clients are
-    # never used, but build_worker wants real ones.
+    # never used, but build_workers wants real ones.
     pool = await create_pool(settings)
     sender = build_sms_sender(settings)
     try:
-        booking = build_worker(
+        booking = build_workers(
             client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
         )
-        async with floor_worker(booking):
+        async with floor_worker(booking.answers):
             await stop.wait()
     finally:
         await sender.aclose()

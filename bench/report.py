@@ -23,6 +23,7 @@ _TARGETS = ("ours", "floor", "baseline")
 _PROCESSES = (
     "api",
     "worker",
+    "side_effects",
     "temporal",
     "postgres",
     "sandboxes",

@@ -91,9 +91,11 @@ async def running_stack(*, keep: bool = False) -> AsyncIterator[Stack]:
             # through the path.
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
         }
-        worker = await _spawn(
-            stack, root, "worker", [sys.executable, "-m", "cli.main", "worker"], env
-        )
+        # As production runs them: the answer path and the side effects in processes of
+        # their own (see worker.main.BookingWorkers).
+        booking = [sys.executable, "-m", "cli.main", "worker", "--role"]
+        side_effects = await _spawn(stack, root, "side_effects", [*booking, "side-effects"], env)
+        worker = await _spawn(stack, root, "worker", [*booking, "answers"], env)
         api = await _spawn(stack, root, "api", [sys.executable, "-m", "cli.main", "api"], env)
         baseline = await _spawn(
             stack,
@@ -111,6 +113,7 @@ async def running_stack(*, keep: bool = False) -> AsyncIterator[Stack]:
         children = {
             "api": api,
             "worker": worker,
+            "side_effects": side_effects,
             "baseline": baseline,
             "floor": floor,
             "floor_worker": floor_worker,
@@ -129,6 +132,7 @@ async def running_stack(*, keep: bool = False) -> AsyncIterator[Stack]:
             pids={
                 "api": api.pid,
                 "worker": worker.pid,
+                "side_effects": side_effects.pid,
                 "temporal": temporal.process.pid,
                 "postgres": _postmaster_pid(postgres.pgdata),
                 "sandboxes": sandboxes.pid,

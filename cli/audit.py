@@ -24,6 +24,7 @@ from core.temporal_client import connect_temporal
 
 _NOT_RUNNING = "start `booking dev` first or set {}"
 _COLUMNS = ("CHECK", "ORG", "BOOKING", "DETAIL")
+_NO_BOOKING = "-"
 
 
 async def run_audit_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -32,6 +33,7 @@ async def run_audit_command(args: argparse.Namespace, settings: Settings) -> int
         org_slug=args.org,
         grace=timedelta(minutes=args.grace),
         sms_after=timedelta(minutes=args.sms_after),
+        sync_after=timedelta(minutes=args.sync_after),
     )
     try:
         findings = await _audit(settings, options)
@@ -78,7 +80,10 @@ def as_table(findings: list[Finding], options: AuditOptions) -> str:
     scope = f"org {options.org_slug}" if options.org_slug else "all orgs"
     if not findings:
         return f"no findings ({len(Check)} checks, {scope})"
-    rows = [_COLUMNS, *((f.check, f.org_slug, str(f.booking_id), f.detail) for f in findings)]
+    rows = [
+        _COLUMNS,
+        *((f.check, f.org_slug, str(f.booking_id or _NO_BOOKING), f.detail) for f in findings),
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS) - 1)]
     lines = [
         "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]])
@@ -92,14 +97,16 @@ def as_table(findings: list[Finding], options: AuditOptions) -> str:
 
 
 def as_json(findings: list[Finding]) -> str:
-    """`{"findings": [{"check", "org", "booking_id", "detail"}, ...], "count": n}`."""
+    """`{"findings": [{"check", "org", "booking_id", "provider_id", "detail"}, ...],
+    "count": n}`; `booking_id` is null for calendar checks, `provider_id` null for the rest."""
     return json.dumps(
         {
             "findings": [
                 {
                     "check": str(f.check),
                     "org": f.org_slug,
-                    "booking_id": str(f.booking_id),
+                    "booking_id": str(f.booking_id) if f.booking_id else None,
+                    "provider_id": str(f.provider_id) if f.provider_id else None,
                     "detail": f.detail,
                 }
                 for f in findings

@@ -1,9 +1,10 @@
 """`booking dev`: the whole pipeline on one machine with nothing installed but Python.
 
 Starts what is not configured (embedded Postgres, the Temporal dev server with its UI, the
-Twilio / Google sandboxes), migrates, seeds the demo org, then runs `booking worker` and
-`booking api` as child processes (as production runs them, and so they use both cores) with
-the settings pointing at what it started. Ctrl-C or SIGTERM stops everything in reverse order.
+Twilio / Google sandboxes), migrates, seeds the demo org, then runs the two `booking worker`
+roles and `booking api` as child processes (as production runs them, and so they use both
+cores) with the settings pointing at what it started. Ctrl-C or SIGTERM stops everything in
+reverse order.
 """
 
 import asyncio
@@ -145,15 +146,20 @@ def _admin_token(settings: Settings, data_dir: Path) -> str:
 
 @contextlib.asynccontextmanager
 async def _children(env: dict[str, str]) -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    """`booking worker` and `booking api`, each in its own session so the terminal's Ctrl-C
-    reaches only us and they get exactly one SIGTERM, in order: API first, then the worker."""
+    """The two `booking worker` roles and `booking api` (as production runs them), each in its
+    own session so the terminal's Ctrl-C reaches only us and they get exactly one SIGTERM, in
+    order: API first, then the answer-path worker, then the side-effect worker."""
     booking = [sys.executable, "-m", "cli.main"]
     processes: list[asyncio.subprocess.Process] = []
     try:
-        for command in ("worker", "api"):
+        for command in (
+            ("worker", "--role", "side-effects"),
+            ("worker", "--role", "answers"),
+            ("api",),
+        ):
             processes.append(
                 await asyncio.create_subprocess_exec(
-                    *booking, command, env=env, start_new_session=True
+                    *booking, *command, env=env, start_new_session=True
                 )
             )
         yield processes

@@ -24,7 +24,14 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("dev", help="run the whole pipeline on the embedded stack")
     commands.add_parser("api", help="serve the HTTP API")
-    commands.add_parser("worker", help="run the Temporal worker")
+    worker = commands.add_parser("worker", help="run the Temporal worker")
+    worker.add_argument(
+        "--role",
+        choices=("all", "answers", "side-effects"),
+        default="all",
+        help="answers: workflow tasks and the answer path's local activities; side-effects: "
+        "calendar, SMS, compensation and calendar syncs; all: both (default)",
+    )
     commands.add_parser("migrate", help="apply database migrations")
     _add_org_parser(commands)
     _add_audit_parser(commands)
@@ -61,6 +68,13 @@ def _add_audit_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPar
         metavar="MINUTES",
         help="report SMS unsent for longer (default: %(default)s)",
     )
+    audit.add_argument(
+        "--sync-after",
+        type=_minutes,
+        default=30.0,
+        metavar="MINUTES",
+        help="report provider calendars not synced for longer (default: %(default)s)",
+    )
 
 
 def _minutes(text: str) -> float:
@@ -86,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             from cli.audit import run_audit_command
 
             return asyncio.run(run_audit_command(args, settings))
-        return _dispatch(args.command, settings)
+        return _dispatch(args, settings)
     except BookingError as error:
         print(f"booking {args.command}: {error.message}", file=sys.stderr)
         return 1
@@ -102,7 +116,8 @@ def _with_log_format(command: str, settings: Settings) -> Settings:
     return settings
 
 
-def _dispatch(command: str, settings: Settings) -> int:
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.command
     # Imported per command so `booking migrate` does not pay for the web stack's imports.
     if command == "dev":
         from cli.dev import run_dev
@@ -115,7 +130,7 @@ def _dispatch(command: str, settings: Settings) -> int:
     if command == "worker":
         from cli.serve import serve_worker
 
-        return asyncio.run(serve_worker(settings))
+        return asyncio.run(serve_worker(settings, role=args.role))
     if command == "migrate":
         from cli.serve import migrate_database
 

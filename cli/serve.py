@@ -13,7 +13,7 @@ from core.errors import ConfigurationError
 from core.migrate import migrate
 from core.stack.postgres import EmbeddedPostgres
 from core.temporal_client import connect_temporal
-from worker.main import run_worker
+from worker.main import WorkerRole, run_worker
 from worker.telemetry import worker_runtime
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ def serve_api(settings: Settings) -> int:
     return 0
 
 
-async def serve_worker(settings: Settings) -> int:
-    """Run the worker until SIGINT/SIGTERM, then finish in-flight tasks."""
+async def serve_worker(settings: Settings, role: WorkerRole = "all") -> int:
+    """Run the worker (both roles, or one) until SIGINT/SIGTERM, then finish in-flight tasks."""
     _require_infrastructure(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -59,7 +59,7 @@ async def serve_worker(settings: Settings) -> int:
     client = await connect_temporal(settings, runtime=worker_runtime(settings))
     pool = await create_pool(settings)
     try:
-        await run_worker(client, settings, pool, stop)
+        await run_worker(client, settings, pool, stop, role)
     finally:
         await pool.close()
     return 0

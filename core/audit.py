@@ -1,6 +1,7 @@
 """Audit the invariants across Postgres and Temporal; each problem found is one `Finding`.
 
-Postgres alone answers three checks (confirmed without an event, overlaps, SMS stuck). The
+Postgres alone answers five checks (confirmed without an event, overlaps, SMS stuck, a booking
+under a calendar block that arrived after it, a provider calendar not synced lately). The
 workflow checks list the running BookingWorkflows once through Temporal visibility, compare them
 with the bookings in memory, and describe only the few workflows that should be running but are
 not, to say why. Changes younger than the grace are left alone: a transition in flight (row
@@ -46,28 +47,33 @@ class Check(StrEnum):
     CONFIRMED_WITHOUT_EVENT = "confirmed_without_event"
     HELD_WITHOUT_WORKFLOW = "held_without_workflow"
     OVERLAPPING_BOOKINGS = "overlapping_bookings"
+    OVERLAPS_CALENDAR_BLOCK = "overlaps_calendar_block"
     SMS_PENDING = "sms_pending"
     STATUS_MISMATCH = "status_mismatch"
+    CALENDAR_SYNC_STALE = "calendar_sync_stale"
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem: which check, where, and a detail without phone numbers or emails."""
+    """One problem: which check, where (a booking, or for calendar checks the provider), and a
+    detail without phone numbers or emails."""
 
     check: Check
     org_slug: str
-    booking_id: UUID
+    booking_id: UUID | None
     detail: str
+    provider_id: UUID | None = None
 
 
 @dataclass(frozen=True)
 class AuditOptions:
     """`org_slug` None audits every org; `grace` spares recent changes; `sms_after` is how long
-    an SMS may stay unsent."""
+    an SMS may stay unsent; `sync_after` how long a provider calendar may go unsynced."""
 
     org_slug: str | None
     grace: timedelta
     sms_after: timedelta
+    sync_after: timedelta = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,13 @@ async def run_audit(db: Executor, client: Client, options: AuditOptions) -> list
     ]
     order = list(Check)
     return sorted(
-        findings, key=lambda f: (order.index(f.check), f.org_slug, str(f.booking_id), f.detail)
+        findings,
+        key=lambda f: (
+            order.index(f.check),
+            f.org_slug,
+            str(f.booking_id or f.provider_id),
+            f.detail,
+        ),
     )
 
 
@@ -127,6 +139,34 @@ async def _database_findings(
             f"{_age(row['waiting_seconds'])}",
         )
         for row in await queries.stale_sms(db, org_id=org_id, older_than=options.sms_after)
+    ]
+    findings += [
+        Finding(
+            Check.OVERLAPS_CALENDAR_BLOCK,
+            row["org_slug"],
+            row["id"],
+            f"overlaps calendar event {row['event_id']} (from "
+            f"{row['block_start']:%Y-%m-%d %H:%M %Z}) added to the calendar after it was booked",
+        )
+        for row in await queries.busy_block_conflicts(db, org_id=org_id)
+    ]
+    findings += [
+        Finding(
+            Check.CALENDAR_SYNC_STALE,
+            row["org_slug"],
+            None,
+            f"{row['provider_name']}'s calendar "
+            + (
+                f"last synced {row['last_synced_at']:%Y-%m-%d %H:%M %Z}"
+                if row["last_synced_at"]
+                else "never synced"
+            )
+            + (f"; last error: {row['last_error']}" if row["last_error"] else ""),
+            provider_id=row["provider_id"],
+        )
+        for row in await queries.stale_calendar_syncs(
+            db, org_id=org_id, older_than=options.sync_after
+        )
     ]
     return findings
 

@@ -10,6 +10,7 @@ a retried insert hits Google's 409 "duplicate" and returns the event that alread
 
 import asyncio
 import base64
+import binascii
 import http.client
 import json
 import logging
@@ -17,7 +18,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import google_auth_httplib2
@@ -36,6 +37,8 @@ _STALE_CONNECTION = (BrokenPipeError, ConnectionResetError, http.client.RemoteDi
 CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
 _RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 _GONE = (404, 410)
+# events.list page size: Google's maximum is 2500; 250 is its default and keeps pages small.
+_PAGE_SIZE = 250
 
 
 def event_id_for_booking(booking_id: uuid.UUID) -> str:
@@ -45,6 +48,21 @@ def event_id_for_booking(booking_id: uuid.UUID) -> str:
     id, so every retry of the insert names the same event.
     """
     return base64.b32hexencode(booking_id.bytes).decode("ascii").rstrip("=").lower()
+
+
+def booking_id_for_event(event_id: str) -> uuid.UUID | None:
+    """The booking id an event id was derived from (`event_id_for_booking`), if it can be one.
+
+    Any 26-character base32hex id decodes, so a caller must still check that the booking
+    exists before treating the event as one of ours.
+    """
+    if len(event_id) != 26:
+        return None
+    try:
+        raw = base64.b32hexdecode(event_id.upper() + "======")
+    except (ValueError, binascii.Error):
+        return None
+    return uuid.UUID(bytes=raw) if len(raw) == 16 else None
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,29 @@ class CalendarEvent:
     def cancelled(self) -> bool:
         """Deleted in Google (soft-deleted events keep their id and come back as cancelled)."""
         return self.status == "cancelled"
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One page of `events.list`: raw event resources, and where to go on.
+
+    `next_sync_token` is set on the last page only; `time_zone` is the calendar's own zone
+    (all-day events are dates in it).
+    """
+
+    items: list[dict[str, Any]]
+    next_page_token: str | None
+    next_sync_token: str | None
+    time_zone: str | None
+
+
+@dataclass(frozen=True)
+class WatchChannel:
+    """A push channel Google created for a calendar's events (`events.watch`)."""
+
+    id: str
+    resource_id: str
+    expires_at: datetime | None
 
 
 class CalendarClient(Protocol):
@@ -93,6 +134,16 @@ class CalendarClient(Protocol):
         self, *, calendar_id: str, time_min: datetime, time_max: datetime
     ) -> list[tuple[datetime, datetime]]: ...
 
+    async def list_events(
+        self, *, calendar_id: str, sync_token: str | None, page_token: str | None
+    ) -> EventPage: ...
+
+    async def watch_events(
+        self, *, calendar_id: str, channel_id: str, token: str, address: str, ttl_seconds: int
+    ) -> WatchChannel: ...
+
+    async def stop_channel(self, *, channel_id: str, resource_id: str) -> bool: ...
+
 
 class GoogleCalendarClient:
     """`CalendarClient` on Google Calendar v3; `base_url` (ending `/calendar/v3/`) redirects it."""
@@ -118,10 +169,13 @@ class GoogleCalendarClient:
         self._send_updates = send_updates
         self._local = threading.local()
 
-    def _service(self) -> Any:
-        """This thread's service object, built on first use (httplib2 must not be shared)."""
-        service = getattr(self._local, "service", None)
-        if service is None:
+    def _service(self) -> "_Resources":
+        """This thread's service and its resource collections, built on first use (httplib2
+        must not be shared). The collections are kept: `service.events()` builds a new resource
+        with every method from the discovery document each time it is called, which costs more
+        CPU than the request itself."""
+        resources: _Resources | None = getattr(self._local, "service", None)
+        if resources is None:
             http = google_auth_httplib2.AuthorizedHttp(
                 self._credentials, http=httplib2.Http(timeout=self._timeout)
             )
@@ -134,11 +188,14 @@ class GoogleCalendarClient:
                 static_discovery=True,
                 client_options=options,
             )
-            self._local.service = service
-        return service
+            resources = _Resources(
+                events=service.events(), channels=service.channels(), freebusy=service.freebusy()
+            )
+            self._local.service = resources
+        return resources
 
-    async def _execute(self, operation: str, make_request: Callable[[Any], Any]) -> Any:
-        """Run `make_request(service).execute()` in a worker thread, mapping failures."""
+    async def _execute(self, operation: str, make_request: Callable[["_Resources"], Any]) -> Any:
+        """Run `make_request(resources).execute()` in a worker thread, mapping failures."""
 
         def run() -> Any:
             try:
@@ -192,7 +249,7 @@ class GoogleCalendarClient:
         try:
             raw = await self._execute(
                 "insert",
-                lambda s: s.events().insert(
+                lambda s: s.events.insert(
                     calendarId=calendar_id, body=body, sendUpdates=self._send_updates
                 ),
             )
@@ -207,7 +264,7 @@ class GoogleCalendarClient:
     async def get_event(self, *, calendar_id: str, event_id: str) -> CalendarEvent:
         """The event, cancelled ones included; PermanentServiceError(code="notFound") if none."""
         raw = await self._execute(
-            "get", lambda s: s.events().get(calendarId=calendar_id, eventId=event_id)
+            "get", lambda s: s.events.get(calendarId=calendar_id, eventId=event_id)
         )
         return _event(calendar_id, raw)
 
@@ -221,7 +278,7 @@ class GoogleCalendarClient:
         }
         raw = await self._execute(
             "patch",
-            lambda s: s.events().patch(
+            lambda s: s.events.patch(
                 calendarId=calendar_id, eventId=event_id, body=body, sendUpdates=self._send_updates
             ),
         )
@@ -232,7 +289,7 @@ class GoogleCalendarClient:
         try:
             await self._execute(
                 "delete",
-                lambda s: s.events().delete(
+                lambda s: s.events.delete(
                     calendarId=calendar_id, eventId=event_id, sendUpdates=self._send_updates
                 ),
             )
@@ -253,7 +310,7 @@ class GoogleCalendarClient:
             "timeMax": time_max.isoformat(),
             "items": [{"id": calendar_id}],
         }
-        raw = await self._execute("freeBusy", lambda s: s.freebusy().query(body=body))
+        raw = await self._execute("freeBusy", lambda s: s.freebusy.query(body=body))
         calendar = raw.get("calendars", {}).get(calendar_id, {})
         if calendar.get("errors"):
             reason = calendar["errors"][0].get("reason", "unknown")
@@ -262,6 +319,72 @@ class GoogleCalendarClient:
             (datetime.fromisoformat(b["start"]), datetime.fromisoformat(b["end"]))
             for b in calendar.get("busy", [])
         ]
+
+    async def list_events(
+        self, *, calendar_id: str, sync_token: str | None, page_token: str | None
+    ) -> EventPage:
+        """One page of the calendar's events, recurring ones expanded into instances.
+
+        Without `sync_token` a full listing; with it, only what changed since (cancelled events
+        included). An expired token is PermanentServiceError with status 410: list in full.
+        """
+        params: dict[str, Any] = {
+            "calendarId": calendar_id,
+            "singleEvents": True,
+            "maxResults": _PAGE_SIZE,
+        }
+        if sync_token:
+            params["syncToken"] = sync_token
+        if page_token:
+            params["pageToken"] = page_token
+        raw = await self._execute("list", lambda s: s.events.list(**params))
+        return EventPage(
+            items=list(raw.get("items", [])),
+            next_page_token=raw.get("nextPageToken"),
+            next_sync_token=raw.get("nextSyncToken"),
+            time_zone=raw.get("timeZone"),
+        )
+
+    async def watch_events(
+        self, *, calendar_id: str, channel_id: str, token: str, address: str, ttl_seconds: int
+    ) -> WatchChannel:
+        """Ask Google to POST to `address` whenever the calendar's events change."""
+        body = {
+            "id": channel_id,
+            "type": "web_hook",
+            "address": address,
+            "token": token,
+            "params": {"ttl": str(ttl_seconds)},
+        }
+        raw = await self._execute(
+            "watch", lambda s: s.events.watch(calendarId=calendar_id, body=body)
+        )
+        expiration = raw.get("expiration")
+        return WatchChannel(
+            id=str(raw.get("id", channel_id)),
+            resource_id=str(raw["resourceId"]),
+            expires_at=datetime.fromtimestamp(int(expiration) / 1000, UTC) if expiration else None,
+        )
+
+    async def stop_channel(self, *, channel_id: str, resource_id: str) -> bool:
+        """Stop a push channel. True if this call stopped it, False if Google had none."""
+        body = {"id": channel_id, "resourceId": resource_id}
+        try:
+            await self._execute("channels.stop", lambda s: s.channels.stop(body=body))
+        except PermanentServiceError as exc:
+            if exc.status in _GONE:
+                return False
+            raise
+        return True
+
+
+@dataclass(frozen=True)
+class _Resources:
+    """One thread's calendar resource collections (googleapiclient builds them on demand)."""
+
+    events: Any
+    channels: Any
+    freebusy: Any
 
 
 def _event(calendar_id: str, raw: Mapping[str, Any]) -> CalendarEvent:

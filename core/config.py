@@ -57,9 +57,20 @@ class Settings(BaseSettings):
     google_service_account_json: SecretStr | None = None
     google_delegated_user: str | None = None
     google_calendar_base_url: str | None = None
-    # Google busy times are advisory (the exclusion constraint prevents double booking): past
-    # this wait, availability and booking checks go on with Postgres alone.
-    calendar_freebusy_timeout: timedelta = timedelta(seconds=2)
+    # Busy times of each provider's calendar are synced into Postgres (never fetched while a
+    # caller waits): on every push notification, and at least this often in case Google
+    # dropped one.
+    calendar_reconcile_interval: timedelta = timedelta(minutes=10)
+    # Google notifies on every change, our own event inserts included: the notifications for
+    # one calendar within this window wake its sync once.
+    calendar_notification_coalesce: timedelta = timedelta(seconds=1)
+    # Push channels live this long (Google's maximum for events is about a month); a new one
+    # is opened this long before the old one expires.
+    calendar_channel_ttl: timedelta = timedelta(days=7)
+    calendar_channel_renew_before: timedelta = timedelta(hours=12)
+    # The side-effect worker starts the sync of every provider calendar that has none, at start
+    # and every reconcile interval. Off only where something else starts them (tests).
+    calendar_sync_autostart: bool = True
 
     # Timers, as settings so tests (which cannot skip time) can shorten them.
     reminder_lead_time: timedelta = timedelta(hours=24)
@@ -85,6 +96,10 @@ class Settings(BaseSettings):
     worker_metrics_address: str | None = None  # e.g. 0.0.0.0:9464 → Prometheus exporter
     log_level: str = Field(default="INFO")
     log_format: Literal["json", "text"] = "json"
+
+    # How many calendar, SMS and compensation activities one worker runs at once. They wait on
+    # the server beyond this, so a burst of phase 2 work leaves the CPU to callers' answers.
+    worker_side_effect_slots: int = Field(default=20, ge=1, le=1000)
 
     # How long a stopping API or worker lets in-flight requests and activities finish.
     shutdown_grace: timedelta = timedelta(seconds=30)

@@ -13,6 +13,14 @@ def booked(*, service: str, provider: str, at: datetime, tz: ZoneInfo, moved: bo
     return one_line(f"Booked: {service} with {provider} on {when}{note}.")
 
 
+def already_booked(*, service: str, provider: str, at: datetime, tz: ZoneInfo) -> str:
+    """The caller asked again for a time they already hold: that booking, not a second one."""
+    return one_line(
+        f"You're already booked for that time: {service} with {provider} on "
+        f"{spoken_datetime(at, tz)}."
+    )
+
+
 def unavailable(*, reason: str, alternatives: list[datetime], tz: ZoneInfo) -> str:
     if not alternatives:
         return one_line(f"{reason} There are no free times in the next few weeks.")

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-BookOutcome = Literal["booked", "unavailable", "invalid", "error"]
+BookOutcome = Literal["booked", "already_booked", "unavailable", "invalid", "error"]
 SmsKind = Literal["confirmation", "apology", "reminder", "rescheduled", "cancelled"]
 
 
@@ -64,6 +64,14 @@ class BookingRequest(BaseModel):
     notes: str | None
 
 
+class ReserveResult(BaseModel):
+    """Phase 1's decision: the caller's answer and, when this request made a booking, the
+    booking as validated (what phase 2 and the workflow's state need)."""
+
+    answer: BookResult
+    booking: BookingRequest | None = None
+
+
 class ContactResult(BaseModel):
     contact_id: UUID
 
@@ -106,6 +114,14 @@ class SmsResult(BaseModel):
     status: str
     twilio_sid: str | None = None
     error_code: str | None = None
+
+
+class ConfirmationResult(BaseModel):
+    """Phase 2's one activity: the event it created (or found), and the confirmation text's
+    outcome; `sms` is None when the text could not go out yet and must be sent on its own."""
+
+    event_id: str
+    sms: SmsResult | None = None
 
 
 class RescheduleRequest(BaseModel):
@@ -197,5 +213,68 @@ class WorkflowTimings(BaseModel):
 
 
 class BookingWorkflowInput(BaseModel):
+    """`phase1` names the answer path: every new booking takes "one-statement"; workflows the
+    previous release started have no such field and replay "three-local-activities"."""
+
     request: BookInput
     timings: WorkflowTimings = Field(default_factory=WorkflowTimings)
+    phase1: Literal["three-local-activities", "one-statement"] = "three-local-activities"
+
+
+class CalendarRef(BaseModel):
+    """Names one provider's calendar; activities read the rest from Postgres."""
+
+    org_id: UUID
+    provider_id: UUID
+
+
+class CalendarChannel(BaseModel):
+    """A push channel Google keeps open for a calendar: what stopping it takes."""
+
+    id: str
+    resource_id: str
+    expires_at: datetime | None = None
+
+
+class CalendarSyncResult(BaseModel):
+    """One sync: `removed` when the provider is gone (the sync ends); otherwise whether it was a
+    full listing, how many busy blocks it stored and freed, and the open push channel."""
+
+    removed: bool = False
+    full: bool = False
+    busy_blocks: int = 0
+    freed: int = 0
+    channel: CalendarChannel | None = None
+
+
+class StopChannelInput(BaseModel):
+    """Stop the calendar's push channel: the one on record, else `channel` (the workflow's
+    last known one, for a provider whose rows are already gone)."""
+
+    calendar: CalendarRef
+    channel: CalendarChannel | None = None
+
+
+class CalendarSyncTimings(BaseModel):
+    """How often a calendar is reconciled without a push notification, and how long before a
+    push channel expires a new one is opened; settings, so tests can shorten them."""
+
+    reconcile_interval: timedelta = timedelta(minutes=10)
+    channel_renew_before: timedelta = timedelta(hours=12)
+    retry_initial_interval: timedelta = timedelta(seconds=1)
+    retry_maximum_interval: timedelta = timedelta(minutes=1)
+
+
+class CalendarSyncInput(BaseModel):
+    calendar: CalendarRef
+    timings: CalendarSyncTimings = Field(default_factory=CalendarSyncTimings)
+
+
+class CalendarSyncState(BaseModel):
+    """What the calendar sync's `status` query returns."""
+
+    syncs: int = 0
+    last_result: CalendarSyncResult | None = None
+    channel: CalendarChannel | None = None
+    push: str = "not yet watched"
+    waiting_for: str | None = None

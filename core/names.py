@@ -28,3 +28,14 @@ def booking_id_for(org_id: uuid.UUID, idempotency_key: str) -> uuid.UUID:
 def booking_workflow_id(booking_id: uuid.UUID) -> str:
     """Workflow id of a booking; operators can paste the booking id from the database."""
     return f"booking-{booking_id}"
+
+
+def calendar_sync_workflow_id(provider_id: uuid.UUID) -> str:
+    """Workflow id of the sync that keeps one provider calendar's busy times in Postgres."""
+    return f"calendar-sync-{provider_id}"
+
+
+def side_effect_task_queue(task_queue: str) -> str:
+    """The task queue of the vendor calls (calendar, SMS) and compensation of the workflows on
+    `task_queue`: separate worker slots, so side effects never queue ahead of an answer."""
+    return f"{task_queue}-side-effects"

@@ -1,15 +1,16 @@
-"""Reads what the availability engine needs (Postgres bookings, Google busy times) and asks it.
+"""Gathers what the availability engine needs from Postgres alone, and asks it.
 
-The engine in `core.availability` is pure; this module gathers its inputs. A provider is busy
-when Postgres holds a held or confirmed booking for it (the exclusion constraint's view) or when
-its Google calendar says so (`freeBusy`: time the clinic blocked outside this system). Google
-is advisory: if it cannot answer within `calendar_timeout`, availability falls back to Postgres
-alone and says so in the log, because the exclusion constraint, not the calendar, is what
-prevents double booking.
+A provider is busy when Postgres holds a held or confirmed booking for it (the exclusion
+constraint's view) or a busy block synced from its Google calendar (time the clinic blocked
+outside this system; see `workflows.calendar_sync`). No vendor is called here: answering a
+caller costs one Postgres round trip, however slow Google is.
+
+An org's configuration (`core.catalog.OrgCatalog`) is read through `CatalogCache`; every query
+that depends on it also reads the org's configuration version, and a changed version reloads
+the cache before the answer is given.
 """
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
@@ -19,201 +20,86 @@ import asyncpg
 from core import messages
 from core.availability import (
     Interval,
-    OpeningHours,
+    Reason,
     SchedulingRules,
     check_start,
     free_starts_on,
     next_free_starts,
     next_open_day,
-    occupied_range,
 )
-from core.calendar import CalendarClient
-from core.errors import ExternalServiceError, InvalidInput, NotFound, SlotUnavailable, TimeInPast
-from core.normalize import ParsedTime, ensure_timezone, parse_start
-from core.repositories import bookings as booking_repo
-from core.repositories import orgs as org_repo
-
-log = logging.getLogger(__name__)
+from core.catalog import OrgCatalog, ProviderInfo, ServiceInfo
+from core.errors import InvalidInput, TimeInPast
+from core.normalize import ParsedTime, parse_start
+from core.repositories import catalog as catalog_repo
+from core.repositories import reservations
 
 # How far ahead free times are searched; beyond this a caller is better served by a human.
 SEARCH_WINDOW = timedelta(days=31)
-REFUSALS = {
+REFUSALS: dict[Reason, str] = {
     "past": "That time has already passed.",
     "too_soon": "That time is too soon to book.",
     "beyond_horizon": "That date is too far ahead to book.",
     "outside_hours": "We are not open then.",
     "busy": "That time is already taken.",
 }
-DEFAULT_CALENDAR_TIMEOUT = timedelta(seconds=2)
+
+
+class CatalogCache:
+    """Each org's configuration, read once per process and again when its version changes."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._catalogs: dict[UUID, OrgCatalog] = {}
+        self._loading: dict[UUID, asyncio.Lock] = {}
+
+    async def get(self, org_id: UUID) -> OrgCatalog:
+        """The cached configuration, loaded on first use; NotFound for an unknown org."""
+        cached = self._catalogs.get(org_id)
+        return cached if cached is not None else await self.refresh(org_id, stale=None)
+
+    async def refresh(self, org_id: UUID, *, stale: OrgCatalog | None) -> OrgCatalog:
+        """Reload, unless another task already replaced `stale` (one load per change)."""
+        lock = self._loading.setdefault(org_id, asyncio.Lock())
+        async with lock:
+            cached = self._catalogs.get(org_id)
+            if cached is not None and cached is not stale:
+                return cached
+            loaded = await catalog_repo.load(self._pool, org_id=org_id)
+            self._catalogs[org_id] = loaded
+            return loaded
 
 
 @dataclass(frozen=True, slots=True)
-class Provider:
-    """The provider whose time is asked about: its row id and its Google calendar."""
+class Refusal:
+    """A start the rules refuse before any row is read: why, and where alternatives begin."""
 
-    id: UUID
-    calendar_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DayAvailability:
-    """Free starts (UTC) on the asked day and, if there are none, on the next day with some."""
-
-    day: date
-    starts: list[datetime]
-    next_day: date | None
-    next_starts: list[datetime]
-    calendar_checked: bool
+    reason: str
+    after: datetime
 
 
-class BusyTimes:
-    """Busy intervals of a provider from Postgres and, when it has a calendar, Google."""
+def check_requested_start(
+    raw_start: str, rules: SchedulingRules, now: datetime
+) -> ParsedTime | Refusal:
+    """The caller's start if the org's rules allow it (hours, notice, horizon), else a Refusal.
 
-    def __init__(
-        self,
-        calendar: CalendarClient | None,
-        *,
-        calendar_timeout: timedelta = DEFAULT_CALENDAR_TIMEOUT,
-    ) -> None:
-        self._calendar = calendar
-        self._timeout = calendar_timeout.total_seconds()
-
-    async def between(
-        self,
-        conn: asyncpg.Connection | asyncpg.Pool,
-        *,
-        org_id: UUID,
-        provider: Provider,
-        time_from: datetime,
-        time_to: datetime,
-    ) -> tuple[list[Interval], bool]:
-        """(busy intervals, whether Google answered) within [time_from, time_to)."""
-        # Postgres and Google answer independently: ask both at once.
-        booked, blocked = await asyncio.gather(
-            booking_repo.busy_ranges(
-                conn, org_id=org_id, provider_id=provider.id, time_from=time_from, time_to=time_to
-            ),
-            self.calendar_busy(provider, time_from=time_from, time_to=time_to),
-        )
-        if blocked is None:
-            return list(booked), False
-        return [*booked, *blocked], True
-
-    async def calendar_busy(
-        self, provider: Provider, *, time_from: datetime, time_to: datetime
-    ) -> list[Interval] | None:
-        """Google's busy times for the provider's calendar; None when not known."""
-        if self._calendar is None or not provider.calendar_id:
-            return None
-        try:
-            return await asyncio.wait_for(
-                self._calendar.busy_times(
-                    calendar_id=provider.calendar_id, time_min=time_from, time_max=time_to
-                ),
-                timeout=self._timeout,
-            )
-        except (ExternalServiceError, TimeoutError) as error:
-            log.warning(
-                "calendar freeBusy unavailable (%s); availability uses bookings only",
-                getattr(error, "message", None) or type(error).__name__,
-            )
-            return None
-
-
-async def provider_and_service(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    *,
-    org_id: UUID,
-    provider: str | None,
-    service: str | None,
-) -> tuple[asyncpg.Record, asyncpg.Record]:
-    """The named (or default) provider and service; InvalidInput naming the one not found."""
-    try:
-        provider_row = await org_repo.find_provider(conn, org_id=org_id, name=provider)
-    except NotFound as error:
-        raise InvalidInput(f"Sorry, {error.message}.", field="provider") from None
-    try:
-        service_row = await org_repo.find_service(conn, org_id=org_id, name=service)
-    except NotFound as error:
-        raise InvalidInput(f"Sorry, {error.message}.", field="service") from None
-    return provider_row, service_row
-
-
-async def bookable_start(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    busy_times: BusyTimes,
-    *,
-    org_id: UUID,
-    provider: Provider,
-    rules: SchedulingRules,
-    raw_start: str,
-    now: datetime,
-    own_range: Interval | None = None,
-) -> ParsedTime:
-    """The caller's start, if it can be booked by the rules and Google's busy times.
-
-    InvalidInput for a start that cannot be read; SlotUnavailable, with three alternatives,
-    for one in the past, outside hours or notice/horizon, or blocked in Google. Postgres
-    bookings are not checked here: the exclusion constraint does that when the row is written.
-    `own_range` is the booking's current time when it is being moved: its own calendar event
-    must not count as busy.
+    InvalidInput for a start that cannot be read. Whether the time is free is for Postgres to
+    say when the row is written (the exclusion constraint and the calendar's busy blocks).
     """
-    reason: str | None
     try:
         start = parse_start(raw_start, tz=rules.tz, now=now)
     except TimeInPast as past:
-        reason, after = past.message, now
-    else:
-        code = check_start(start.at, rules, [], now)
-        if code is None:
-            begins, occupied_until = occupied_range(start.at, rules)
-            blocked = await busy_times.calendar_busy(
-                provider, time_from=begins, time_to=occupied_until
-            )
-            others = [b for b in blocked or [] if b != own_range]
-            code = check_start(start.at, rules, others, now)
-        reason, after = (REFUSALS[code] if code else None), start.at
-    if reason is None:
-        return start
-    options = await alternatives(
-        conn, busy_times, org_id=org_id, provider=provider, rules=rules, after=after, now=now
-    )
-    raise SlotUnavailable(
-        messages.unavailable(reason=reason, alternatives=options, tz=rules.tz),
-        alternatives=options,
-    )
+        return Refusal(past.message, now)
+    code = check_start(start.at, rules, [], now)
+    if code is not None:
+        return Refusal(REFUSALS[code], start.at)
+    return start
 
 
-async def rules_for(
-    conn: asyncpg.Connection | asyncpg.Pool, *, org: asyncpg.Record, service: asyncpg.Record
-) -> SchedulingRules:
-    hours = await org_repo.opening_hours(conn, org_id=org["id"])
-    return SchedulingRules(
-        tz=ensure_timezone(org["time_zone"]),
-        opening_hours=tuple(
-            OpeningHours(row["weekday"], _naive(row["opens"]), _naive(row["closes"]))
-            for row in hours
-        ),
-        duration=timedelta(minutes=service["duration_minutes"]),
-        buffer=timedelta(minutes=service["buffer_minutes"]),
-        step=org["slot_step"],
-        min_notice=org["min_notice"],
-        horizon=org["horizon"],
-    )
-
-
-async def alternatives(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    busy_times: BusyTimes,
-    *,
-    org_id: UUID,
-    provider: Provider,
-    rules: SchedulingRules,
-    after: datetime,
-    now: datetime,
-    count: int = 3,
-) -> list[datetime]:
-    """The next `count` free starts at or after `after` (or now, if that is later).
+def search_window(
+    after: datetime, rules: SchedulingRules, now: datetime
+) -> tuple[datetime, Interval]:
+    """Where to look for the next free starts at or after `after` (or now, if later), and the
+    window of busy time that search needs.
 
     An `after` beyond the booking horizon (year 9999, say) searches from now instead: nothing
     past the horizon can be offered, and the window arithmetic must not overflow.
@@ -221,48 +107,91 @@ async def alternatives(
     start = max(after, now)
     if start > now + rules.horizon:
         start = now
-    window_end = start + SEARCH_WINDOW
-    busy, _ = await busy_times.between(
-        conn,
-        org_id=org_id,
-        provider=provider,
-        time_from=start - timedelta(days=1),
-        time_to=window_end,
-    )
+    return start, (start - timedelta(days=1), start + SEARCH_WINDOW)
+
+
+def alternatives_in(
+    busy: list[Interval],
+    rules: SchedulingRules,
+    *,
+    after: datetime,
+    now: datetime,
+    count: int = 3,
+) -> list[datetime]:
+    """The next `count` free starts given the busy time read for `search_window(after)`."""
+    start, (_, window_end) = search_window(after, rules, now)
     found = next_free_starts(start, rules, busy, now, count=count)
     # Past the window the busy list says nothing, so a start there is not known to be free.
     return [at for at in found if at < window_end]
 
 
+def unavailable_message(reason: str, alternatives: list[datetime], rules: SchedulingRules) -> str:
+    return messages.unavailable(reason=reason, alternatives=alternatives, tz=rules.tz)
+
+
+async def busy_for(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    catalogs: CatalogCache,
+    catalog: OrgCatalog,
+    provider: ProviderInfo,
+    window: Interval,
+) -> tuple[list[Interval], datetime | None, bool]:
+    """(busy ranges, the calendar's last sync, whether `catalog` is still current)."""
+    found = await reservations.busy_time(
+        conn, org_id=catalog.org_id, provider_id=provider.id, window=window
+    )
+    if found.config_version != catalog.version:
+        await catalogs.refresh(catalog.org_id, stale=catalog)
+        return found.busy, found.calendar_synced_at, False
+    return found.busy, found.calendar_synced_at, True
+
+
+@dataclass(frozen=True, slots=True)
+class DayAvailability:
+    """Free starts (UTC) on the asked day and, if there are none, on the next day with some.
+
+    `calendar_synced_at` is when the provider's Google calendar last synced (None: never), so
+    a reader knows how fresh the calendar's busy times in this answer are.
+    """
+
+    day: date
+    starts: list[datetime]
+    next_day: date | None
+    next_starts: list[datetime]
+    calendar_synced_at: datetime | None
+
+
 async def day_availability(
     conn: asyncpg.Connection | asyncpg.Pool,
-    busy_times: BusyTimes,
+    catalogs: CatalogCache,
     *,
     org_id: UUID,
-    provider: Provider,
-    rules: SchedulingRules,
+    provider_name: str | None,
+    service_name: str | None,
     day: date,
     now: datetime,
-) -> DayAvailability:
+) -> tuple[ProviderInfo, ServiceInfo, SchedulingRules, DayAvailability]:
     """Free starts on local `day`; when there are none, the next day within the window that has.
 
-    InvalidInput for a day past the booking horizon (nothing there can be booked).
+    InvalidInput for an unknown provider or service, or a day past the booking horizon.
     """
-    day_start = datetime.combine(day, time(), tzinfo=rules.tz)
-    latest = now + rules.horizon
-    if day_start > latest:
-        raise InvalidInput(
-            f"That date is too far ahead; bookings open {rules.horizon.days} days ahead.",
-            field="date",
-        )
-    window_end = min(day_start + SEARCH_WINDOW, latest + timedelta(days=1))
-    busy, calendar_checked = await busy_times.between(
-        conn,
-        org_id=org_id,
-        provider=provider,
-        time_from=day_start - timedelta(days=1),
-        time_to=window_end,
-    )
+    while True:
+        catalog = await catalogs.get(org_id)
+        provider = catalog.provider(provider_name)
+        service = catalog.service(service_name)
+        rules = catalog.rules(service)
+        day_start = datetime.combine(day, time(), tzinfo=rules.tz)
+        latest = now + rules.horizon
+        if day_start > latest:
+            raise InvalidInput(
+                f"That date is too far ahead; bookings open {rules.horizon.days} days ahead.",
+                field="date",
+            )
+        window_end = min(day_start + SEARCH_WINDOW, latest + timedelta(days=1))
+        window = (day_start - timedelta(days=1), window_end)
+        busy, synced_at, current = await busy_for(conn, catalogs, catalog, provider, window)
+        if current:
+            break
     starts = free_starts_on(day, rules, busy, now)
     next_day: date | None = None
     next_starts: list[datetime] = []
@@ -271,8 +200,5 @@ async def day_availability(
         if found is not None and found[1][0] < window_end:
             next_day = found[0]
             next_starts = [at for at in found[1] if at < window_end]
-    return DayAvailability(day, starts, next_day, next_starts, calendar_checked)
-
-
-def _naive(value: time) -> time:
-    return value.replace(tzinfo=None)
+    availability = DayAvailability(day, starts, next_day, next_starts, synced_at)
+    return provider, service, rules, availability

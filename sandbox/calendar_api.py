@@ -4,32 +4,40 @@ Vendor routes (all but `/token` need `Authorization: Bearer <token from /token>`
 
     POST   /token                                              service-account JWT grant
     POST   /calendar/v3/calendars/{calendarId}/events          events.insert (client id allowed)
-    GET    /calendar/v3/calendars/{calendarId}/events          events.list (minimal)
+    GET    /calendar/v3/calendars/{calendarId}/events          events.list (paging, sync tokens)
+    POST   /calendar/v3/calendars/{calendarId}/events/watch    events.watch (push channel)
     GET    /calendar/v3/calendars/{calendarId}/events/{id}     events.get (cancelled ones too)
     PATCH  /calendar/v3/calendars/{calendarId}/events/{id}     events.patch
     DELETE /calendar/v3/calendars/{calendarId}/events/{id}     events.delete (soft: cancelled)
+    POST   /calendar/v3/channels/stop                          channels.stop
     POST   /calendar/v3/freeBusy                               freebusy.query
 
 Control routes, besides the shared ones of `sandbox.faults`:
 
-    POST /_sandbox/calendar/busy               {"calendar_id", "start", "end"}: extra busy block
+    POST /_sandbox/calendar/busy               {"calendar_id", "start", "end"}: a busy event
     GET  /_sandbox/calendar/events             every event incl. cancelled (?calendar_id=)
     GET  /_sandbox/calendar/created            every insert that created an event, as created,
                                                in order (?calendar_id=); a 409 adds nothing
     POST /_sandbox/calendar/revoke-tokens      forget issued tokens: next call gets a 401
+    POST /_sandbox/calendar/expire-sync-tokens every sync token answers 410 from now on
+    GET  /_sandbox/calendar/push               open channels, notifications sent or dropped
+    PUT  /_sandbox/calendar/push               {"drop": true}: lose notifications from now on
     POST /_sandbox/calendar/service-accounts   {"client_email", "public_key_pem"}: trust a key
 """
 
+import base64
+import json
 import secrets
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
+from sandbox.calendar_push import DEFAULT_TTL
 from sandbox.calendar_state import (
     EVENT_ID,
     CalendarApiError,
@@ -82,6 +90,20 @@ def google_error(status: int, reason: str, message: str) -> JSONResponse:
     return JSONResponse({"error": error}, status_code=status)
 
 
+def _encode(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+def _decode(token: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except ValueError:
+        raise CalendarApiError(400, "invalid", f"Invalid {what}.") from None
+    if not isinstance(value, dict):
+        raise CalendarApiError(400, "invalid", f"Invalid {what}.")
+    return value
+
+
 def fault_response(fault: Fault, path: str) -> Response:
     status = fault.spec.status or 500
     message = fault.spec.message or HTTPStatus(status).phrase
@@ -96,6 +118,10 @@ class BusyBlock(BaseModel):
     calendar_id: str
     start: datetime
     end: datetime
+
+
+class PushSettings(BaseModel):
+    drop: bool
 
 
 class TrustedKey(BaseModel):
@@ -160,20 +186,101 @@ def _events_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
         timeMin: str | None = None,  # noqa: N803 - Google's parameter names
         timeMax: str | None = None,  # noqa: N803
         showDeleted: bool = False,  # noqa: N803
+        syncToken: str | None = None,  # noqa: N803
+        pageToken: str | None = None,  # noqa: N803
+        maxResults: int = Query(default=250, ge=1, le=2500),  # noqa: N803
+        singleEvents: bool = False,  # noqa: N803 - no recurring events here: always single
     ) -> dict[str, Any]:
-        """events.list without paging: events overlapping [timeMin, timeMax)."""
-        low = parse_rfc3339(timeMin, "timeMin") if timeMin else None
-        high = parse_rfc3339(timeMax, "timeMax") if timeMax else None
+        """events.list: a full listing (optionally within [timeMin, timeMax)) or, with a sync
+        token, what changed since it (deleted events included). Pages of `maxResults`; the last
+        page carries `nextSyncToken`. An expired sync token is 410 fullSyncRequired."""
+        if pageToken is not None:
+            listing = _decode(pageToken, "pageToken")
+        else:
+            if syncToken is not None and (timeMin or timeMax):
+                raise CalendarApiError(
+                    400, "invalid", "syncToken cannot be combined with timeMin or timeMax."
+                )
+            since = _sync_point(syncToken, calendar_id) if syncToken is not None else None
+            listing = {
+                "cal": calendar_id,
+                "gen": state.token_generation,
+                "since": since,
+                "upto": state.sequence,
+                "offset": 0,
+                "min": timeMin,
+                "max": timeMax,
+                "deleted": showDeleted or since is not None,
+            }
+        if listing.get("cal") != calendar_id or listing.get("gen") != state.token_generation:
+            raise CalendarApiError(410, "fullSyncRequired", "Sync token is no longer valid.")
+        items = _listing(listing)
+        offset = int(listing["offset"])
+        page = items[offset : offset + maxResults]
+        answer: dict[str, Any] = {
+            "kind": "calendar#events",
+            "summary": calendar_id,
+            "timeZone": "UTC",
+            "items": page,
+        }
+        if offset + maxResults < len(items):
+            answer["nextPageToken"] = _encode({**listing, "offset": offset + maxResults})
+        else:
+            answer["nextSyncToken"] = _encode(
+                {"cal": calendar_id, "gen": state.token_generation, "seq": listing["upto"]}
+            )
+        return answer
+
+    def _sync_point(token: str, calendar_id: str) -> int:
+        point = _decode(token, "syncToken")
+        if point.get("cal") != calendar_id or point.get("gen") != state.token_generation:
+            raise CalendarApiError(410, "fullSyncRequired", "Sync token is no longer valid.")
+        return int(point["seq"])
+
+    def _listing(listing: dict[str, Any]) -> list[dict[str, Any]]:
+        calendar_id, since = listing["cal"], listing["since"]
+        if since is not None:
+            return state.changed_since(calendar_id, since, listing["upto"])
+        low = parse_rfc3339(listing["min"], "timeMin") if listing["min"] else None
+        high = parse_rfc3339(listing["max"], "timeMax") if listing["max"] else None
         items = [
             e
-            for (cal, _), e in state.events.items()
-            if cal == calendar_id
-            and (showDeleted or e["status"] != "cancelled")
+            for e in state.changed_since(calendar_id, 0, listing["upto"])
+            if (listing["deleted"] or e["status"] != "cancelled")
             and (low is None or event_time(e, "end") > low)
             and (high is None or event_time(e, "start") < high)
         ]
         items.sort(key=lambda e: event_time(e, "start"))
-        return {"kind": "calendar#events", "summary": calendar_id, "items": items}
+        return items
+
+    @router.post("/calendars/{calendar_id}/events/watch")
+    async def watch(calendar_id: str, request: Request, _grant: Authorized) -> dict[str, Any]:
+        """events.watch: a web_hook channel that is told of every change to the events."""
+        body = await _json_body(request)
+        channel_id, address = body.get("id"), body.get("address")
+        if body.get("type") not in ("web_hook", "webhook"):
+            raise CalendarApiError(400, "invalid", "Invalid channel type.")
+        if not channel_id or not address:
+            raise CalendarApiError(400, "required", "Channel id and address are required.")
+        if channel_id in state.push.channels:
+            raise CalendarApiError(400, "channelIdNotUnique", "Channel id not unique.")
+        ttl = float((body.get("params") or {}).get("ttl", DEFAULT_TTL.total_seconds()))
+        channel = state.push.open(
+            calendar_id=calendar_id,
+            channel_id=str(channel_id),
+            address=str(address),
+            token=body.get("token"),
+            ttl=ttl,
+        )
+        return channel.public()
+
+    @router.post("/channels/stop", status_code=204)
+    async def stop_channel(request: Request, _grant: Authorized) -> Response:
+        """channels.stop: 404 for a channel that is not open (or another resource's)."""
+        body = await _json_body(request)
+        if not state.push.stop(str(body.get("id")), str(body.get("resourceId"))):
+            raise CalendarApiError(404, "notFound", "Channel not found for project.")
+        return Response(status_code=204)
 
     @router.get("/calendars/{calendar_id}/events/{event_id}")
     async def get(calendar_id: str, event_id: str, _grant: Authorized) -> dict[str, Any]:
@@ -194,6 +301,7 @@ def _events_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
             updated["sequence"] = event.get("sequence", 0) + 1
         updated.update(updated=now_rfc3339(), etag=f'"{secrets.randbits(52)}"')
         state.events[(calendar_id, event_id)] = updated
+        state.touch(calendar_id, event_id)
         return updated
 
     @router.delete("/calendars/{calendar_id}/events/{event_id}", status_code=204)
@@ -203,6 +311,7 @@ def _events_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
         if event["status"] == "cancelled":
             raise CalendarApiError(410, "deleted", "Resource has been deleted")
         event.update(status="cancelled", updated=now_rfc3339(), etag=f'"{secrets.randbits(52)}"')
+        state.touch(calendar_id, event_id)
         return Response(status_code=204)
 
     @router.post("/freeBusy")
@@ -238,13 +347,29 @@ def _events_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
 def _control_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
     router = APIRouter(prefix="/_sandbox/calendar", tags=["sandbox"])
 
-    @router.post("/busy", status_code=204)
-    async def add_busy(block: BusyBlock) -> None:
-        """Mark a calendar busy between start and end (both with offsets)."""
+    @router.post("/busy", status_code=201)
+    async def add_busy(block: BusyBlock) -> dict[str, str]:
+        """A busy event between start and end (both with offsets), as a person would add one;
+        its channels are notified and it shows in listings. Answers the event's id."""
         start, end = (parse_rfc3339(v.isoformat(), "time") for v in (block.start, block.end))
         if end <= start:
             raise CalendarApiError(400, "timeRangeEmpty", "end must be after start")
-        state.add_busy(block.calendar_id, start, end)
+        return {"id": state.add_busy(block.calendar_id, start, end)}
+
+    @router.post("/expire-sync-tokens", status_code=204)
+    async def expire_sync_tokens() -> None:
+        """Every sync token and page token issued so far answers 410 from now on."""
+        state.token_generation += 1
+
+    @router.get("/push")
+    async def push() -> dict[str, Any]:
+        """Open channels, and every notification sent or dropped (oldest first)."""
+        return state.push.public()
+
+    @router.put("/push", status_code=204)
+    async def set_push(settings: PushSettings) -> None:
+        """`drop`: lose notifications from now on, as Google occasionally does."""
+        state.push.drop = settings.drop
 
     @router.get("/events")
     async def all_events(calendar_id: str | None = None) -> list[dict[str, Any]]:

@@ -2,15 +2,18 @@
 
 Behaviour copied from Google Calendar v3: deleting an event only marks it `cancelled` (it can still
 be fetched, and its id stays taken), calendars exist implicitly, and free/busy counts every
-non-cancelled, non-transparent event plus any busy blocks a test added.
+non-cancelled, non-transparent event (busy blocks a test adds are such events).
 """
 
 import copy
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sandbox.calendar_push import PushChannels
 
 # Google's rule for client-chosen event ids: base32hex characters, 5 to 1024 of them.
 EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
@@ -88,21 +91,47 @@ class CalendarState:
     events alone cannot show a duplicate: a second insert under the same id is refused (409),
     and one under a new id looks like any other event. Creations can be counted per calendar,
     or per whatever the client wrote into the event (its description, say).
+
+    Every change to an event takes the next number of one sequence (`changes`): a sync token
+    is the number a listing reached, so an incremental listing returns what changed after it.
+    Invalidating tokens (a new `token_generation`) makes old ones answer 410, as Google does
+    when a token has expired.
     """
 
     events: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    busy_blocks: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
     created: list[dict[str, Any]] = field(default_factory=list)
+    changes: dict[tuple[str, str], int] = field(default_factory=dict)
+    sequence: int = 0
+    token_generation: int = 0
+    push: PushChannels = field(default_factory=PushChannels)
 
     def reset(self) -> None:
         self.events.clear()
-        self.busy_blocks.clear()
         self.created.clear()
+        self.changes.clear()
+        self.token_generation += 1
+        self.push.reset()
 
     def store_new(self, calendar_id: str, event: dict[str, Any]) -> None:
         """Store an event under an id not taken yet, and count the creation."""
         self.events[(calendar_id, event["id"])] = event
         self.created.append({"calendar_id": calendar_id, **copy.deepcopy(event)})
+        self.touch(calendar_id, event["id"])
+
+    def touch(self, calendar_id: str, event_id: str) -> None:
+        """Record a change to the event and notify the calendar's channels."""
+        self.sequence += 1
+        self.changes[(calendar_id, event_id)] = self.sequence
+        self.push.changed(calendar_id)
+
+    def changed_since(self, calendar_id: str, after: int, upto: int) -> list[dict[str, Any]]:
+        """The calendar's events whose last change is in (after, upto], oldest change first."""
+        found = [
+            (number, self.events[key])
+            for key, number in self.changes.items()
+            if key[0] == calendar_id and after < number <= upto
+        ]
+        return [event for _, event in sorted(found, key=lambda pair: pair[0])]
 
     def get(self, calendar_id: str, event_id: str) -> dict[str, Any]:
         event = self.events.get((calendar_id, event_id))
@@ -114,7 +143,7 @@ class CalendarState:
         self, calendar_id: str, time_min: datetime, time_max: datetime
     ) -> list[tuple[datetime, datetime]]:
         """Merged busy intervals of one calendar, clipped to [time_min, time_max)."""
-        intervals = list(self.busy_blocks.get(calendar_id, []))
+        intervals: list[tuple[datetime, datetime]] = []
         for (cal, _), event in self.events.items():
             if cal != calendar_id or event.get("status") == "cancelled":
                 continue
@@ -134,10 +163,25 @@ class CalendarState:
                 merged.append((start, end))
         return merged
 
-    def add_busy(self, calendar_id: str, start: datetime, end: datetime) -> None:
+    def add_busy(self, calendar_id: str, start: datetime, end: datetime) -> str:
+        """A busy event the clinic put in the calendar by hand; returns its id."""
         if end <= start:
             raise ValueError("end must be after start")
-        self.busy_blocks.setdefault(calendar_id, []).append((start, end))
+        event_id = secrets.token_hex(13)
+        now = now_rfc3339()
+        self.events[(calendar_id, event_id)] = {
+            "kind": "calendar#event",
+            "id": event_id,
+            "status": "confirmed",
+            "summary": "Busy",
+            "start": {"dateTime": rfc3339(start)},
+            "end": {"dateTime": rfc3339(end)},
+            "transparency": "opaque",
+            "created": now,
+            "updated": now,
+        }
+        self.touch(calendar_id, event_id)
+        return event_id
 
 
 def now_rfc3339() -> str:

@@ -124,10 +124,25 @@ class TwilioSandboxControl(SandboxControl):
 class CalendarSandboxControl(SandboxControl):
     """The Google Calendar sandbox: stored events, extra busy blocks, token revocation."""
 
-    async def add_busy(self, calendar_id: str, start: datetime, end: datetime) -> None:
-        """Mark `calendar_id` busy in [start, end) (aware datetimes) for freeBusy."""
+    async def add_busy(self, calendar_id: str, start: datetime, end: datetime) -> str:
+        """A busy event in `calendar_id` over [start, end) (aware datetimes), as a person would
+        add one (its channels are notified); returns the event's id."""
         payload = {"calendar_id": calendar_id, "start": start.isoformat(), "end": end.isoformat()}
-        (await self._http.post("/calendar/busy", json=payload)).raise_for_status()
+        response = await self._http.post("/calendar/busy", json=payload)
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    async def expire_sync_tokens(self) -> None:
+        """Every sync token issued so far answers 410 from now on."""
+        (await self._http.post("/calendar/expire-sync-tokens")).raise_for_status()
+
+    async def push(self) -> dict[str, Any]:
+        """Open channels (`channels`) and notifications sent or dropped (`notifications`)."""
+        return await self._get("/calendar/push")
+
+    async def drop_notifications(self, drop: bool = True) -> None:
+        """Lose push notifications from now on (or deliver them again)."""
+        (await self._http.put("/calendar/push", json={"drop": drop})).raise_for_status()
 
     async def events(self, calendar_id: str | None = None) -> list[dict[str, Any]]:
         """Every stored event, cancelled ones included."""

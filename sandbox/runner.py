@@ -87,11 +87,12 @@ async def running_sandboxes(
         callback_delay=callback_delay,
     )
     oauth = OAuthState()
+    calendar_state = CalendarState()
     twilio_server = LoopbackServer(
         create_twilio_app(twilio_state, SandboxState()), name="twilio-sandbox"
     )
     calendar_server = LoopbackServer(
-        create_calendar_app(CalendarState(), oauth, SandboxState()), name="calendar-sandbox"
+        create_calendar_app(calendar_state, oauth, SandboxState()), name="calendar-sandbox"
     )
     async with AsyncExitStack() as stack:
         await twilio_server.start()
@@ -100,6 +101,8 @@ async def running_sandboxes(
         stack.push_async_callback(twilio_state.aclose)
         await calendar_server.start()
         stack.push_async_callback(calendar_server.stop)
+        # Push notifications go out from tasks of this loop too.
+        stack.push_async_callback(calendar_state.push.aclose)
 
         oauth.token_uri = calendar_server.base_url + TOKEN_PATH
         info, public_pem = generate_service_account(oauth.token_uri)

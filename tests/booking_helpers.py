@@ -131,6 +131,25 @@ async def wait_for_status(
         await asyncio.sleep(0.1)
 
 
+async def wait_for_phase2(
+    pool: asyncpg.Pool, booking_id: UUID, timeout: float = 30
+) -> asyncpg.Record:
+    """Until phase 2 is over: the booking confirmed and then its confirmation text handled
+    (sent, refused or skipped), which comes after the confirmation."""
+    row = await wait_for_status(pool, booking_id, {"confirmed"}, timeout=timeout)
+
+    async def text_handled() -> bool:
+        settled = await pool.fetchval(
+            """SELECT twilio_sid IS NOT NULL OR status IN ('failed', 'skipped')
+               FROM sms_messages WHERE booking_id = $1 AND kind = 'confirmation'""",
+            booking_id,
+        )
+        return bool(settled)
+
+    await wait_until(text_handled, timeout=timeout, what="the confirmation text handled")
+    return row
+
+
 async def sms_rows(pool: asyncpg.Pool, booking_id: UUID) -> list[asyncpg.Record]:
     return await pool.fetch(
         "SELECT kind, send_key, status, error_code, twilio_sid FROM sms_messages "

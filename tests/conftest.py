@@ -15,7 +15,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from core.config import Settings
 from core.db import create_pool
@@ -26,7 +25,7 @@ from core.stack.postgres import EmbeddedPostgres
 from core.stack.temporal import EmbeddedTemporal, start_embedded_temporal
 from core.temporal_client import connect_temporal
 from sandbox.runner import Sandboxes, running_sandboxes
-from worker.main import build_worker
+from worker.main import BookingWorkers, build_workers
 
 
 @dataclass(frozen=True)
@@ -81,6 +80,9 @@ def make_settings(stack: Stack, **overrides: object) -> Settings:
         "admin_token": "test-admin-token",
         "db_pool_min_size": 1,
         "db_pool_max_size": 10,
+        # The session's database holds every test's orgs: a worker process must not start a
+        # calendar sync for each of them. Tests of the sync start the ones they need.
+        "calendar_sync_autostart": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type,call-arg]
@@ -127,15 +129,15 @@ async def booking_settings(stack: Stack, sandboxes: Sandboxes) -> AsyncIterator[
 @asynccontextmanager
 async def running_worker(
     client: Client, settings: Settings, pool: asyncpg.Pool
-) -> AsyncIterator[Worker]:
-    """The real worker (real SDK clients from settings) on the test's own task queue."""
+) -> AsyncIterator[BookingWorkers]:
+    """The real workers (real SDK clients from settings) on the test's own task queue."""
     sender = build_sms_sender(settings)
-    worker = build_worker(
+    workers = build_workers(
         client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
     )
     try:
-        async with worker:
-            yield worker
+        async with workers.running():
+            yield workers
     finally:
         await sender.aclose()
 
@@ -143,7 +145,7 @@ async def running_worker(
 @pytest.fixture
 async def worker(
     temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool
-) -> AsyncIterator[Worker]:
+) -> AsyncIterator[BookingWorkers]:
     async with running_worker(temporal_client, booking_settings, pool) as running:
         yield running
 

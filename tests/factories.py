@@ -2,12 +2,15 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time, timedelta
 from uuid import UUID
 
 import asyncpg
 
+from core.names import booking_workflow_id
 from core.orgs import OpeningSpec, OrgCredentials, OrgSpec, ProviderSpec, ServiceSpec, create_org
+from core.repositories import catalog as catalog_repo
+from core.repositories import reservations
 
 
 @dataclass(frozen=True)
@@ -65,3 +68,38 @@ async def insert_contact(pool: asyncpg.Pool, org: TestOrg, phone: str = "+121255
         phone,
     )
     return contact_id
+
+
+async def insert_held_booking(
+    pool: asyncpg.Pool,
+    org: TestOrg,
+    *,
+    start: datetime,
+    phone: str,
+    name: str = "Sam Wilson",
+    minutes: int = 30,
+) -> UUID:
+    """A held booking made by phase 1's own statement, without a workflow behind it."""
+    version = await catalog_repo.version(pool, org_id=org.id)
+    assert version is not None
+    booking_id = uuid.uuid4()
+    end = start + timedelta(minutes=minutes)
+    made = await reservations.reserve(
+        pool,
+        org_id=org.id,
+        config_version=version,
+        booking_id=booking_id,
+        workflow_id=booking_workflow_id(booking_id),
+        provider_id=org.provider_id,
+        service_id=org.service_id,
+        phone=phone,
+        email=None,
+        name=name,
+        starts_at=start,
+        ends_at=end,
+        occupied_until=end,
+        notes=None,
+        window=(start - timedelta(days=1), start + timedelta(days=31)),
+    )
+    assert made.outcome == "booked", made
+    return booking_id

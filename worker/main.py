@@ -1,7 +1,11 @@
 """The Temporal worker: registers workflows and activities, runs until told to stop."""
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal, get_args
 
 import asyncpg
 from temporalio.client import Client
@@ -9,18 +13,27 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar import CalendarActivities
-from activities.contacts import ContactActivities
-from activities.requests import RequestActivities
+from activities.calendar_sync import CalendarSyncActivities
+from activities.confirmation import ConfirmationActivities
+from activities.reservations import ReservationActivities
 from activities.slots import SlotActivities
 from activities.sms import SmsActivities
 from core.calendar import CalendarClient
 from core.config import Settings
 from core.integrations import build_calendar_client, build_sms_sender
-from core.scheduling import BusyTimes
+from core.names import side_effect_task_queue
+from core.repositories import calendar_syncs as sync_repo
+from core.scheduling import CatalogCache
 from core.sms import SmsSender
 from workflows.booking import BookingWorkflow
+from workflows.calendar_sync import CalendarSyncWorkflow
+from workflows.client import ensure_calendar_syncs
 
 log = logging.getLogger(__name__)
+
+
+# Every workflow type, for the replay test; each worker registers its own.
+WORKFLOWS = [BookingWorkflow, CalendarSyncWorkflow]
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -39,7 +52,39 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def build_worker(
+WorkerRole = Literal["all", "answers", "side-effects"]
+WORKER_ROLES: tuple[WorkerRole, ...] = get_args(WorkerRole)
+
+
+@dataclass(frozen=True)
+class BookingWorkers:
+    """The two workers of one process.
+
+    `answers` polls the booking task queue: workflow tasks and the local activities of the
+    answer path (phase 1, moves, cancellations), everything a waiting caller depends on.
+    `side_effects` polls its own task queue (`core.names.side_effect_task_queue`): the calendar,
+    SMS and compensation activities and the calendar syncs (workflows and activities), with a
+    slot limit of their own, so a burst of phase 2 work waits on the server instead of
+    competing with answers.
+    """
+
+    answers: Worker
+    side_effects: Worker
+
+    @contextlib.asynccontextmanager
+    async def running(self, role: "WorkerRole" = "all") -> AsyncIterator[None]:
+        """Poll the role's workers until the block exits, then let work in flight finish
+        (graceful). Separate processes for the two roles keep a burst of side effects, and the
+        vendor SDKs' CPU work in threads, from holding the answer path's interpreter lock."""
+        async with contextlib.AsyncExitStack() as running:
+            if role in ("all", "side-effects"):
+                await running.enter_async_context(self.side_effects)
+            if role in ("all", "answers"):
+                await running.enter_async_context(self.answers)
+            yield
+
+
+def build_workers(
     client: Client,
     settings: Settings,
     pool: asyncpg.Pool,
@@ -47,53 +92,96 @@ def build_worker(
     sms_sender: SmsSender,
     calendar: CalendarClient,
     task_queue: str | None = None,
-) -> Worker:
-    """A worker for the booking task queue with every workflow and activity registered."""
-    busy_times = BusyTimes(calendar, calendar_timeout=settings.calendar_freebusy_timeout)
-    requests, contacts, slots = (
-        RequestActivities(pool, busy_times),
-        ContactActivities(pool),
-        SlotActivities(pool, busy_times),
-    )
+) -> BookingWorkers:
+    """Both workers for the booking task queue, every workflow and activity registered."""
+    queue = task_queue or settings.temporal_task_queue
+    catalogs = CatalogCache(pool)
+    reservations = ReservationActivities(pool, catalogs)
+    slots = SlotActivities(pool, catalogs)
     sms = SmsActivities(pool, sms_sender, f"{settings.resolved_public_base_url}/twilio/status")
     calendar_activities = CalendarActivities(pool, calendar)
-    return Worker(
+    confirmation = ConfirmationActivities(pool, calendar_activities, sms)
+    calendar_sync = CalendarSyncActivities(
+        pool,
+        calendar,
+        notification_url=f"{settings.resolved_public_base_url}/calendar/notifications",
+        channel_ttl=settings.calendar_channel_ttl,
+    )
+    answers = Worker(
         client,
-        task_queue=task_queue or settings.temporal_task_queue,
-        # On shutdown, activities in flight (an SMS on its way, an event being created) get
-        # this long to finish and report; only past it are they cancelled and retried elsewhere.
+        task_queue=queue,
         graceful_shutdown_timeout=settings.shutdown_grace,
         workflow_runner=workflow_runner(),
         workflows=[BookingWorkflow],
+        # Local activities only: they run inside the workflow task that needs them.
+        activities=[reservations.reserve_booking, slots.move_slot, slots.cancel_booking],
+    )
+    side_effects = Worker(
+        client,
+        task_queue=side_effect_task_queue(queue),
+        # On shutdown, activities in flight (an SMS on its way, an event being created) get
+        # this long to finish and report; only past it are they cancelled and retried elsewhere.
+        graceful_shutdown_timeout=settings.shutdown_grace,
+        max_concurrent_activities=settings.worker_side_effect_slots,
+        # The calendar syncs are side effects through and through: their workflow tasks too
+        # stay off the answer path's worker.
+        workflow_runner=workflow_runner(),
+        workflows=[CalendarSyncWorkflow],
         activities=[
-            requests.check_request,
-            contacts.resolve_contact,
-            slots.reserve_slot,
+            confirmation.confirm_booking_with_event,
             slots.confirm_booking,
             slots.release_slot,
-            slots.move_slot,
             slots.restore_slot,
-            slots.cancel_booking,
             sms.send_sms,
             calendar_activities.create_calendar_event,
             calendar_activities.move_calendar_event,
             calendar_activities.delete_calendar_event,
+            calendar_sync.sync_calendar,
+            calendar_sync.watch_calendar,
+            calendar_sync.stop_calendar_channel,
         ],
     )
+    return BookingWorkers(answers=answers, side_effects=side_effects)
 
 
 async def run_worker(
-    client: Client, settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event
+    client: Client,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    stop: asyncio.Event,
+    role: WorkerRole = "all",
 ) -> None:
-    """Poll until `stop` is set, then let in-flight tasks finish before returning."""
+    """Poll until `stop` is set, then let in-flight tasks finish before returning. The
+    side-effect role also keeps every provider calendar's sync running."""
     sender = build_sms_sender(settings)
-    worker = build_worker(
+    workers = build_workers(
         client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
     )
     try:
-        async with worker:
-            log.info("worker polling task queue %s", settings.temporal_task_queue)
+        async with workers.running(role):
+            log.info("worker polling task queue %s (%s)", settings.temporal_task_queue, role)
+            supervising = None
+            if role != "answers" and settings.calendar_sync_autostart:
+                supervising = asyncio.create_task(
+                    keep_calendar_syncs_running(client, settings, pool)
+                )
             await stop.wait()
+            if supervising is not None:
+                supervising.cancel()
             log.info("worker stopping; in-flight tasks finish first")
     finally:
         await sender.aclose()
+
+
+async def keep_calendar_syncs_running(
+    client: Client, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """Every provider calendar has a running sync: checked at start and every reconcile
+    interval, so a provider added by any means (API, CLI, SQL) is synced soon after."""
+    while True:
+        try:
+            calendars = await sync_repo.provider_calendars(pool)
+            await ensure_calendar_syncs(client, calendars, settings=settings)
+        except Exception:  # Temporal or Postgres briefly away: the next round tries again
+            log.exception("could not check the calendar syncs; trying again later")
+        await asyncio.sleep(settings.calendar_reconcile_interval.total_seconds())

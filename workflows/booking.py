@@ -13,13 +13,15 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows import legacy
+from workflows.failures import describe, retryable
+
 with workflow.unsafe.imports_passed_through():
     from activities.calendar import CalendarActivities
-    from activities.contacts import ContactActivities
-    from activities.requests import RequestActivities
+    from activities.confirmation import ConfirmationActivities
+    from activities.reservations import ReservationActivities
     from activities.slots import SlotActivities
     from activities.sms import SmsActivities
-    from core import messages
     from core.models import (
         BookingOutcome,
         BookingRef,
@@ -31,18 +33,22 @@ with workflow.unsafe.imports_passed_through():
         CalendarEventResult,
         CancelBookingInput,
         CancelRequest,
-        ConfirmBookingInput,
+        ConfirmationResult,
         LifecycleResult,
         MovedSlot,
         MoveSlotInput,
         ReleaseSlotInput,
         RescheduleRequest,
-        ReserveSlotInput,
         RestoreSlotInput,
         SendSmsInput,
         SmsKind,
+        SmsResult,
     )
-    from core.names import APPOINTMENT_START, BOOKING_STATUS, ORG_SLUG
+    from core.names import (
+        APPOINTMENT_START,
+        BOOKING_STATUS,
+        side_effect_task_queue,
+    )
     from core.normalize import ensure_timezone
     from core.speech import spoken_datetime
 
@@ -50,6 +56,11 @@ with workflow.unsafe.imports_passed_through():
 _PHASE1_TIMEOUT = timedelta(seconds=5)
 _PHASE1_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
 _SIDE_EFFECT_TIMEOUT = timedelta(seconds=30)
+# Phase 2's one activity: a calendar insert and a text, each bounded by its client's timeout.
+_CONFIRMATION_TIMEOUT = timedelta(seconds=75)
+# Activities that wait on a vendor heartbeat: a dead worker's attempt is retried elsewhere
+# this soon, instead of after the whole start-to-close timeout.
+_VENDOR_HEARTBEAT = timedelta(seconds=10)
 _SMS_GIVE_UP_AFTER = timedelta(hours=6)
 # Even an imminent appointment gets a few attempts before compensation.
 _MIN_CALENDAR_WINDOW = timedelta(seconds=5)
@@ -77,12 +88,12 @@ _TECHNICAL_PROBLEM = (
 class BookingWorkflow:
     """One booking's whole life.
 
-    Update `book(BookInput) -> BookResult`: the caller's answer (booked / unavailable / invalid),
-    returned after phase 1 (resolve contact, reserve slot).
+    Update `book(BookInput) -> BookResult`: the caller's answer (booked / already booked /
+    unavailable / invalid), returned after phase 1: one local activity, one Postgres statement.
     Query `status() -> BookingState`: everything the workflow knows, for operators.
-    Phase 2: calendar event and confirmation SMS concurrently, then `confirmed`; a permanent
-    calendar failure (or one outlasting the deadline) compensates: event deleted, slot released
-    (`failed`), apology SMS, and the workflow fails with the original error.
+    Phase 2: calendar event, then `confirmed`, then the confirmation SMS (one activity); a
+    permanent calendar failure (or one outlasting the deadline) compensates: event deleted, slot
+    released (`failed`), apology SMS, and the workflow fails with the original error.
     Lifecycle, until the grace period after the visit: signals `reschedule` {"start": ...} and
     `cancel` {"reason": ...} (what an operator sends from the Temporal UI) and the updates
     `reschedule_booking` / `cancel_booking` (what the API and voice tools call, answered with a
@@ -104,6 +115,13 @@ class BookingWorkflow:
         self._wake = False  # a change re-arms the reminder timer
         self._start_set_at: datetime | None = None
         self._background: list[asyncio.Task[Any]] = []
+        # Whether this run takes the one-statement answer path, or is one the previous release
+        # started and replays its paths (workflows/legacy.py). Read from the input, which
+        # costs no history event, unlike a `workflow.patched` marker.
+        self._one_statement = start.phase1 == "one-statement"
+        # Calendar, SMS and compensation steps run on their own task queue and worker slots,
+        # so a burst of side effects never delays another caller's answer.
+        self._side_effects = side_effect_task_queue(workflow.info().task_queue)
 
     @workflow.run
     async def run(self, start: BookingWorkflowInput) -> BookingOutcome:
@@ -117,7 +135,10 @@ class BookingWorkflow:
             if answer.outcome == "error":
                 raise ApplicationError(self._state.failure or "phase 1 failed", type="Phase1Failed")
             return BookingOutcome(answer=answer, final_status=answer.outcome)
-        await self._phase2(self._request)
+        if self._one_statement:
+            await self._phase2(self._request)
+        else:
+            await legacy.phase2(self, self._request)
         self._settled = True
         await self._live_until_after_visit()
         await asyncio.gather(*self._background)
@@ -177,48 +198,23 @@ class BookingWorkflow:
     # Phase 1 -----------------------------------------------------------------------------
 
     async def _phase1(self) -> BookResult:
-        source = self._input
-        workflow.upsert_search_attributes([ORG_SLUG.value_set(source.org_slug)])
+        if not self._one_statement:
+            return await legacy.phase1(self)
+        self._set_details("reserving the slot")
         try:
-            self._set_details("validating the request")
-            request = await workflow.execute_local_activity_method(
-                RequestActivities.check_request,
-                source,
-                start_to_close_timeout=_PHASE1_TIMEOUT,
-                retry_policy=_PHASE1_RETRY,
-            )
-            self._set_details("resolving the contact")
-            contact = await workflow.execute_local_activity_method(
-                ContactActivities.resolve_contact,
-                request,
-                start_to_close_timeout=_PHASE1_TIMEOUT,
-                retry_policy=_PHASE1_RETRY,
-            )
-            self._set_details("reserving the slot")
-            await workflow.execute_local_activity_method(
-                SlotActivities.reserve_slot,
-                ReserveSlotInput(request=request, contact_id=contact.contact_id),
+            decided = await workflow.execute_local_activity_method(
+                ReservationActivities.reserve_booking,
+                self._input,
                 start_to_close_timeout=_PHASE1_TIMEOUT,
                 retry_policy=_PHASE1_RETRY,
             )
         except (ActivityError, ApplicationError) as error:
             # Local activity failures can surface unwrapped, as the ApplicationError itself.
             return self._rejection(error)
-        self._request = request
-        self._set_appointment(request.starts_at, request.ends_at)
-        self._set_status("held")
-        return BookResult(
-            outcome="booked",
-            booking_id=request.booking_id,
-            start=request.starts_at,
-            message=messages.booked(
-                service=request.service_name,
-                provider=request.provider_name,
-                at=request.starts_at,
-                tz=ensure_timezone(request.time_zone),
-                moved=request.moved_to_this_year,
-            ),
-        )
+        if decided.booking is not None:
+            self._request = decided.booking
+            self._hold(decided.booking)
+        return decided.answer
 
     def _rejection(self, error: ActivityError | ApplicationError) -> BookResult:
         cause = error.cause if isinstance(error, ActivityError) else error
@@ -238,43 +234,33 @@ class BookingWorkflow:
     # Phase 2 -----------------------------------------------------------------------------
 
     async def _phase2(self, request: BookingRequest) -> None:
+        """Event, then `confirmed`, then the confirmation text: one activity, retried here
+        until the calendar deadline; a failure before the booking is confirmed compensates."""
         ref = BookingRef(org_id=request.org_id, booking_id=request.booking_id)
-        self._set_details("creating the calendar event and sending the confirmation SMS")
-        calendar, _ = await asyncio.gather(
-            self._create_event(ref, request),
-            self._send_sms(ref, "confirmation", "confirmation"),
-            return_exceptions=True,
-        )
-        if isinstance(calendar, BaseException):
-            await self._compensate(ref, f"calendar: {_describe(calendar)}", calendar)
-            return
-        self._state.calendar_event_id = calendar
+        self._set_details("creating the calendar event, then confirming and texting")
         try:
-            await workflow.execute_activity_method(
-                SlotActivities.confirm_booking,
-                ConfirmBookingInput(booking=ref, calendar_event_id=calendar),
-                start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
-                retry_policy=self._retry(),
+            done: ConfirmationResult = await self._attempts(
+                "calendar: creating the event",
+                lambda: workflow.execute_activity_method(
+                    ConfirmationActivities.confirm_booking_with_event,
+                    ref,
+                    start_to_close_timeout=_CONFIRMATION_TIMEOUT,
+                    heartbeat_timeout=_VENDOR_HEARTBEAT,
+                    task_queue=self._side_effects,
+                    retry_policy=_ONE_ATTEMPT,
+                ),
+                give_up_at=self._calendar_deadline(request.starts_at),
             )
         except ActivityError as error:
-            await self._compensate(ref, f"confirm: {_describe(error)}", error)
+            await self._compensate(ref, f"calendar: {describe(error)}", error)
             return
+        self._state.calendar_event_id = done.event_id
         self._set_status("confirmed")
         self._set_details("confirmed; waiting for the appointment")
-
-    async def _create_event(self, ref: BookingRef, request: BookingRequest) -> str:
-        # Keep retrying transient failures until the deadline, then give up and compensate.
-        result = await self._attempts(
-            "calendar: creating the event",
-            lambda: workflow.execute_activity_method(
-                CalendarActivities.create_calendar_event,
-                ref,
-                start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
-                retry_policy=_ONE_ATTEMPT,
-            ),
-            give_up_at=self._calendar_deadline(request.starts_at),
-        )
-        return result.event_id
+        if done.sms is None:
+            self._spawn(self._send_sms(ref, "confirmation", "confirmation"))
+        else:
+            self._state.sms["confirmation"] = _sms_outcome(done.sms)
 
     async def _send_sms(self, ref: BookingRef, kind: SmsKind, send_key: str) -> None:
         """Send one SMS; a failure is recorded in the state, never raised (texts don't un-book)."""
@@ -283,41 +269,39 @@ class BookingWorkflow:
                 SmsActivities.send_sms,
                 SendSmsInput(booking=ref, kind=kind, send_key=send_key),
                 start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
+                heartbeat_timeout=_VENDOR_HEARTBEAT,
+                task_queue=self._side_effects,
                 schedule_to_close_timeout=_SMS_GIVE_UP_AFTER,
                 retry_policy=self._retry(),
             )
-            outcome = (
-                result.status
-                if result.error_code is None
-                else (f"{result.status} {result.error_code}")
-            )
+            outcome = _sms_outcome(result)
         except ActivityError as error:
-            workflow.logger.warning("sms %s gave up: %s", send_key, _describe(error))
-            outcome = f"gave up: {_describe(error)}"
+            workflow.logger.warning("sms %s gave up: %s", send_key, describe(error))
+            outcome = f"gave up: {describe(error)}"
         self._state.sms[send_key] = outcome
 
     async def _compensate(self, ref: BookingRef, reason: str, original: BaseException) -> None:
-        """Undo phase 1 and 2 in reverse, each step retried until it succeeds, then fail."""
+        """Undo phase 1 and 2, each step retried until it succeeds, then fail the run.
+
+        The slot is released first, and only from `held`: a booking that turns out confirmed
+        (an attempt confirmed it and its answer was lost) keeps its event, nobody is sent an
+        apology, and the workflow carries on as confirmed. (The previous release deleted the
+        event first; its histories replay that order.)
+        """
         self._set_status("compensating")
         self._state.failure = reason
         self._set_details(f"compensating: {reason}")
-        try:
-            await workflow.execute_activity_method(
-                CalendarActivities.delete_calendar_event,
-                ref,
-                start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
-                retry_policy=self._retry(),
-            )
-        except ActivityError as error:
-            # A permanent refusal to delete (e.g. no access) must not block releasing the slot.
-            workflow.logger.error("could not delete the calendar event: %s", _describe(error))
-            self._state.failure = f"{reason}; event not deleted: {_describe(error)}"
-        await workflow.execute_activity_method(
-            SlotActivities.release_slot,
-            ReleaseSlotInput(booking=ref, reason=reason[:1000]),
-            start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
-            retry_policy=self._retry(),
-        )
+        if self._one_statement:
+            if await self._release(ref, reason) == "confirmed":
+                workflow.logger.error("compensation found the booking confirmed: %s", reason)
+                self._state.failure = None
+                self._set_status("confirmed")
+                self._set_details(f"confirmed, though phase 2 reported: {reason}")
+                return
+            await self._delete_event_for_compensation(ref, reason)
+        else:
+            await self._delete_event_for_compensation(ref, reason)
+            await self._release(ref, reason)
         await self._send_sms(ref, "apology", "apology")
         self._set_status("failed")
         self._set_details(f"failed: {self._state.failure}")
@@ -328,6 +312,30 @@ class BookingWorkflow:
             type="BookingFailed",
             non_retryable=True,
         ) from original
+
+    async def _delete_event_for_compensation(self, ref: BookingRef, reason: str) -> None:
+        try:
+            await workflow.execute_activity_method(
+                CalendarActivities.delete_calendar_event,
+                ref,
+                start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
+                task_queue=self._side_effects,
+                retry_policy=self._retry(),
+            )
+        except ActivityError as error:
+            # A permanent refusal to delete (e.g. no access) must not block the rest.
+            workflow.logger.error("could not delete the calendar event: %s", describe(error))
+            self._state.failure = f"{reason}; event not deleted: {describe(error)}"
+
+    async def _release(self, ref: BookingRef, reason: str) -> str:
+        """`held` → `failed`; returns the booking's status afterwards."""
+        return await workflow.execute_activity_method(
+            SlotActivities.release_slot,
+            ReleaseSlotInput(booking=ref, reason=reason[:1000]),
+            start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
+            task_queue=self._side_effects,
+            retry_policy=self._retry(),
+        )
 
     # Lifecycle -----------------------------------------------------------------------------
 
@@ -441,6 +449,7 @@ class BookingWorkflow:
                 CalendarActivities.move_calendar_event,
                 ref,
                 start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
+                task_queue=self._side_effects,
                 retry_policy=_ONE_ATTEMPT,
             ),
             give_up_at=self._calendar_deadline(moved.starts_at),
@@ -450,7 +459,7 @@ class BookingWorkflow:
         self, ref: BookingRef, moved: MovedSlot, error: ActivityError
     ) -> LifecycleResult:
         """Compensation: the calendar refused the new time, so the slot goes back."""
-        reason = _describe(error)
+        reason = describe(error)
         workflow.logger.warning("calendar refused the move, moving the slot back: %s", reason)
         try:
             await workflow.execute_activity_method(
@@ -459,6 +468,7 @@ class BookingWorkflow:
                     booking=ref, starts_at=moved.previous_start, ends_at=moved.previous_end
                 ),
                 start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
+                task_queue=self._side_effects,
                 retry_policy=self._retry(),
             )
         except ActivityError as restore_error:
@@ -466,7 +476,7 @@ class BookingWorkflow:
             # while the calendar still shows the old one. Visible to operators, never silent.
             self._state.failure = (
                 f"moved to {moved.starts_at.isoformat()} but the calendar refused ({reason}) "
-                f"and the old time could not be restored ({_describe(restore_error)})"
+                f"and the old time could not be restored ({describe(restore_error)})"
             )
             self._set_details(f"needs attention: {self._state.failure}")
             return LifecycleResult(
@@ -523,13 +533,14 @@ class BookingWorkflow:
                     CalendarActivities.delete_calendar_event,
                     ref,
                     start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
+                    task_queue=self._side_effects,
                     retry_policy=_ONE_ATTEMPT,
                 ),
                 give_up_at=None,
             )
         except ActivityError as error:
             self._state.failure = (
-                f"cancelled, but the calendar event was not deleted: {_describe(error)}"
+                f"cancelled, but the calendar event was not deleted: {describe(error)}"
             )
             workflow.logger.error(self._state.failure)
         await self._send_sms(ref, "cancelled", "cancelled")
@@ -564,12 +575,12 @@ class BookingWorkflow:
             try:
                 return await attempt()
             except ActivityError as error:
-                if not _retryable(error):
+                if not retryable(error):
                     raise
                 if give_up_at is not None and workflow.now() + delay > give_up_at:
                     raise
                 self._set_details(
-                    f"{what}: attempt {number} failed ({_describe(error)}); "
+                    f"{what}: attempt {number} failed ({describe(error)}); "
                     f"retrying in {delay.total_seconds():g} s"
                 )
                 await workflow.sleep(delay)
@@ -580,6 +591,19 @@ class BookingWorkflow:
         # Even an imminent appointment gets a few attempts before compensation.
         deadline = starts_at - self._timings.calendar_deadline_before_start
         return max(deadline, workflow.now() + _MIN_CALENDAR_WINDOW)
+
+    def _hold(self, request: BookingRequest) -> None:
+        """Phase 1 made the booking: `held` at its time, both search attributes in one upsert."""
+        self._state.status = "held"
+        self._state.starts_at = request.starts_at
+        self._state.ends_at = request.ends_at
+        self._start_set_at = workflow.now()
+        workflow.upsert_search_attributes(
+            [
+                BOOKING_STATUS.value_set("held"),
+                APPOINTMENT_START.value_set(request.starts_at),
+            ]
+        )
 
     def _set_appointment(self, starts_at: datetime, ends_at: datetime) -> None:
         self._state.starts_at = starts_at
@@ -614,17 +638,5 @@ class BookingWorkflow:
         workflow.set_current_details(text)
 
 
-def _retryable(error: ActivityError) -> bool:
-    cause = error.cause
-    if isinstance(cause, ApplicationError):
-        return not cause.non_retryable
-    return True  # timeouts and the like
-
-
-def _describe(error: BaseException) -> str:
-    """The innermost message of an activity failure: what an operator needs to read."""
-    while isinstance(error, ActivityError) and error.cause is not None:
-        error = error.cause
-    if isinstance(error, ApplicationError) and error.type:
-        return f"{error.type}: {error.message}"
-    return str(error) or type(error).__name__
+def _sms_outcome(result: SmsResult) -> str:
+    return result.status if result.error_code is None else f"{result.status} {result.error_code}"

@@ -12,9 +12,26 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core.config import Settings
-from core.models import BookingOutcome, BookingWorkflowInput, BookInput, BookResult, WorkflowTimings
-from core.names import BOOKING_STATUS, ORG_SLUG, booking_id_for, booking_workflow_id
+from core.models import (
+    BookingOutcome,
+    BookingWorkflowInput,
+    BookInput,
+    BookResult,
+    CalendarRef,
+    CalendarSyncInput,
+    CalendarSyncTimings,
+    WorkflowTimings,
+)
+from core.names import (
+    BOOKING_STATUS,
+    ORG_SLUG,
+    booking_id_for,
+    booking_workflow_id,
+    calendar_sync_workflow_id,
+    side_effect_task_queue,
+)
 from workflows.booking import BookingWorkflow
+from workflows.calendar_sync import CalendarSyncWorkflow
 
 
 def timings_from(settings: Settings) -> WorkflowTimings:
@@ -56,7 +73,7 @@ async def request_booking(
     workflow_id = booking_workflow_id(request.booking_id)
     start = WithStartWorkflowOperation(
         BookingWorkflow.run,
-        BookingWorkflowInput(request=request, timings=timings),
+        BookingWorkflowInput(request=request, timings=timings, phase1="one-statement"),
         id=workflow_id,
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -79,3 +96,54 @@ async def request_booking(
         handle = client.get_workflow_handle(workflow_id, result_type=BookingOutcome)
         outcome = await handle.result()
         return outcome.answer
+
+
+def calendar_sync_timings(settings: Settings) -> CalendarSyncTimings:
+    """The timer and retry lengths a calendar sync runs with."""
+    return CalendarSyncTimings(
+        reconcile_interval=settings.calendar_reconcile_interval,
+        channel_renew_before=settings.calendar_channel_renew_before,
+        retry_initial_interval=settings.activity_retry_initial_interval,
+        retry_maximum_interval=settings.activity_retry_maximum_interval,
+    )
+
+
+async def ensure_calendar_sync(
+    client: Client, calendar: CalendarRef, *, task_queue: str, timings: CalendarSyncTimings
+) -> None:
+    """Start the provider calendar's sync unless it is running (safe to call any time). It runs
+    on the side-effect task queue of the booking task queue `task_queue`."""
+    await client.start_workflow(
+        CalendarSyncWorkflow.run,
+        CalendarSyncInput(calendar=calendar, timings=timings),
+        id=calendar_sync_workflow_id(calendar.provider_id),
+        task_queue=side_effect_task_queue(task_queue),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+
+
+async def ensure_calendar_syncs(
+    client: Client, calendars: list[CalendarRef], *, settings: Settings
+) -> None:
+    """`ensure_calendar_sync` for each calendar, on the settings' task queue and timings."""
+    timings = calendar_sync_timings(settings)
+    for calendar in calendars:
+        await ensure_calendar_sync(
+            client, calendar, task_queue=settings.temporal_task_queue, timings=timings
+        )
+
+
+async def calendar_changed(
+    client: Client, calendar: CalendarRef, *, task_queue: str, timings: CalendarSyncTimings
+) -> None:
+    """Tell the calendar's sync that Google reported a change (starting it if it is not
+    running), so the busy times are read again now rather than at the next reconcile."""
+    await client.start_workflow(
+        CalendarSyncWorkflow.run,
+        CalendarSyncInput(calendar=calendar, timings=timings),
+        id=calendar_sync_workflow_id(calendar.provider_id),
+        task_queue=side_effect_task_queue(task_queue),
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        start_signal=CalendarSyncWorkflow.changed.__name__,
+    )

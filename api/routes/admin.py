@@ -4,13 +4,16 @@ Credentials are returned exactly once, when made; only their hashes are stored. 
 key is write-only: it is needed to verify Retell's webhook signatures but no response holds it.
 """
 
+import logging
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
 from pydantic import BaseModel, ConfigDict
+from temporalio.service import RPCError
 
 from api.auth import require_admin
-from api.deps import PoolDep
+from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.limits import require_json
 from core.orgs import (
     SLUG_PATTERN,
@@ -23,6 +26,10 @@ from core.orgs import (
     rotate_credentials,
     set_retell_api_key,
 )
+from core.repositories import calendar_syncs as sync_repo
+from workflows.client import ensure_calendar_syncs
+
+log = logging.getLogger(__name__)
 
 # Every route is admin-only by construction. (FastAPI reads a JSON body first, so malformed JSON
 # is a 400 even without the token; nothing is looked up or written before the check.)
@@ -90,6 +97,8 @@ async def create(
         Body(openapi_examples={"clinic": {"summary": "A dental clinic", "value": EXAMPLE_ORG}}),
     ],
     pool: PoolDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
     response: Response,
 ) -> CreatedOrg:
     """Create an org; its API key and voice secret are in this response and nowhere else."""
@@ -97,6 +106,12 @@ async def create(
         credentials = await create_org(pool, spec)
     except SlugTaken as taken:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=taken.message) from None
+    calendars = await sync_repo.provider_calendars(pool, org_id=UUID(credentials.org_id))
+    try:
+        await ensure_calendar_syncs(temporal, calendars, settings=settings)
+    except RPCError as error:
+        # The org exists; a worker starts the syncs within its reconcile interval.
+        log.warning("calendar syncs of %s not started yet: %s", spec.slug, error.message)
     response.headers.update(_NO_STORE)
     return CreatedOrg.of(spec, credentials)
 

@@ -21,7 +21,13 @@ from core.orgs import Org
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 
-_ANSWER_STATUS = {"booked": 201, "unavailable": 409, "invalid": 422, "error": 503}
+_ANSWER_STATUS = {
+    "booked": 201,
+    "already_booked": 200,
+    "unavailable": 409,
+    "invalid": 422,
+    "error": 503,
+}
 _ERROR_CODES = {
     "unavailable": "slot_unavailable",
     "invalid": "invalid_input",
@@ -34,6 +40,10 @@ _ERROR_CODES = {
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_json)],
     responses={
+        200: {
+            "description": "the contact already holds this time: that booking (`booking_id`, "
+            "`Location`), no second one is made"
+        },
         409: {"description": "the time is taken or not bookable; `alternatives` are offered"},
         422: {"description": "the input cannot be used; `field` names which part"},
         503: {"description": "the booking system did not answer in time; retry with the same key"},
@@ -56,7 +66,8 @@ async def create_booking(
     """Book the slot and answer as soon as it is held; SMS and calendar follow durably."""
     result = await actions.book(org, fields, idempotency_key=f"api:{idempotency_key}")
     facts = booking_facts(result, org)
-    if result.outcome == "booked":
+    if result.outcome in ("booked", "already_booked"):
+        response.status_code = _ANSWER_STATUS[result.outcome]
         response.headers["Location"] = f"/bookings/{result.booking_id}"
         return {**facts, "message": result.message}
     failure = error_response(

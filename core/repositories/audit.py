@@ -118,3 +118,44 @@ async def bookings_to_reconcile(
         grace,
         workflow_ids,
     )
+
+
+async def busy_block_conflicts(conn: Executor, *, org_id: UUID | None) -> list[asyncpg.Record]:
+    """Upcoming held/confirmed bookings that overlap a calendar busy block which arrived after
+    the booking was made (the clinic blocked the time in Google later): id, org_slug,
+    starts_at, event_id, block_start."""
+    return await conn.fetch(
+        """
+        SELECT b.id, o.slug AS org_slug, b.starts_at, k.event_id,
+               lower(k.during) AS block_start
+        FROM bookings b
+        JOIN calendar_busy_blocks k ON k.provider_id = b.provider_id AND k.org_id = b.org_id
+                                   AND k.during && b.during AND k.first_seen_at > b.created_at
+        JOIN organizations o ON o.id = b.org_id
+        WHERE b.status IN ('held', 'confirmed') AND b.ends_at > now()
+          AND ($1::uuid IS NULL OR b.org_id = $1)
+        ORDER BY o.slug, b.starts_at
+        """,
+        org_id,
+    )
+
+
+async def stale_calendar_syncs(
+    conn: Executor, *, org_id: UUID | None, older_than: timedelta
+) -> list[asyncpg.Record]:
+    """Provider calendars not synced for `older_than` (counted from the provider's creation
+    when never synced): provider_id, org_slug, provider_name, last_synced_at, last_error."""
+    return await conn.fetch(
+        """
+        SELECT p.id AS provider_id, o.slug AS org_slug, p.name AS provider_name,
+               s.last_synced_at, s.last_error
+        FROM providers p
+        JOIN organizations o ON o.id = p.org_id
+        LEFT JOIN calendar_syncs s ON s.provider_id = p.id
+        WHERE coalesce(s.last_synced_at, p.created_at) < now() - $2::interval
+          AND ($1::uuid IS NULL OR p.org_id = $1)
+        ORDER BY o.slug, p.name
+        """,
+        org_id,
+        older_than,
+    )

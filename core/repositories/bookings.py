@@ -1,6 +1,7 @@
 """SQL for bookings. Every statement is scoped by org; the schema enforces the invariants."""
 
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -34,70 +35,6 @@ async def get(conn: Executor, *, org_id: UUID, booking_id: UUID) -> asyncpg.Reco
     return row
 
 
-async def insert_held(
-    conn: asyncpg.Connection,
-    *,
-    booking_id: UUID,
-    org_id: UUID,
-    provider_id: UUID,
-    service_id: UUID,
-    contact_id: UUID,
-    starts_at: datetime,
-    ends_at: datetime,
-    occupied_until: datetime,
-    notes: str | None,
-    workflow_id: str,
-) -> str | None:
-    """Insert the booking `held` and return None; for a booking id that already exists (a
-    retried call) insert nothing and return its current status.
-
-    Raises asyncpg.ExclusionViolationError (23P01) when the provider is busy at that time.
-    """
-    async with conn.transaction():
-        existing: str | None = await conn.fetchval(
-            "SELECT status::text FROM bookings WHERE id = $1 AND org_id = $2", booking_id, org_id
-        )
-        if existing is not None:
-            return existing
-        await conn.execute(
-            """
-            INSERT INTO bookings (id, org_id, provider_id, service_id, contact_id, starts_at,
-                                  ends_at, during, status, notes, workflow_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'held', $9, $10)
-            """,
-            booking_id,
-            org_id,
-            provider_id,
-            service_id,
-            contact_id,
-            starts_at,
-            ends_at,
-            Range(starts_at, occupied_until),
-            notes,
-            workflow_id,
-        )
-    return None
-
-
-async def busy_ranges(
-    conn: Executor, *, org_id: UUID, provider_id: UUID, time_from: datetime, time_to: datetime
-) -> list[tuple[datetime, datetime]]:
-    """Occupied ranges (appointment + buffer) of held and confirmed bookings in a window."""
-    rows = await conn.fetch(
-        """
-        SELECT lower(during) AS start, upper(during) AS stop FROM bookings
-        WHERE org_id = $1 AND provider_id = $2 AND status IN ('held', 'confirmed')
-          AND during && tstzrange($3, $4)
-        ORDER BY lower(during)
-        """,
-        org_id,
-        provider_id,
-        time_from,
-        time_to,
-    )
-    return [(row["start"], row["stop"]) for row in rows]
-
-
 async def confirm(conn: Executor, *, org_id: UUID, booking_id: UUID, event_id: str) -> str:
     """Set `confirmed` with its event id in one statement (from `held` only); returns the status.
 
@@ -115,15 +52,20 @@ async def confirm(conn: Executor, *, org_id: UUID, booking_id: UUID, event_id: s
 
 
 async def mark_failed(conn: Executor, *, org_id: UUID, booking_id: UUID, reason: str) -> str:
-    """Release the slot: held/confirmed → `failed` with the reason; idempotent, returns status."""
+    """Release the slot of a booking phase 2 could not confirm: `held` → `failed` with the
+    reason; idempotent, returns the status. A booking that is confirmed stays confirmed: once
+    the patient may have been told "booked", only a cancellation ends it."""
     return await _transition(
         conn,
         org_id=org_id,
         booking_id=booking_id,
         assignments="status = 'failed', status_reason = $3",
-        from_statuses="'held', 'confirmed'",
+        from_statuses="'held'",
         value=reason,
     )
+
+
+MoveOutcome = Literal["moved", "blocked", "taken", "gone"]
 
 
 async def move(
@@ -134,26 +76,47 @@ async def move(
     starts_at: datetime,
     ends_at: datetime,
     occupied_until: datetime,
-) -> bool:
-    """Move a held or confirmed booking in one statement; False if it is neither (anymore).
+    respect_calendar: bool = True,
+) -> MoveOutcome:
+    """Move a held or confirmed booking in one statement.
 
-    The exclusion constraint judges the new range against every other booking, and the old
-    range is released by the same statement, so a move is never half done. Raises
-    asyncpg.ExclusionViolationError (23P01) when the new time is taken.
+    `taken`: the exclusion constraint refused the new range (judged against every other
+    booking; the old range is released by the same statement, so a move is never half done);
+    `blocked`: the provider's calendar has a busy block there (unless `respect_calendar` is
+    off); `gone`: the booking is neither held nor confirmed (any more).
     """
-    moved: UUID | None = await conn.fetchval(
-        """
-        UPDATE bookings SET starts_at = $3, ends_at = $4, during = $5, updated_at = now()
-        WHERE id = $1 AND org_id = $2 AND status IN ('held', 'confirmed')
-        RETURNING id
-        """,
-        booking_id,
-        org_id,
-        starts_at,
-        ends_at,
-        Range(starts_at, occupied_until),
-    )
-    return moved is not None
+    try:
+        row = await conn.fetchrow(
+            """
+            WITH target AS (
+                SELECT b.id, EXISTS (
+                    SELECT 1 FROM calendar_busy_blocks k
+                    WHERE $6 AND k.org_id = b.org_id AND k.provider_id = b.provider_id
+                      AND k.during && $5
+                ) AS blocked
+                FROM bookings b
+                WHERE b.id = $1 AND b.org_id = $2 AND b.status IN ('held', 'confirmed')
+            ), moved AS (
+                UPDATE bookings SET starts_at = $3, ends_at = $4, during = $5, updated_at = now()
+                WHERE id = (SELECT id FROM target WHERE NOT blocked)
+                RETURNING id
+            )
+            SELECT (SELECT blocked FROM target) AS blocked,
+                   EXISTS (SELECT 1 FROM moved) AS moved
+            """,
+            booking_id,
+            org_id,
+            starts_at,
+            ends_at,
+            Range(starts_at, occupied_until),
+            respect_calendar,
+        )
+    except asyncpg.ExclusionViolationError:
+        return "taken"
+    assert row is not None
+    if row["moved"]:
+        return "moved"
+    return "blocked" if row["blocked"] else "gone"
 
 
 async def cancel(conn: Executor, *, org_id: UUID, booking_id: UUID, reason: str) -> str:

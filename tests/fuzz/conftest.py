@@ -9,7 +9,6 @@ import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from core.config import Settings
 from tests.apiclient import api_client
@@ -17,6 +16,7 @@ from tests.booking_helpers import local_start
 from tests.factories import create_test_org
 from tests.fuzz.harness import Ledger
 from tests.fuzz.strategies import VALID_PHONES
+from worker.main import BookingWorkers
 
 RETELL_KEY = "key_retell_fuzz_0123456789"
 
@@ -28,7 +28,9 @@ async def ledger(pool: asyncpg.Pool, temporal_client: Client) -> Ledger:
 
 
 @pytest.fixture
-async def client(booking_settings: Settings, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    booking_settings: Settings, worker: BookingWorkers
+) -> AsyncIterator[httpx.AsyncClient]:
     async with api_client(booking_settings) as running:
         yield running
 

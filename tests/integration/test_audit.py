@@ -18,7 +18,6 @@ from uuid import UUID, uuid4
 import asyncpg
 from asyncpg import Range
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from core.audit import AuditOptions, Check, Finding, run_audit
 from core.config import Settings
@@ -29,6 +28,7 @@ from tests.booking_helpers import book, local_start, unique_phone, wait_for_stat
 from tests.conftest import Stack
 from tests.factories import TestOrg, create_test_org, insert_contact
 from tests.integration.test_cli import DevProcess
+from worker.main import BookingWorkers
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -104,7 +104,7 @@ async def _held_row_without_workflow(pool: asyncpg.Pool, org: TestOrg, phone: st
 
 
 async def test_a_clean_org_with_a_confirmed_booking_has_no_findings(
-    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: Worker
+    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: BookingWorkers
 ) -> None:
     org = await create_test_org(pool)
     await _confirmed_booking(temporal_client, booking_settings, pool, org)
@@ -113,7 +113,7 @@ async def test_a_clean_org_with_a_confirmed_booking_has_no_findings(
 
 
 async def test_broken_rows_are_each_found(
-    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: Worker
+    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: BookingWorkers
 ) -> None:
     org = await create_test_org(pool)
     phone = unique_phone()
@@ -151,7 +151,7 @@ async def test_broken_rows_are_each_found(
 
 
 async def test_recent_changes_are_in_flight_not_findings(
-    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: Worker
+    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: BookingWorkers
 ) -> None:
     org = await create_test_org(pool)
     booking_id = await _confirmed_booking(temporal_client, booking_settings, pool, org)
@@ -164,7 +164,7 @@ async def test_recent_changes_are_in_flight_not_findings(
 
 
 async def test_a_running_workflow_holding_a_slot_without_a_row_is_found(
-    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: Worker
+    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: BookingWorkers
 ) -> None:
     org = await create_test_org(pool)
     booking_id = await _confirmed_booking(temporal_client, booking_settings, pool, org)
@@ -261,7 +261,7 @@ async def test_cli_exits_1_with_a_table_on_a_broken_org_and_0_on_a_clean_one(
     temporal_client: Client,
     booking_settings: Settings,
     pool: asyncpg.Pool,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     broken = await create_test_org(pool)
     phone = unique_phone()
@@ -291,7 +291,7 @@ async def test_cli_exits_1_with_a_table_on_a_broken_org_and_0_on_a_clean_one(
 
     ok = await asyncio.to_thread(_run_cli, stack, tmp_path, "--org", clean.slug, "--grace", "0")
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert ok.stdout.strip() == f"no findings (5 checks, org {clean.slug})"
+    assert ok.stdout.strip() == f"no findings ({len(Check)} checks, org {clean.slug})"
 
 
 async def test_cli_unknown_org_is_an_error_not_a_finding(stack: Stack, tmp_path: Path) -> None:
@@ -317,4 +317,4 @@ def test_cli_audits_a_running_booking_dev_without_any_settings(tmp_path: Path) -
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=90)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == "no findings (5 checks, all orgs)"
+    assert result.stdout.strip() == f"no findings ({len(Check)} checks, all orgs)"

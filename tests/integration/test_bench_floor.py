@@ -17,7 +17,7 @@ from bench.history import history_counts
 from bench.load import Call, Slot, vapi_body
 from core.config import Settings
 from core.integrations import build_calendar_client, build_sms_sender
-from worker.main import build_worker
+from worker.main import build_workers
 
 _SWAPPED = {"task_queue", "workflows", "activities"}
 
@@ -26,12 +26,14 @@ _SWAPPED = {"task_queue", "workflows", "activities"}
 async def booking_worker(
     client: Client, settings: Settings, pool: asyncpg.Pool
 ) -> AsyncIterator[Worker]:
-    """The booking worker as `booking worker` builds it, not run: only its settings are used."""
+    """The answer-path worker as `booking worker` builds it, not run: only its settings are
+    used."""
     sender = build_sms_sender(settings)
     try:
-        yield build_worker(
+        workers = build_workers(
             client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
         )
+        yield workers.answers
     finally:
         await sender.aclose()
 

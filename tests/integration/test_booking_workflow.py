@@ -8,7 +8,6 @@ from typing import Any
 import asyncpg
 import pytest
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.worker import Worker
 
 from core.calendar import event_id_for_booking
 from core.config import Settings
@@ -20,12 +19,14 @@ from tests.booking_helpers import (
     sms_rows,
     unanswered_requests,
     unique_phone,
+    wait_for_phase2,
     wait_for_status,
     wait_until,
 )
 from tests.conftest import running_worker
 from tests.factories import create_test_org
 from tests.reliability.processes import start_worker, worker_processes
+from worker.main import BookingWorkers
 
 
 async def _events(sandboxes: Sandboxes, calendar_id: str) -> list[dict]:
@@ -37,7 +38,7 @@ async def test_happy_path_confirms_with_one_event_and_one_sms(
     booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     org = await create_test_org(pool)
     phone = unique_phone()
@@ -71,7 +72,7 @@ async def test_calendar_answering_503_three_times_after_creating_confirms_with_o
     booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     org = await create_test_org(pool)
     # The first insert creates the event and every answer until the fourth is lost: each retry
@@ -95,7 +96,7 @@ async def test_calendar_forbidden_compensates(
     booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     org = await create_test_org(pool)
     phone = unique_phone()
@@ -117,7 +118,8 @@ async def test_calendar_forbidden_compensates(
     assert await sandboxes.calendar.count_created(org.calendar_id) == 0
     kinds = [(r["kind"], r["status"]) for r in await sms_rows(pool, answer.booking_id)]
     assert ("apology", "queued") in kinds or ("apology", "sent") in kinds, kinds
-    assert await sandboxes.twilio.count_messages(to=phone) == 2
+    # The event never existed, so no confirmation text went out: the apology alone.
+    assert await sandboxes.twilio.count_messages(to=phone) == 1
     # The slot is free again: another caller can take it.
     again = await book(temporal_client, booking_settings, org, start=start, phone=unique_phone())
     assert again.outcome == "booked", again
@@ -128,7 +130,7 @@ async def test_calendar_refusing_after_creating_the_event_compensates_by_deletin
     booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     org = await create_test_org(pool)
     phone = unique_phone()
@@ -157,7 +159,7 @@ async def test_calendar_refusing_after_creating_the_event_compensates_by_deletin
     deletes = await sandboxes.calendar.requests(path_contains=created["id"], method="DELETE")
     assert [r["status"] for r in deletes] == [204]
     sms = {r["kind"]: r["twilio_sid"] for r in await sms_rows(pool, answer.booking_id)}
-    assert set(sms) == {"confirmation", "apology"} and all(sms.values()), sms
+    assert set(sms) == {"apology"} and all(sms.values()), sms
     # The slot is free again: another caller can take it.
     again = await book(temporal_client, booking_settings, org, start=start, phone=unique_phone())
     assert again.outcome == "booked", again
@@ -168,14 +170,14 @@ async def test_sms_opted_out_still_confirms_and_records_the_failure(
     booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     org = await create_test_org(pool)
     phone = unique_phone()
     await sandboxes.twilio.set_number(phone, "opted_out")
     answer = await book(temporal_client, booking_settings, org, start=local_start(), phone=phone)
     assert answer.booking_id is not None
-    await wait_for_status(pool, answer.booking_id, {"confirmed"})
+    await wait_for_phase2(pool, answer.booking_id)
     sms = await sms_rows(pool, answer.booking_id)
     assert [(r["kind"], r["status"], r["error_code"]) for r in sms] == [
         ("confirmation", "failed", "21610")
@@ -186,7 +188,7 @@ async def test_concurrent_overlapping_bookings_never_overlap(
     temporal_client: Client,
     booking_settings: Settings,
     pool: asyncpg.Pool,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     org = await create_test_org(pool)
     base = local_start(days_ahead=2)
@@ -220,7 +222,7 @@ async def test_five_copies_of_one_tool_call_make_one_booking(
     booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     org = await create_test_org(pool)
     phone = unique_phone()
@@ -239,7 +241,7 @@ async def test_five_copies_of_one_tool_call_make_one_booking(
     )
     assert len({a.model_dump_json() for a in answers}) == 1
     assert answers[0].booking_id is not None
-    await wait_for_status(pool, answers[0].booking_id, {"confirmed"})
+    await wait_for_phase2(pool, answers[0].booking_id)
     assert await pool.fetchval("SELECT count(*) FROM bookings WHERE org_id = $1", org.id) == 1
     assert await sandboxes.calendar.count_created(org.calendar_id) == 1
     assert await sandboxes.twilio.count_messages(to=phone) == 1
@@ -260,7 +262,7 @@ async def test_invalid_and_unavailable_answers(
     temporal_client: Client,
     booking_settings: Settings,
     pool: asyncpg.Pool,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     org = await create_test_org(pool)
     no_contact = await book(temporal_client, booking_settings, org, start=local_start())
@@ -304,8 +306,8 @@ async def test_worker_killed_after_the_vendors_acted_but_before_it_knew_creates_
 ) -> None:
     org = await create_test_org(pool)
     phone = unique_phone()
-    # Google and Twilio create the event and the message at once but hold their answers, so
-    # the worker dies in the worst window: the vendors did it, the worker never learned it.
+    # Google, then Twilio, create the event and the message at once but hold their answers, so
+    # a worker dies in each worst window: the vendor did it, the worker never learned it.
     held: dict[str, Any] = {
         "latency_ms": 120_000,
         "method": "POST",
@@ -313,7 +315,6 @@ async def test_worker_killed_after_the_vendors_acted_but_before_it_knew_creates_
         "after_processing": True,
     }
     await sandboxes.calendar.add_fault(path_contains=org.calendar_id, **held)
-    await sandboxes.twilio.add_fault(**held)
     with worker_processes() as workers:
         first = await start_worker(workers, booking_settings, tmp_path)
         answer = await book(
@@ -321,27 +322,44 @@ async def test_worker_killed_after_the_vendors_acted_but_before_it_knew_creates_
         )
         assert answer.outcome == "booked" and answer.booking_id is not None
 
-        async def both_created() -> bool:
-            return (
-                await sandboxes.calendar.count_created(org.calendar_id) == 1
-                and await sandboxes.twilio.count_messages(to=phone) == 1
-            )
+        async def event_created() -> bool:
+            return await sandboxes.calendar.count_created(org.calendar_id) == 1
 
-        await wait_until(both_created, timeout=30, what="the event and the SMS created")
+        await wait_until(event_created, timeout=30, what="the event created")
         first.kill()
-        # Nothing of it is recorded on our side: still held, the SMS claimed but without SID.
+        # Nothing of it is recorded on our side: still held, and no text claimed yet.
         row = await pool.fetchrow(
             "SELECT status::text, calendar_event_id FROM bookings WHERE id = $1", answer.booking_id
         )
         assert (row["status"], row["calendar_event_id"]) == ("held", None)
+        assert await sms_rows(pool, answer.booking_id) == []
+
+        await sandboxes.twilio.add_fault(**held)
+        second = await start_worker(workers, booking_settings, tmp_path)
+
+        async def message_created() -> bool:
+            return await sandboxes.twilio.count_messages(to=phone) == 1
+
+        await wait_until(message_created, timeout=60, what="the message created")
+        second.kill()
+        # The second worker found the event and confirmed; the text is claimed, without SID.
+        row = await pool.fetchrow(
+            "SELECT status::text, calendar_event_id FROM bookings WHERE id = $1", answer.booking_id
+        )
+        assert row["status"] == "confirmed"
         assert [
             (r["status"], r["twilio_sid"]) for r in await sms_rows(pool, answer.booking_id)
         ] == [("pending", None)]
         await start_worker(workers, booking_settings, tmp_path)
         row = await wait_for_status(pool, answer.booking_id, {"confirmed"}, timeout=90)
+
+        async def text_recorded() -> bool:
+            return all(r["twilio_sid"] for r in await sms_rows(pool, answer.booking_id))
+
+        await wait_until(text_recorded, timeout=90, what="the text recorded")
     assert await sandboxes.calendar.count_created(org.calendar_id) == 1
     assert await sandboxes.twilio.count_messages(to=phone) == 1
-    # The second worker adopted what the vendors had created.
+    # The workers after each kill adopted what the vendors had created.
     [message] = await sandboxes.twilio.messages(to=phone)
     [sms] = await sms_rows(pool, answer.booking_id)
     assert sms["twilio_sid"] == message["sid"]
@@ -378,4 +396,4 @@ async def test_calendar_still_failing_at_the_deadline_compensates(
     inserts = await sandboxes.calendar.requests(path_contains=org.calendar_id, method="POST")
     assert len(inserts) > 1 and all(r["status"] == 503 for r in inserts)
     kinds = {r["kind"] for r in await sms_rows(pool, answer.booking_id)}
-    assert kinds == {"confirmation", "apology"}
+    assert kinds == {"apology"}

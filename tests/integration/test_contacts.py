@@ -1,50 +1,52 @@
-"""Invariant 4: concurrent resolution of one caller yields one contact and never fails."""
+"""Invariant 4: concurrent bookings by one caller resolve one contact and never fail.
+
+Twenty phase-1 reservations of the same caller (by phone, or by email without one) for twenty
+different times run at once through the real local activity, in the SDK's activity
+environment: each books, and all share one contact row.
+"""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import time, timedelta
 from uuid import uuid4
 
 import asyncpg
 import pytest
+from temporalio.testing import ActivityEnvironment
 
-from activities.contacts import ContactActivities
-from core.models import BookingRequest
-from tests.booking_helpers import unique_phone
-from tests.factories import TestOrg, create_test_org
-
-
-def _request(org: TestOrg, *, phone: str | None, email: str | None) -> BookingRequest:
-    start = datetime.now(UTC) + timedelta(days=1)
-    booking_id = uuid4()
-    return BookingRequest(
-        org_id=org.id,
-        booking_id=booking_id,
-        workflow_id=f"booking-{booking_id}",
-        name="Sam Wilson",
-        phone=phone,
-        email=email,
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-        occupied_until=start + timedelta(minutes=30),
-        time_zone="America/New_York",
-        moved_to_this_year=False,
-        provider_id=org.provider_id,
-        provider_name="Dr. Test",
-        calendar_id=org.calendar_id,
-        service_id=org.service_id,
-        service_name="Consultation",
-        notes=None,
-    )
+from activities.reservations import ReservationActivities
+from core.models import BookInput
+from core.scheduling import CatalogCache
+from tests.booking_helpers import local_start, unique_phone
+from tests.factories import create_test_org
 
 
 @pytest.mark.parametrize("by", ["phone", "email"])
-async def test_twenty_concurrent_resolutions_make_one_contact(pool: asyncpg.Pool, by: str) -> None:
+async def test_twenty_concurrent_bookings_of_one_caller_make_one_contact(
+    pool: asyncpg.Pool, by: str
+) -> None:
     org = await create_test_org(pool)
-    activities = ContactActivities(pool)
+    activities = ReservationActivities(pool, CatalogCache(pool))
     phone = unique_phone() if by == "phone" else None
-    email = "sam.wilson@example.com"
+    first = local_start(days_ahead=2, at=time(8))
+    requests = [
+        BookInput(
+            org_id=org.id,
+            org_slug=org.slug,
+            booking_id=uuid4(),
+            idempotency_key=f"call-{n}",
+            name="Sam Wilson",
+            phone=phone,
+            email="Sam.Wilson@example.com",
+            start=(first + timedelta(days=n // 20, minutes=30 * (n % 20))).isoformat(),
+        )
+        for n in range(20)
+    ]
+    environment = ActivityEnvironment()
     results = await asyncio.gather(
-        *(activities.resolve_contact(_request(org, phone=phone, email=email)) for _ in range(20))
+        *(environment.run(activities.reserve_booking, request) for request in requests)
     )
-    assert len({r.contact_id for r in results}) == 1
-    assert await pool.fetchval("SELECT count(*) FROM contacts WHERE org_id = $1", org.id) == 1
+    assert [r.answer.outcome for r in results] == ["booked"] * 20
+    contacts = await pool.fetch("SELECT id, phone, email FROM contacts WHERE org_id = $1", org.id)
+    assert [(c["phone"], c["email"]) for c in contacts] == [(phone, "sam.wilson@example.com")]
+    owners = await pool.fetch("SELECT DISTINCT contact_id FROM bookings WHERE org_id = $1", org.id)
+    assert [o["contact_id"] for o in owners] == [contacts[0]["id"]]

@@ -9,7 +9,6 @@ import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.worker import Worker
 
 from core.calendar import event_id_for_booking
 from core.config import Settings
@@ -20,6 +19,7 @@ from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
 from tests.factories import TestOrg, create_test_org
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
+from worker.main import BookingWorkers
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +93,7 @@ async def wait_for_kind(
 async def test_reschedule_to_a_free_slot_moves_slot_event_and_search_attribute(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,
@@ -128,7 +128,7 @@ async def test_reschedule_to_a_free_slot_moves_slot_event_and_search_attribute(
 async def test_reschedule_to_a_taken_slot_keeps_the_old_one(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,
@@ -151,7 +151,7 @@ async def test_reschedule_to_a_taken_slot_keeps_the_old_one(
 async def test_calendar_refusing_the_move_moves_the_slot_back(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,
@@ -175,7 +175,9 @@ async def test_calendar_refusing_the_move_moves_the_slot_back(
 
 
 @pytest.fixture
-async def api(booking_settings: Settings, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
+async def api(
+    booking_settings: Settings, worker: BookingWorkers
+) -> AsyncIterator[httpx.AsyncClient]:
     async with api_client(booking_settings) as client:
         yield client
 
@@ -241,7 +243,7 @@ async def test_reschedule_through_the_api_and_another_orgs_key(
 async def test_signals_sent_as_the_temporal_ui_sends_them(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     org: TestOrg,
 ) -> None:
@@ -270,7 +272,7 @@ async def test_signals_sent_as_the_temporal_ui_sends_them(
 async def test_reminder_fires_after_the_lead_time_and_not_after_a_cancel(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,
@@ -312,7 +314,7 @@ async def test_reminder_fires_after_the_lead_time_and_not_after_a_cancel(
 async def test_no_reminder_when_booked_inside_the_lead_time_and_rearmed_on_reschedule(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     org: TestOrg,
 ) -> None:
@@ -343,7 +345,7 @@ async def test_no_reminder_when_booked_inside_the_lead_time_and_rearmed_on_resch
 async def test_calendar_retries_show_in_the_workflow_details(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,

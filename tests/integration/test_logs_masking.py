@@ -166,7 +166,9 @@ async def test_a_booking_logs_json_lines_with_its_ids_and_no_raw_phone_or_email(
     assert all(r["workflow_id"] == workflow_id for r in ours)
     answered = [r for r in ours if r["logger"] == "uvicorn.access" and "/voice/" in r["message"]]
     assert answered and answered[0]["org"] == org.slug
-    assert any(r.get("activity_type") == "send_sms" for r in ours), "no worker line with the ids"
+    assert any(r.get("activity_type") == "confirm_booking_with_event" for r in ours), (
+        "no worker line with the ids"
+    )
     # The requests that carried the number were logged, masked.
     access = [r["message"] for r in records if r["logger"] == "uvicorn.access"]
     assert any("POST /twilio/status" in message for message in access)

@@ -10,17 +10,17 @@ import asyncpg
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from temporalio.worker import Worker
 
 from core.config import Settings
 from core.models import BookingOutcome, CancelRequest, LifecycleResult
-from core.names import booking_workflow_id
+from core.names import booking_workflow_id, side_effect_task_queue
 from core.temporal_client import connect_temporal
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
 from tests.conftest import Stack, make_settings, running_worker
 from tests.factories import TestOrg, create_test_org
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
+from worker.main import BookingWorkers
 from worker.telemetry import worker_runtime
 
 pytestmark = pytest.mark.integration
@@ -53,7 +53,9 @@ async def org(pool: asyncpg.Pool) -> TestOrg:
 
 
 @pytest.fixture
-async def client(booking_settings: Settings, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    booking_settings: Settings, worker: BookingWorkers
+) -> AsyncIterator[httpx.AsyncClient]:
     async with api_client(booking_settings) as running:
         yield running
 
@@ -66,7 +68,9 @@ async def test_voice_and_rest_bookings_are_counted_by_route_tool_and_outcome(
     for call_id, expected in (("m1", "Booked:"), ("m2", "already taken")):
         call = vapi_call("book_appointment", {"name": "Sam Wilson", "start": start}, call_id)
         response = await client.post(
-            "/voice/vapi", json=vapi_message(call), headers=vapi_headers(org)
+            "/voice/vapi",
+            json=vapi_message(call, caller=unique_phone()),
+            headers=vapi_headers(org),
         )
         assert response.status_code == 200
         assert expected in response.json()["results"][0]["result"]
@@ -195,10 +199,13 @@ async def test_worker_serves_temporal_sdk_metrics(
         assert (await handle.result()).final_status == "cancelled"
         samples = await worker_samples(address, settings.temporal_task_queue)
     queue = settings.temporal_task_queue
+    side_effects = side_effect_task_queue(queue)
     assert count(samples, "temporal_workflow_task_execution_latency_count", queue) > 0
-    assert count(samples, "temporal_activity_execution_latency_count", queue) > 0
+    # Phase 2's activities run on the side-effect queue, with slots of their own.
+    assert count(samples, "temporal_activity_execution_latency_count", side_effects) > 0
     assert count(samples, "temporal_workflow_completed_total", queue) >= 1
     assert count(samples, "temporal_worker_task_slots_available", queue) > 0
+    assert count(samples, "temporal_worker_task_slots_available", side_effects) > 0
 
 
 def count(samples: Samples, name: str, task_queue: str) -> float:

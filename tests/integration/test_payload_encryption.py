@@ -25,8 +25,9 @@ from core.config import Settings
 from core.names import booking_id_for, booking_workflow_id
 from core.stack.temporal import free_port, temporal_binary
 from core.temporal_client import connect_temporal
+from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
-from tests.booking_helpers import book, local_start, wait_for_status
+from tests.booking_helpers import book, local_start, wait_for_status, wait_until
 from tests.conftest import Stack, make_settings, running_worker
 from tests.factories import TestOrg, create_test_org
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
@@ -163,10 +164,16 @@ async def test_failure_messages_and_stack_traces_are_encrypted_too(
     pool: asyncpg.Pool,
     org: TestOrg,
     stack: Stack,
+    sandboxes: Sandboxes,
 ) -> None:
-    """A refusal quotes the caller's own words, and it reaches the history as a failure (the
-    local activity's): its message and stack trace travel encrypted, not in the clear fields."""
+    """Twilio's error messages quote what they were sent (we keep only the number out), and a
+    failed attempt of the confirmation text reaches the history as a failure: its message and
+    stack trace travel encrypted, not in the clear fields."""
     key = f"call-{uuid4()}"
+    # The confirmation text fails twice (inside phase 2's activity, then on its own), then goes.
+    await sandboxes.twilio.add_fault(
+        status=503, code=20003, message=f"carrier busy for {NAME}", method="POST", count=2
+    )
     async with running_worker(encrypted_client, encrypted_settings, pool):
         answer = await book(
             encrypted_client,
@@ -175,15 +182,21 @@ async def test_failure_messages_and_stack_traces_are_encrypted_too(
             start=local_start(3),
             key=key,
             phone=PHONE,
-            provider=f"Dr. {NAME}",
+            name=NAME,
         )
-    assert answer.outcome == "invalid" and NAME in answer.message, answer
-    events = await raw_history(stack, booking_id_for(org.id, key))
+        assert answer.outcome == "booked" and answer.booking_id is not None, answer
+        await wait_until(
+            lambda: _text_sent(pool, answer.booking_id), what="the confirmation text sent"
+        )
+    # The booking's workflow waits for the visit now; its history so far is what counts.
+    plain = await connect_temporal(make_settings(stack))
+    handle = plain.get_workflow_handle(booking_workflow_id(booking_id_for(org.id, key)))
+    events = list((await handle.fetch_history()).events)
     everything = b"".join(event.SerializeToString() for event in events)
     for detail in PII:
         assert detail.encode() not in everything, f"{detail!r} is in the history in clear"
     failures = [f for event in events for f in nested(event, Failure)]
-    assert failures, "the refusal left no failure in the history"
+    assert failures, "the failed attempt left no failure in the history"
     assert {(f.message, f.stack_trace) for f in failures} == {("Encoded failure", "")}
 
     # The same failures, decrypted, hold the refusal and where it was raised.
@@ -205,6 +218,14 @@ async def test_failure_messages_and_stack_traces_are_encrypted_too(
     assert refusals and frames, decoded
     for frame in frames:
         assert frame.encode() not in everything, f"{frame!r} is in the history in clear"
+
+
+async def _text_sent(pool: asyncpg.Pool, booking_id: UUID | None) -> bool:
+    sid = await pool.fetchval(
+        "SELECT twilio_sid FROM sms_messages WHERE booking_id = $1 AND kind = 'confirmation'",
+        booking_id,
+    )
+    return sid is not None
 
 
 async def test_codec_server_decodes_for_the_token_holder_only(

@@ -1,10 +1,9 @@
 """No double booking, through the real booking path: the `bookings_no_overlap` exclusion
 constraint against held, confirmed, failed and cancelled bookings, and with a service buffer.
 
-Google's freeBusy is made to fail in every test here, so the calendar (advisory) refuses
-nothing: a refusal can only come from Postgres, which is what these tests pin. Without that, a
-confirmed booking's event would be refused by the calendar check before the constraint was
-ever reached.
+The answer path reads Postgres alone, and no calendar sync runs here (the orgs have no busy
+blocks, which each test checks when it is done): a refusal can only come from the bookings
+themselves, under the constraint, which is what these tests pin.
 """
 
 from collections.abc import AsyncIterator
@@ -14,7 +13,6 @@ from uuid import UUID
 import asyncpg
 import pytest
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from core.config import Settings
 from core.models import (
@@ -28,6 +26,7 @@ from core.orgs import ServiceSpec
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
 from tests.factories import TestOrg, create_test_org
+from worker.main import BookingWorkers
 
 pytestmark = pytest.mark.integration
 
@@ -35,22 +34,14 @@ TAKEN = "That time is already taken."
 
 
 @pytest.fixture
-async def google_says_nothing(
-    booking_settings: Settings, sandboxes: Sandboxes
-) -> AsyncIterator[None]:
-    """freeBusy refused for every calendar, so availability is Postgres's alone."""
-    fault = await sandboxes.calendar.add_fault(
-        status=403, code="forbidden", path_contains="/freeBusy"
+async def org(pool: asyncpg.Pool) -> AsyncIterator[TestOrg]:
+    created = await create_test_org(pool)
+    yield created
+    # The premise held: no calendar block could have refused a time.
+    blocks = await pool.fetchval(
+        "SELECT count(*) FROM calendar_busy_blocks WHERE org_id = $1", created.id
     )
-    yield
-    # The premise held: the bookings asked Google, and Google did not answer.
-    [state] = [f for f in await sandboxes.calendar.faults() if f["id"] == fault]
-    assert state["fired"] > 0
-
-
-@pytest.fixture
-async def org(pool: asyncpg.Pool, google_says_nothing: None) -> TestOrg:
-    return await create_test_org(pool)
+    assert blocks == 0
 
 
 async def booked(client: Client, settings: Settings, org: TestOrg, start: datetime) -> UUID:
@@ -85,7 +76,7 @@ async def change(client: Client, booking_id: UUID, update: str, request: object)
 async def test_a_held_booking_and_then_a_confirmed_one_keep_the_slot(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,
@@ -120,7 +111,7 @@ async def test_a_held_booking_and_then_a_confirmed_one_keep_the_slot(
 async def test_a_booking_compensated_to_failed_frees_its_slot(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,
@@ -142,7 +133,7 @@ async def test_a_booking_compensated_to_failed_frees_its_slot(
 async def test_a_cancelled_booking_frees_its_slot(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     org: TestOrg,
 ) -> None:
@@ -159,7 +150,7 @@ async def test_a_cancelled_booking_frees_its_slot(
 
 
 @pytest.fixture
-async def buffered_org(pool: asyncpg.Pool, google_says_nothing: None) -> TestOrg:
+async def buffered_org(pool: asyncpg.Pool) -> TestOrg:
     """30-minute appointments with 15 minutes kept free after each."""
     service = ServiceSpec(name="Consultation", duration_minutes=30, buffer_minutes=15)
     return await create_test_org(pool, services=[service])
@@ -168,7 +159,7 @@ async def buffered_org(pool: asyncpg.Pool, google_says_nothing: None) -> TestOrg
 async def test_the_service_buffer_is_part_of_the_occupied_time(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     buffered_org: TestOrg,
 ) -> None:

@@ -10,26 +10,24 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import quote
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import pytest
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
 from activities.sms import SmsActivities
 from core import messages
 from core.models import BookingRef, SendSmsInput
-from core.names import booking_workflow_id
 from core.normalize import ensure_timezone
 from core.repositories import bookings as booking_repo
-from core.repositories import contacts as contact_repo
 from core.repositories import sms as sms_repo
 from core.sms import TwilioSmsSender
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import local_start, unique_phone, wait_until
-from tests.factories import TestOrg, create_test_org
+from tests.factories import TestOrg, create_test_org, insert_held_booking
 
 # The sender's timeout bounds how long an earlier request may be in flight, so it sets how
 # long `send_sms` waits before looking one up; short here to keep the tests quick.
@@ -80,24 +78,7 @@ async def book_directly(pool: asyncpg.Pool, org: TestOrg | None = None, **kw: st
     """A held booking written through the repositories, and the confirmation text for it."""
     org = org or await create_test_org(pool)
     phone = kw.get("phone") or unique_phone()
-    contact_id = await contact_repo.upsert_by_phone(
-        pool, org_id=org.id, phone=phone, email=None, name="Sam Wilson"
-    )
-    booking_id, start = uuid4(), local_start(days_ahead=3)
-    async with pool.acquire() as conn:
-        await booking_repo.insert_held(
-            conn,
-            booking_id=booking_id,
-            org_id=org.id,
-            provider_id=org.provider_id,
-            service_id=org.service_id,
-            contact_id=contact_id,
-            starts_at=start,
-            ends_at=start + timedelta(minutes=30),
-            occupied_until=start + timedelta(minutes=30),
-            notes=None,
-            workflow_id=booking_workflow_id(booking_id),
-        )
+    booking_id = await insert_held_booking(pool, org, start=local_start(days_ahead=3), phone=phone)
     row = await booking_repo.get(pool, org_id=org.id, booking_id=booking_id)
     body = messages.sms_body(
         "confirmation",
@@ -175,7 +156,7 @@ async def test_message_sent_by_a_lost_attempt_is_recorded_not_sent_again(
     # The earlier attempt's request reached Twilio; its answer (the SID) never got recorded.
     lost = await sender.send(to=booked.phone, body=booked.body, from_number=booked.sender_number)
 
-    result = await activities.send_sms(booked.request)
+    result = await ActivityEnvironment().run(activities.send_sms, booked.request)
 
     assert result.twilio_sid == lost.sid
     assert await twilio.twilio.count_messages(to=booked.phone) == 1
@@ -207,7 +188,7 @@ async def test_request_still_in_flight_is_waited_for_not_duplicated(
         await attempt
     assert await twilio.twilio.count_messages(to=booked.phone) == 0  # not created yet
 
-    result = await activities.send_sms(booked.request)
+    result = await ActivityEnvironment().run(activities.send_sms, booked.request)
 
     await all_answered(twilio, booked.phone)  # the slow request has landed by now, too
     # It waited out the earlier request, then looked once and found that request's message:
@@ -225,8 +206,8 @@ async def test_pending_row_without_a_message_at_twilio_sends_once(
     booked = await book_directly(pool)
     await claim_pending(pool, booked)  # the earlier attempt stopped before reaching Twilio
 
-    result = await activities.send_sms(booked.request)
-    again = await activities.send_sms(booked.request)
+    result = await ActivityEnvironment().run(activities.send_sms, booked.request)
+    again = await ActivityEnvironment().run(activities.send_sms, booked.request)
 
     [message] = await twilio.twilio.messages(to=booked.phone, body=booked.body)
     assert result.twilio_sid == again.twilio_sid == message["sid"]
@@ -242,7 +223,7 @@ async def test_fresh_row_sends_without_looking_up_or_waiting(
 ) -> None:
     booked = await book_directly(pool)
 
-    result = await activities.send_sms(booked.request)
+    result = await ActivityEnvironment().run(activities.send_sms, booked.request)
 
     assert result.twilio_sid is not None
     assert not waited_for_an_earlier_request(sms_log)
@@ -260,12 +241,12 @@ async def test_retry_after_twilio_turned_the_request_away_sends_without_looking_
     await twilio.twilio.add_fault(status=429, code=20429, count=1, method="POST")
 
     with pytest.raises(ApplicationError) as caught:
-        await activities.send_sms(booked.request)
+        await ActivityEnvironment().run(activities.send_sms, booked.request)
     assert caught.value.type == "TransientServiceError" and not caught.value.non_retryable
     turned_away = await ledger(pool, booked)
     assert (turned_away["status"], turned_away["error_code"]) == ("pending", "20429")
 
-    result = await activities.send_sms(booked.request)
+    result = await ActivityEnvironment().run(activities.send_sms, booked.request)
 
     assert not waited_for_an_earlier_request(sms_log)
     assert await lookups(twilio, booked.phone) == 0
@@ -282,10 +263,10 @@ async def test_same_text_already_recorded_for_another_booking_is_not_adopted(
     other = await book_directly(pool)
     booked = await book_directly(pool, phone=other.phone)
     assert (booked.body, booked.sender_number) == (other.body, other.sender_number)
-    first = await activities.send_sms(other.request)
+    first = await ActivityEnvironment().run(activities.send_sms, other.request)
     await claim_pending(pool, booked)
 
-    result = await activities.send_sms(booked.request)
+    result = await ActivityEnvironment().run(activities.send_sms, booked.request)
 
     assert result.twilio_sid not in (None, first.twilio_sid)
     assert await twilio.twilio.count_messages(to=booked.phone, body=booked.body) == 2

@@ -17,7 +17,6 @@ import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from core.config import Settings
 from core.models import BookingState
@@ -34,6 +33,7 @@ from tests.voice_helpers import (
     vapi_headers,
     vapi_message,
 )
+from worker.main import BookingWorkers
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,9 @@ async def org_b(pool: asyncpg.Pool) -> TestOrg:
 
 
 @pytest.fixture
-async def api(booking_settings: Settings, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
+async def api(
+    booking_settings: Settings, worker: BookingWorkers
+) -> AsyncIterator[httpx.AsyncClient]:
     async with api_client(booking_settings) as client:
         yield client
 
@@ -151,7 +153,7 @@ async def trace(
 async def foreign(
     temporal_client: Client,
     booking_settings: Settings,
-    worker: Worker,
+    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org_b: TestOrg,

@@ -20,7 +20,6 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
-from temporalio.worker import Worker
 from twilio.request_validator import RequestValidator
 
 from api.app import create_app
@@ -28,9 +27,16 @@ from core.config import Settings
 from sandbox.runner import Sandboxes
 from sandbox.server import LoopbackServer
 from tests.apiclient import api_client
-from tests.booking_helpers import book, local_start, sms_rows, unique_phone, wait_for_status
+from tests.booking_helpers import (
+    book,
+    local_start,
+    sms_rows,
+    unique_phone,
+    wait_for_phase2,
+)
 from tests.conftest import running_worker
 from tests.factories import TestOrg, create_test_org
+from worker.main import BookingWorkers
 
 # What Twilio was told to call; deliberately not where the test client sends requests.
 PUBLIC_BASE_URL = "https://voice.example.com/booking"
@@ -124,11 +130,11 @@ async def book_and_settle(
     *,
     at: time = time(10),
 ) -> list[asyncpg.Record]:
-    """Book for `phone`, wait until confirmed (the SMS step is done by then), return SMS rows."""
+    """Book for `phone`, wait until phase 2 is over (confirmed, then the text), return SMS rows."""
     answer = await book(client, settings, org, start=local_start(at=at), phone=phone)
     assert answer.outcome == "booked", answer
     assert answer.booking_id is not None
-    await wait_for_status(pool, answer.booking_id, {"confirmed"})
+    await wait_for_phase2(pool, answer.booking_id)
     return await sms_rows(pool, answer.booking_id)
 
 
@@ -148,7 +154,7 @@ async def test_signed_status_callbacks_move_the_row_forward(
     api_settings: Settings,
     pool: asyncpg.Pool,
     api: httpx.AsyncClient,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     sid = await sent_sid(temporal_client, booking_settings, pool, await create_test_org(pool))
     before = await sms_row(pool, sid)
@@ -173,7 +179,7 @@ async def test_out_of_order_callbacks_never_move_the_row_backwards(
     api_settings: Settings,
     pool: asyncpg.Pool,
     api: httpx.AsyncClient,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     sid = await sent_sid(temporal_client, booking_settings, pool, await create_test_org(pool))
 
@@ -191,7 +197,7 @@ async def test_bad_signatures_are_403_and_change_nothing(
     api_settings: Settings,
     pool: asyncpg.Pool,
     api: httpx.AsyncClient,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     sid = await sent_sid(temporal_client, booking_settings, pool, await create_test_org(pool))
     before = await sms_row(pool, sid)
@@ -219,7 +225,7 @@ async def test_missing_signature_is_403_and_changes_nothing(
     booking_settings: Settings,
     pool: asyncpg.Pool,
     api: httpx.AsyncClient,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     sid = await sent_sid(temporal_client, booking_settings, pool, await create_test_org(pool))
     before = await sms_row(pool, sid)
@@ -287,7 +293,7 @@ async def test_stop_then_booking_skips_the_sms_and_start_sends_again(
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     api: httpx.AsyncClient,
-    worker: Worker,
+    worker: BookingWorkers,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -333,7 +339,7 @@ async def test_opt_out_covers_every_org_sharing_the_sender_number(
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     api: httpx.AsyncClient,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     sender = unique_sender()
     first = await create_test_org(pool, sms_sender=sender)
@@ -394,7 +400,7 @@ async def test_twilio_21610_refusal_records_the_opt_out(
     booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
-    worker: Worker,
+    worker: BookingWorkers,
 ) -> None:
     sender = unique_sender()
     org = await create_test_org(pool, sms_sender=sender)

@@ -8,13 +8,13 @@ from datetime import time
 import asyncpg
 import httpx
 import pytest
-from temporalio.worker import Worker
 
 from core.config import Settings
 from tests.apiclient import api_client
 from tests.booking_helpers import local_day, local_start, unique_phone
 from tests.factories import TestOrg, create_test_org
 from tests.voice_helpers import org_row_counts, retell_body, retell_headers
+from worker.main import BookingWorkers
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,9 @@ async def org(pool: asyncpg.Pool) -> TestOrg:
 
 
 @pytest.fixture
-async def client(booking_settings: Settings, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    booking_settings: Settings, worker: BookingWorkers
+) -> AsyncIterator[httpx.AsyncClient]:
     async with api_client(booking_settings) as running:
         yield running
 

@@ -36,19 +36,27 @@ class Settled:
 
 
 async def wait_until_settled(pool: asyncpg.Pool, org: TestOrg, timeout: float) -> Settled:
-    """Poll until every booking of the org is confirmed, failed or cancelled."""
+    """Poll until every booking of the org is confirmed, failed or cancelled, and the text that
+    ends its phase 2 (the confirmation, which follows `confirmed`, or the apology) is handled:
+    sent, refused or skipped."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         rows = await pool.fetch(
             """
             SELECT b.id, b.status::text AS status, b.status_reason, b.calendar_event_id,
-                   b.starts_at, c.phone
+                   b.starts_at, c.phone,
+                   coalesce((
+                       SELECT m.twilio_sid IS NOT NULL OR m.status IN ('failed', 'skipped')
+                       FROM sms_messages m
+                       WHERE m.booking_id = b.id AND m.kind = CASE b.status
+                           WHEN 'confirmed' THEN 'confirmation' WHEN 'failed' THEN 'apology' END
+                   ), b.status NOT IN ('confirmed', 'failed')) AS text_handled
             FROM bookings b JOIN contacts c ON c.id = b.contact_id
             WHERE b.org_id = $1
             """,
             org.id,
         )
-        waiting = [r for r in rows if r["status"] not in SETTLED]
+        waiting = [r for r in rows if r["status"] not in SETTLED or not r["text_handled"]]
         if not waiting:
             return Settled(Counter(r["status"] for r in rows), rows)
         if asyncio.get_running_loop().time() > deadline:

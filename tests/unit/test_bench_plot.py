@@ -20,7 +20,7 @@ def _entry(target: str, concurrency: int, p50: float) -> dict[str, Any]:
 
 def _result() -> dict[str, Any]:
     return {
-        "finished_at": "2026-12-02T10:00:00+00:00",
+        "finished_at": "2025-12-02T10:00:00+00:00",
         "environment": {"commit": "0123456789abcdef", "cpu_count": 2},
         "latency": [
             _entry("ours", 1, 100),

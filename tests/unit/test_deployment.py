@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from cli.main import _parser
 from core.config import Settings
 from core.names import SEARCH_ATTRIBUTES
+from worker.main import WORKER_ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -167,6 +168,20 @@ def test_services_from_our_image_run_real_booking_subcommands() -> None:
             f"{name} runs `booking {command[0]}`, not a subcommand of cli/main.py "
             f"({sorted(subcommands)})"
         )
+        try:
+            _parser().parse_args(command)
+        except SystemExit:
+            raise AssertionError(f"{name}: `booking {' '.join(command)}` does not parse") from None
+
+
+def test_both_worker_roles_are_deployed() -> None:
+    """The answer path and the side effects each have a worker (one `all`, or one per role)."""
+    roles = {
+        _parser().parse_args(service["command"]).role
+        for service in _our_services().values()
+        if service.get("command", [None])[0] == "worker"
+    }
+    assert roles == {"all"} or {"answers", "side-effects"} <= roles, roles
 
 
 def test_environment_of_our_services_is_settings_fields() -> None:
@@ -205,7 +220,7 @@ def test_app_waits_for_migrations_search_attributes_and_healthy_infrastructure()
         "migrate": "service_completed_successfully",
         "temporal-search-attributes": "service_completed_successfully",
     }
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "worker-side-effects"):
         depends_on = services[name].get("depends_on", {})
         conditions = {dep: depends_on.get(dep, {}).get("condition") for dep in expected}
         assert conditions == expected, f"{name} depends_on {conditions}, expected {expected}"
@@ -294,7 +309,7 @@ def test_compose_waits_longer_than_the_shutdown_grace_before_killing() -> None:
         for name, service in _our_services().items()
         if service.get("command", [None])[0] in ("api", "worker")
     }
-    assert set(graceful) == {"api", "worker"}
+    assert set(graceful) == {"api", "worker", "worker-side-effects"}
     for name, service in graceful.items():
         stop_grace = service.get("stop_grace_period")
         waited = _compose_duration(stop_grace) if stop_grace else _COMPOSE_DEFAULT_STOP_GRACE
@@ -310,3 +325,15 @@ def test_compose_durations_are_read_as_compose_reads_them() -> None:
     assert _compose_duration("1m30s") == timedelta(seconds=90)
     assert _compose_duration("1.5s") == timedelta(seconds=1.5)
     assert _compose_duration("500ms") == timedelta(milliseconds=500)
+
+
+def test_the_worker_roles_the_cli_offers_are_the_workers() -> None:
+    """cli/main.py names the roles without importing the worker (parsing stays light)."""
+    action = next(
+        a
+        for sub in _parser()._actions
+        if isinstance(sub, argparse._SubParsersAction)
+        for a in sub.choices["worker"]._actions
+        if a.dest == "role"
+    )
+    assert tuple(action.choices or ()) == WORKER_ROLES

@@ -1,0 +1,244 @@
+"""Phase 1: the caller's answer from one local activity and, usually, one Postgres round trip.
+
+The request is normalized and checked against the org's rules (hours, notice, horizon) in
+memory, from the cached configuration; then one statement (`reserve_booking`) upserts the
+contact and inserts the held booking under the exclusion constraint, or says why not and returns
+the busy time the alternatives are computed from. No vendor is called. Bad input writes nothing.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+from temporalio import activity
+
+from core import messages
+from core.availability import SchedulingRules, occupied_range
+from core.catalog import OrgCatalog, ProviderInfo, ServiceInfo
+from core.errors import InvalidInput
+from core.models import BookingRequest, BookInput, BookResult, ReserveResult
+from core.names import booking_workflow_id
+from core.normalize import ParsedTime, normalize_email, normalize_name, normalize_phone
+from core.repositories import reservations
+from core.scheduling import (
+    CatalogCache,
+    Refusal,
+    alternatives_in,
+    busy_for,
+    check_requested_start,
+    search_window,
+    unavailable_message,
+)
+
+_TAKEN = "That time is already taken."
+_GONE = "That booking could not be completed earlier. Please make a new booking."
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A request read against the org's configuration, before anything is written."""
+
+    catalog: OrgCatalog
+    provider: ProviderInfo
+    service: ServiceInfo
+    rules: SchedulingRules
+    name: str | None
+    phone: str | None
+    email: str | None
+    start: ParsedTime | Refusal
+
+
+class ReservationActivities:
+    def __init__(self, pool: asyncpg.Pool, catalogs: CatalogCache) -> None:
+        self._pool = pool
+        self._catalogs = catalogs
+
+    @activity.defn
+    async def reserve_booking(self, request: BookInput) -> ReserveResult:
+        """Decide the caller's answer: booked (the booking is held), already booked (the caller
+        holds that time), unavailable with alternatives, or invalid. Errors other than the
+        caller's (Postgres unreachable) raise, and the local activity is retried."""
+        now = datetime.now(UTC)
+        catalog = await self._catalogs.get(request.org_id)
+        while True:
+            try:
+                plan = _plan(request, catalog, now)
+            except InvalidInput as bad:
+                return _answer(BookResult(outcome="invalid", message=bad.message, field=bad.field))
+            if isinstance(plan.start, Refusal):
+                answer = await self._refused(request, plan, plan.start, now)
+            else:
+                answer = await self._reserve(request, plan, plan.start, now)
+            if answer is not None:
+                return answer
+            catalog = await self._catalogs.refresh(request.org_id, stale=catalog)
+
+    async def _reserve(
+        self, request: BookInput, plan: _Plan, start: ParsedTime, now: datetime
+    ) -> ReserveResult | None:
+        """One statement; None when the cached configuration turned out stale."""
+        begins, occupied_until = occupied_range(start.at, plan.rules)
+        ends = begins + plan.service.duration
+        _, window = search_window(begins, plan.rules, now)
+        reservation = await reservations.reserve(
+            self._pool,
+            org_id=request.org_id,
+            config_version=plan.catalog.version,
+            booking_id=request.booking_id,
+            workflow_id=booking_workflow_id(request.booking_id),
+            provider_id=plan.provider.id,
+            service_id=plan.service.id,
+            phone=plan.phone,
+            email=plan.email,
+            name=plan.name,
+            starts_at=begins,
+            ends_at=ends,
+            occupied_until=occupied_until,
+            notes=request.notes,
+            window=window,
+        )
+        match reservation.outcome:
+            case "stale":
+                return None
+            case "booked":
+                return _booked(
+                    request,
+                    plan,
+                    plan.provider,
+                    plan.service,
+                    begins,
+                    ends,
+                    moved=start.moved_to_this_year,
+                )
+            case "retried":
+                # An earlier attempt of this activity inserted it and its answer was lost.
+                assert reservation.booking is not None
+                return _retried(request, plan, reservation.booking, moved=start.moved_to_this_year)
+            case "already_booked":
+                assert reservation.booking is not None
+                return _already_booked(plan.catalog, reservation.booking)
+            case _:  # blocked, taken
+                options = alternatives_in(reservation.busy, plan.rules, after=begins, now=now)
+                return _unavailable(_TAKEN, options, plan.rules)
+
+    async def _refused(
+        self, request: BookInput, plan: _Plan, refusal: Refusal, now: datetime
+    ) -> ReserveResult | None:
+        """The rules refuse the start: offer alternatives. None when the configuration is stale."""
+        if activity.info().attempt > 1:
+            # An earlier attempt may have inserted the booking before `now` moved past the
+            # notice; a held booking must never be answered "unavailable".
+            existing = await reservations.find(
+                self._pool, org_id=request.org_id, booking_id=request.booking_id
+            )
+            if existing is not None:
+                return _retried(request, plan, existing, moved=False)
+        _, window = search_window(refusal.after, plan.rules, now)
+        busy, _, current = await busy_for(
+            self._pool, self._catalogs, plan.catalog, plan.provider, window
+        )
+        if not current:
+            return None
+        options = alternatives_in(busy, plan.rules, after=refusal.after, now=now)
+        return _unavailable(refusal.reason, options, plan.rules)
+
+
+def _plan(request: BookInput, catalog: OrgCatalog, now: datetime) -> _Plan:
+    """Normalize the caller's input and check the start against the rules; InvalidInput."""
+    name = normalize_name(request.name) if request.name else None
+    raw_phone = request.phone or request.caller_phone
+    phone = normalize_phone(raw_phone, catalog.default_region) if raw_phone else None
+    email = normalize_email(request.email) if request.email else None
+    if phone is None and email is None:
+        raise InvalidInput("I need a phone number or an email address to book.", field="phone")
+    provider = catalog.provider(request.provider)
+    service = catalog.service(request.service)
+    rules = catalog.rules(service)
+    start = check_requested_start(request.start, rules, now)
+    return _Plan(catalog, provider, service, rules, name, phone, email, start)
+
+
+def _answer(answer: BookResult, booking: BookingRequest | None = None) -> ReserveResult:
+    return ReserveResult(answer=answer, booking=booking)
+
+
+def _booked(
+    request: BookInput,
+    plan: _Plan,
+    provider: ProviderInfo,
+    service: ServiceInfo,
+    begins: datetime,
+    ends: datetime,
+    *,
+    moved: bool,
+) -> ReserveResult:
+    catalog = plan.catalog
+    booking = BookingRequest(
+        org_id=request.org_id,
+        booking_id=request.booking_id,
+        workflow_id=booking_workflow_id(request.booking_id),
+        name=plan.name,
+        phone=plan.phone,
+        email=plan.email,
+        starts_at=begins,
+        ends_at=ends,
+        occupied_until=begins + service.duration + service.buffer,
+        time_zone=catalog.time_zone.key,
+        moved_to_this_year=moved,
+        provider_id=provider.id,
+        provider_name=provider.name,
+        calendar_id=provider.calendar_id,
+        service_id=service.id,
+        service_name=service.name,
+        notes=request.notes,
+    )
+    message = messages.booked(
+        service=service.name, provider=provider.name, at=begins, tz=catalog.time_zone, moved=moved
+    )
+    answer = BookResult(
+        outcome="booked", booking_id=request.booking_id, start=begins, message=message
+    )
+    return _answer(answer, booking)
+
+
+def _retried(
+    request: BookInput, plan: _Plan, found: reservations.FoundBooking, *, moved: bool
+) -> ReserveResult:
+    """This request's own booking, made by an earlier attempt whose answer was lost."""
+    if found.status not in ("held", "confirmed"):
+        return _answer(BookResult(outcome="invalid", message=_GONE, field="booking_id"))
+    return _booked(
+        request,
+        plan,
+        plan.catalog.provider(str(found.provider_id)),
+        plan.catalog.service_by_id(found.service_id),
+        found.starts_at,
+        found.ends_at,
+        moved=moved,
+    )
+
+
+def _already_booked(catalog: OrgCatalog, found: reservations.FoundBooking) -> ReserveResult:
+    provider = catalog.provider(str(found.provider_id))
+    service = catalog.service_by_id(found.service_id)
+    message = messages.already_booked(
+        service=service.name, provider=provider.name, at=found.starts_at, tz=catalog.time_zone
+    )
+    return _answer(
+        BookResult(
+            outcome="already_booked",
+            booking_id=found.booking_id,
+            start=found.starts_at,
+            message=message,
+        )
+    )
+
+
+def _unavailable(reason: str, options: list[datetime], rules: SchedulingRules) -> ReserveResult:
+    return _answer(
+        BookResult(
+            outcome="unavailable",
+            message=unavailable_message(reason, options, rules),
+            alternatives=options,
+        )
+    )

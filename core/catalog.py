@@ -1,0 +1,93 @@
+"""An org's scheduling configuration as one immutable value: settings, providers, services, hours.
+
+Phase 1 and availability read it on every call, so processes keep it cached (`CatalogCache` in
+`core.scheduling`) instead of asking Postgres for it each time. `version` is the org's
+`config_version`, which the database bumps on every change to what is here; the booking
+statement refuses a stale version, and the cache then reloads.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from core.availability import OpeningHours, SchedulingRules
+from core.errors import InvalidInput
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderInfo:
+    id: UUID
+    name: str
+    calendar_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    id: UUID
+    name: str
+    duration: timedelta
+    buffer: timedelta
+
+
+_Named = TypeVar("_Named", ProviderInfo, ServiceInfo)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgCatalog:
+    """Providers and services are in the org's order: the first is the default."""
+
+    org_id: UUID
+    slug: str
+    name: str
+    time_zone: ZoneInfo
+    default_region: str
+    slot_step: timedelta
+    min_notice: timedelta
+    horizon: timedelta
+    version: int
+    providers: tuple[ProviderInfo, ...]
+    services: tuple[ServiceInfo, ...]
+    hours: tuple[OpeningHours, ...]
+
+    def provider(self, name: str | None) -> ProviderInfo:
+        """The provider named (case-insensitive, or by id), else the first; InvalidInput."""
+        found = _named(self.providers, name)
+        if found is None:
+            what = f"there is no provider called {name}" if name else "no provider is set up"
+            raise InvalidInput(f"Sorry, {what}.", field="provider")
+        return found
+
+    def service(self, name: str | None) -> ServiceInfo:
+        """The service named (case-insensitive, or by id), else the first; InvalidInput."""
+        found = _named(self.services, name)
+        if found is None:
+            what = f"there is no service called {name}" if name else "no service is set up"
+            raise InvalidInput(f"Sorry, {what}.", field="service")
+        return found
+
+    def service_by_id(self, service_id: UUID) -> ServiceInfo:
+        for service in self.services:
+            if service.id == service_id:
+                return service
+        raise InvalidInput("Sorry, that service no longer exists.", field="service")
+
+    def rules(self, service: ServiceInfo) -> SchedulingRules:
+        """How `service` may be booked in this org."""
+        return SchedulingRules(
+            tz=self.time_zone,
+            opening_hours=self.hours,
+            duration=service.duration,
+            buffer=service.buffer,
+            step=self.slot_step,
+            min_notice=self.min_notice,
+            horizon=self.horizon,
+        )
+
+
+def _named(items: tuple[_Named, ...], name: str | None) -> _Named | None:
+    if name is None:
+        return items[0] if items else None
+    wanted = name.lower()
+    return next((i for i in items if i.name.lower() == wanted or str(i.id) == name), None)

@@ -1,0 +1,275 @@
+"""Record BookingWorkflow histories of real runs, for the replay test (tests/unit/... see below).
+
+A booking's workflow lives until after the visit, so a release must replay the histories its
+predecessor wrote. Before a release changes `workflows/`, record the current (landed) code's
+histories and keep them under tests/histories/<name>/; `tests/integration/test_replay.py`
+replays every folder there against the code under test.
+
+    git worktree add --detach /tmp/landed <landed commit>
+    (cd /tmp/landed && make .venv/.installed)
+    cd /tmp/landed && .venv/bin/python /path/to/checkout/tests/histories/record.py \
+        --out /path/to/checkout/tests/histories/<name>
+
+The script starts its own embedded Postgres, Temporal dev server and sandboxes, so it runs
+beside anything else; it uses only what every release so far has (`run_worker`,
+`request_booking`, the update and signal names), and imports nothing from tests/. It takes
+about six minutes: one booking lives through its reminder to the end of its visit.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+from temporalio.client import Client, WorkflowHandle
+
+from core.config import Settings
+from core.db import create_pool
+from core.migrate import migrate
+from core.models import CancelRequest, LifecycleResult, RescheduleRequest
+from core.orgs import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec, create_org
+from core.stack.postgres import EmbeddedPostgres
+from core.stack.temporal import start_embedded_temporal
+from core.temporal_client import connect_temporal
+from sandbox.runner import running_sandboxes
+from worker.main import run_worker
+from workflows.client import book_input, request_booking, timings_from
+
+ZONE = ZoneInfo("America/New_York")
+CALENDAR = "dr-record@clinic.example"
+# Each scenario that breaks a calendar has a provider of its own, so concurrent scenarios
+# never consume each other's faults.
+FLAKY_CALENDAR = "dr-flaky@clinic.example"
+REFUSING_CALENDAR = "dr-refused@clinic.example"
+QUICK_CALENDAR = "dr-quick@clinic.example"
+
+
+def _spec() -> OrgSpec:
+    return OrgSpec(
+        slug="history-clinic",
+        name="History Clinic",
+        time_zone=ZONE.key,
+        sms_sender="+12125550100",
+        min_notice_minutes=0,
+        providers=[
+            ProviderSpec(name="Dr. Record", calendar_id=CALENDAR),
+            ProviderSpec(name="Dr. Flaky", calendar_id=FLAKY_CALENDAR),
+            ProviderSpec(name="Dr. Refused", calendar_id=REFUSING_CALENDAR),
+            ProviderSpec(name="Dr. Quick", calendar_id=QUICK_CALENDAR),
+        ],
+        services=[
+            ServiceSpec(name="Consultation", duration_minutes=30),
+            ServiceSpec(name="Quick", duration_minutes=5),
+        ],
+        hours=[
+            OpeningSpec(weekday=day, opens=time(0), closes=time(23, 59))
+            for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        ],
+    )
+
+
+class Recorder:
+    def __init__(self, client: Client, settings: Settings, org: Any, out: Path) -> None:
+        self.client, self.settings, self.org, self.out = client, settings, org, out
+
+    async def book(self, start: datetime, **fields: object) -> WorkflowHandle[Any, Any]:
+        """Book, and return the handle of the booking's workflow (whatever the answer)."""
+        fields.setdefault("name", "Sam Wilson")
+        fields.setdefault("provider", "Dr. Record")
+        fields.setdefault("phone", f"+1212555{uuid4().int % 10000:04d}")
+        request = book_input(
+            org_id=self.org.id,
+            org_slug=self.org.slug,
+            idempotency_key=f"record-{uuid4()}",
+            start=start.isoformat(),
+            **fields,
+        )
+        await request_booking(
+            self.client,
+            request,
+            task_queue=self.settings.temporal_task_queue,
+            timings=timings_from(self.settings),
+        )
+        return self.client.get_workflow_handle(f"booking-{request.booking_id}")
+
+    async def save(self, name: str, handle: WorkflowHandle[Any, Any]) -> None:
+        history = await handle.fetch_history()
+        (self.out / f"{name}.json").write_text(history.to_json())
+        print(f"recorded {name}: {len(history.events)} events", flush=True)
+
+
+async def _until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 600) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise SystemExit(f"gave up waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def _status(handle: WorkflowHandle[Any, Any]) -> str:
+    state = await handle.query("status")
+    return str(state["status"] if isinstance(state, dict) else state.status)
+
+
+async def scenarios(rec: Recorder, sandboxes: Any) -> None:
+    day = datetime.now(ZONE).date() + timedelta(days=3)
+
+    def at(hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute), tzinfo=ZONE)
+
+    async def confirmed(start: datetime) -> WorkflowHandle[Any, Any]:
+        handle = await rec.book(start)
+        await _until(lambda: _is(handle, "confirmed"), "confirmed")
+        return handle
+
+    async def _is(handle: WorkflowHandle[Any, Any], status: str) -> bool:
+        return await _status(handle) == status
+
+    # Booked and confirmed: the workflow now waits for the reminder and the visit.
+    await rec.save("confirmed_waiting", await confirmed(at(9)))
+    # Taken, and refused input.
+    await rec.save("unavailable", await rec.book(at(9), phone="+12125550111"))
+    await rec.save("invalid", await rec.book(at(10), phone="12"))
+    # Phase 1 cannot run (an org that does not exist): "try again", the run fails.
+    ghost = book_input(
+        org_id=uuid4(), org_slug="ghost", idempotency_key="ghost", start=at(11).isoformat()
+    )
+    ghost = ghost.model_copy(update={"name": "Ann Lee", "phone": "+12125550112"})
+    await request_booking(
+        rec.client,
+        ghost,
+        task_queue=rec.settings.temporal_task_queue,
+        timings=timings_from(rec.settings),
+    )
+    await rec.save("phase1_error", rec.client.get_workflow_handle(f"booking-{ghost.booking_id}"))
+    # The calendar refuses: compensated, failed.
+    await sandboxes.calendar.add_fault(
+        status=403, code="forbidden", path_contains=REFUSING_CALENDAR, method="POST", count=1
+    )
+    failed = await rec.book(at(12), provider="Dr. Refused")
+    await _until(lambda: _is(failed, "failed"), "compensation")
+    with contextlib.suppress(Exception):
+        await failed.result()
+    await rec.save("compensated", failed)
+    # The calendar keeps failing: held, phase 2 still retrying (open at a deploy).
+    await sandboxes.calendar.add_fault(status=503, path_contains=FLAKY_CALENDAR, method="POST")
+    held = await rec.book(at(13), provider="Dr. Flaky")
+    await _until(lambda: _waiting_for(held, "attempt 3 failed"), "three failed attempts")
+    await rec.save("held_retrying", held)
+    # Changes by update (what the API sends) and by signal (what the Temporal UI sends).
+    moved = await confirmed(at(14))
+    await moved.execute_update(
+        "reschedule_booking",
+        RescheduleRequest(start=at(15).isoformat()),
+        result_type=LifecycleResult,
+    )
+    await rec.save("rescheduled_by_update", moved)
+    cancelled = await confirmed(at(16))
+    await cancelled.execute_update(
+        "cancel_booking", CancelRequest(reason="patient called"), result_type=LifecycleResult
+    )
+    await cancelled.result()
+    await rec.save("cancelled_by_update", cancelled)
+    signalled = await confirmed(at(17))
+    await signalled.signal("reschedule", RescheduleRequest(start=at(18).isoformat()))
+    await _until(lambda: _changes(signalled, 1), "the signalled move")
+    await signalled.signal("cancel", CancelRequest(reason="clinic closed"))
+    await signalled.result()
+    await rec.save("moved_and_cancelled_by_signal", signalled)
+
+
+async def _waiting_for(handle: WorkflowHandle[Any, Any], text: str) -> bool:
+    state = await handle.query("status")
+    waiting = state["waiting_for"] if isinstance(state, dict) else state.waiting_for
+    return text in (waiting or "")
+
+
+async def _changes(handle: WorkflowHandle[Any, Any], count: int) -> bool:
+    state = await handle.query("status")
+    changes = state["changes"] if isinstance(state, dict) else state.changes
+    return len(changes) >= count
+
+
+async def whole_life(rec: Recorder) -> None:
+    """A short visit soon: confirmed, reminded, and the workflow completes after the visit."""
+    start = datetime.now(ZONE).replace(microsecond=0) + timedelta(seconds=40)
+    handle = await rec.book(start, service="Quick", provider="Dr. Quick")
+    await handle.result()
+    await rec.save("reminded_and_completed", handle)
+
+
+async def main(out: Path) -> None:
+    # SIGTERM stops the run as Ctrl-C does, through the `finally` blocks that stop the servers.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="record-histories-"))
+    postgres = EmbeddedPostgres(root / "pg")
+    dsn = await asyncio.to_thread(postgres.start)
+    try:
+        await migrate(dsn)
+        temporal = await start_embedded_temporal(
+            database_file=None, port=None, ui_port=None, log_file=root / "temporal.log"
+        )
+        try:
+            async with running_sandboxes() as sandboxes:
+                settings = Settings(
+                    _env_file=None,  # type: ignore[call-arg]
+                    database_url=dsn,
+                    temporal_address=temporal.address,
+                    temporal_task_queue="record",
+                    activity_retry_initial_interval=timedelta(milliseconds=200),
+                    activity_retry_maximum_interval=timedelta(seconds=1),
+                    reminder_lead_time=timedelta(seconds=20),
+                    completion_grace=timedelta(seconds=1),
+                    **sandboxes.settings_overrides(),
+                )
+                await record(settings, sandboxes, out)
+        finally:
+            await temporal.stop()
+    finally:
+        postgres.stop()
+
+
+async def record(settings: Settings, sandboxes: Any, out: Path) -> None:
+    pool = await create_pool(settings)
+    client = await connect_temporal(settings)
+    credentials = await create_org(pool, _spec())
+    org = argparse.Namespace(id=UUID(credentials.org_id), slug=credentials.slug)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(client, settings, pool, stop))
+    rec = Recorder(client, settings, org, out)
+    try:
+        await asyncio.gather(scenarios(rec, sandboxes), whole_life(rec))
+    finally:
+        stop.set()
+        await worker
+        await pool.close()
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    manifest = {
+        "recorded_at": datetime.now(UTC).isoformat(),
+        "commit": commit,
+        "histories": sorted(p.name for p in out.glob("*.json") if p.name != "manifest.json"),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    asyncio.run(main(args.out))
+    sys.exit(0)
