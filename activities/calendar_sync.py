@@ -111,13 +111,14 @@ class CalendarSyncActivities:
             address=self._notification_url,
             ttl_seconds=int(self._channel_ttl.total_seconds()),
         )
-        replaced = await sync_repo.replace_channel(
-            self._pool,
-            provider_id=ref.provider_id,
-            channel_id=channel.id,
+        opened = sync_repo.NewChannel(
+            id=channel.id,
             token_hash=hash_token(token),
             resource_id=channel.resource_id,
             expires_at=channel.expires_at,
+        )
+        replaced = await sync_repo.replace_channel(
+            self._pool, provider_id=ref.provider_id, channel=opened
         )
         if replaced is not None:
             await self._stop(replaced.id, replaced.resource_id)
@@ -129,7 +130,9 @@ class CalendarSyncActivities:
     @typed_errors
     async def stop_calendar_channel(self, stop: StopChannelInput) -> bool:
         """Stop the calendar's push channel (the sync is ending); False when it had none."""
-        recorded = await sync_repo.clear_channel(self._pool, provider_id=stop.calendar.provider_id)
+        recorded = await sync_repo.replace_channel(
+            self._pool, provider_id=stop.calendar.provider_id, channel=None
+        )
         channel = recorded or stop.channel
         if channel is None:
             return False

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 from temporalio import activity
 
+from activities.errors import typed_errors
 from core import messages
 from core.availability import SchedulingRules, occupied_range
 from core.catalog import OrgCatalog, ProviderInfo, ServiceInfo
@@ -54,10 +55,12 @@ class ReservationActivities:
         self._catalogs = catalogs
 
     @activity.defn
+    @typed_errors
     async def reserve_booking(self, request: BookInput) -> ReserveResult:
         """Decide the caller's answer: booked (the booking is held), already booked (the caller
         holds that time), unavailable with alternatives, or invalid. Errors other than the
-        caller's (Postgres unreachable) raise, and the local activity is retried."""
+        caller's raise: Postgres unreachable is retried, an org that no longer exists is
+        final (NotFound)."""
         now = datetime.now(UTC)
         catalog = await self._catalogs.get(request.org_id)
         while True:

@@ -53,19 +53,11 @@ class OrgCatalog:
 
     def provider(self, name: str | None) -> ProviderInfo:
         """The provider named (case-insensitive, or by id), else the first; InvalidInput."""
-        found = _named(self.providers, name)
-        if found is None:
-            what = f"there is no provider called {name}" if name else "no provider is set up"
-            raise InvalidInput(f"Sorry, {what}.", field="provider")
-        return found
+        return _named(self.providers, name, kind="provider")
 
     def service(self, name: str | None) -> ServiceInfo:
         """The service named (case-insensitive, or by id), else the first; InvalidInput."""
-        found = _named(self.services, name)
-        if found is None:
-            what = f"there is no service called {name}" if name else "no service is set up"
-            raise InvalidInput(f"Sorry, {what}.", field="service")
-        return found
+        return _named(self.services, name, kind="service")
 
     def service_by_id(self, service_id: UUID) -> ServiceInfo:
         for service in self.services:
@@ -86,8 +78,13 @@ class OrgCatalog:
         )
 
 
-def _named(items: tuple[_Named, ...], name: str | None) -> _Named | None:
+def _named(items: tuple[_Named, ...], name: str | None, *, kind: str) -> _Named:
     if name is None:
-        return items[0] if items else None
-    wanted = name.lower()
-    return next((i for i in items if i.name.lower() == wanted or str(i.id) == name), None)
+        found = items[0] if items else None
+    else:
+        wanted = name.lower()
+        found = next((i for i in items if i.name.lower() == wanted or str(i.id) == name), None)
+    if found is None:
+        what = f"there is no {kind} called {name}" if name else f"no {kind} is set up"
+        raise InvalidInput(f"Sorry, {what}.", field=kind)
+    return found

@@ -42,6 +42,16 @@ class Channel:
 
 
 @dataclass(frozen=True, slots=True)
+class NewChannel:
+    """A channel Google just opened, with the hash of the token it will present."""
+
+    id: str
+    token_hash: str
+    resource_id: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class SyncHealth:
     """How fresh one provider calendar's busy times are, for metrics and the audit."""
 
@@ -192,15 +202,10 @@ async def forget_sync_token(conn: Executor, *, provider_id: UUID) -> None:
 
 
 async def replace_channel(
-    conn: Executor,
-    *,
-    provider_id: UUID,
-    channel_id: str,
-    token_hash: str,
-    resource_id: str,
-    expires_at: datetime | None,
+    conn: Executor, *, provider_id: UUID, channel: NewChannel | None
 ) -> Channel | None:
-    """Record the provider's new push channel; returns the one it replaces, to be stopped."""
+    """Record the provider's new push channel (None: none any more); returns the one it
+    replaces, to be stopped."""
     row = await conn.fetchrow(
         """
         WITH old AS (
@@ -215,30 +220,10 @@ async def replace_channel(
         SELECT channel_id, channel_resource_id FROM old
         """,
         provider_id,
-        channel_id,
-        token_hash,
-        resource_id,
-        expires_at,
-    )
-    return _channel(row)
-
-
-async def clear_channel(conn: Executor, *, provider_id: UUID) -> Channel | None:
-    """Forget the provider's push channel; returns it, to be stopped."""
-    row = await conn.fetchrow(
-        """
-        WITH old AS (
-            SELECT channel_id, channel_resource_id FROM calendar_syncs
-            WHERE provider_id = $1 FOR UPDATE
-        ), changed AS (
-            UPDATE calendar_syncs
-            SET channel_id = NULL, channel_token_hash = NULL, channel_resource_id = NULL,
-                channel_expires_at = NULL
-            WHERE provider_id = $1
-        )
-        SELECT channel_id, channel_resource_id FROM old
-        """,
-        provider_id,
+        channel.id if channel else None,
+        channel.token_hash if channel else None,
+        channel.resource_id if channel else None,
+        channel.expires_at if channel else None,
     )
     return _channel(row)
 
