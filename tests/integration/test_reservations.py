@@ -1,5 +1,6 @@
 """Phase 1's one statement (`reserve_booking`), outcome by outcome, on the real schema."""
 
+import asyncio
 from datetime import datetime, time, timedelta
 from uuid import UUID, uuid4
 
@@ -128,3 +129,17 @@ async def test_every_change_to_what_scheduling_reads_bumps_the_version(pool: asy
     # Credentials are not scheduling: rotating them leaves the cached configuration current.
     await pool.execute("UPDATE organizations SET api_key_hash = 'x' || id WHERE id = $1", org.id)
     assert await catalog_repo.version(pool, org_id=org.id) == versions[-1]
+
+
+async def test_concurrent_copies_by_one_caller_never_hear_taken(pool: asyncpg.Pool) -> None:
+    """Ten requests of one caller for one start at once (an agent re-issuing while the first
+    is in flight): one booking; every other copy is answered with it, whether it saw the
+    booking before inserting or lost the race at the exclusion constraint."""
+    org = await create_test_org(pool)
+    start, caller = local_start(days_ahead=2, at=time(16)), unique_phone()
+    results = await asyncio.gather(*(_reserve(pool, org, start, phone=caller) for _ in range(10)))
+    outcomes = sorted(r.outcome for r in results)
+    assert outcomes == ["already_booked"] * 9 + ["booked"], outcomes
+    [booked] = [r.booking for r in results if r.outcome == "booked"]
+    assert all(r.booking == booked for r in results)
+    assert await _counts(pool, org) == (1, 1)
