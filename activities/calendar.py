@@ -18,7 +18,9 @@ class CalendarActivities:
     @activity.defn
     @typed_errors
     async def create_calendar_event(self, ref: BookingRef) -> CalendarEventResult:
-        """Create the event exactly once: a retry finds the same id already there (409)."""
+        """Create the event exactly once: a retry finds the same id already there (409).
+        Scheduled only by workflows of the previous release (workflows/legacy.py); new bookings
+        create it inside `confirm_booking_with_event`."""
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
         return CalendarEventResult(event_id=await self.ensure_event(booking))
 

@@ -39,7 +39,9 @@ class SlotActivities:
     @activity.defn
     @typed_errors
     async def confirm_booking(self, confirmation: ConfirmBookingInput) -> str:
-        """`held` → `confirmed` with the event id, in one statement; idempotent."""
+        """`held` → `confirmed` with the event id, in one statement; idempotent. Scheduled only
+        by workflows of the previous release (workflows/legacy.py); new bookings confirm inside
+        `confirm_booking_with_event`."""
         return await confirm(self._pool, confirmation.booking, confirmation.calendar_event_id)
 
     @activity.defn
