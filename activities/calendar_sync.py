@@ -84,15 +84,8 @@ class CalendarSyncActivities:
                 self._pool, provider_id=ref.provider_id, error=error.message
             )
             raise
-        channel = None
-        if sync.channel_id and sync.channel_resource_id:
-            channel = CalendarChannel(
-                id=sync.channel_id,
-                resource_id=sync.channel_resource_id,
-                expires_at=sync.channel_expires_at,
-            )
         return CalendarSyncResult(
-            full=full, busy_blocks=len(busy), freed=len(free), channel=channel
+            full=full, busy_blocks=len(busy), freed=len(free), channel=sync.channel
         )
 
     @activity.defn

@@ -8,7 +8,7 @@ import asyncpg
 from asyncpg import Range
 
 from core.availability import Interval
-from core.models import CalendarRef
+from core.models import CalendarChannel, CalendarRef
 from core.repositories import Executor
 
 
@@ -20,10 +20,7 @@ class CalendarSync:
     org_id: UUID
     calendar_id: str
     sync_token: str | None
-    last_synced_at: datetime | None
-    channel_id: str | None
-    channel_resource_id: str | None
-    channel_expires_at: datetime | None
+    channel: CalendarChannel | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +30,6 @@ class ChannelOwner:
     org_id: UUID
     provider_id: UUID
     token_hash: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Channel:
-    id: str
-    resource_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +54,8 @@ class SyncHealth:
     last_error_at: datetime | None
 
 
-_COLUMNS = """provider_id, org_id, calendar_id, sync_token, last_synced_at, channel_id,
-              channel_resource_id, channel_expires_at"""
+_COLUMNS = """provider_id, org_id, calendar_id, sync_token, channel_id, channel_resource_id,
+              channel_expires_at"""
 
 
 async def provider_calendars(conn: Executor, *, org_id: UUID | None = None) -> list[CalendarRef]:
@@ -203,13 +194,13 @@ async def forget_sync_token(conn: Executor, *, provider_id: UUID) -> None:
 
 async def replace_channel(
     conn: Executor, *, provider_id: UUID, channel: NewChannel | None
-) -> Channel | None:
+) -> CalendarChannel | None:
     """Record the provider's new push channel (None: none any more); returns the one it
     replaces, to be stopped."""
     row = await conn.fetchrow(
         """
         WITH old AS (
-            SELECT channel_id, channel_resource_id FROM calendar_syncs
+            SELECT channel_id, channel_resource_id, channel_expires_at FROM calendar_syncs
             WHERE provider_id = $1 FOR UPDATE
         ), changed AS (
             UPDATE calendar_syncs
@@ -217,7 +208,7 @@ async def replace_channel(
                 channel_expires_at = $5
             WHERE provider_id = $1
         )
-        SELECT channel_id, channel_resource_id FROM old
+        SELECT channel_id, channel_resource_id, channel_expires_at FROM old
         """,
         provider_id,
         channel.id if channel else None,
@@ -274,14 +265,15 @@ def _sync(row: asyncpg.Record) -> CalendarSync:
         org_id=row["org_id"],
         calendar_id=row["calendar_id"],
         sync_token=row["sync_token"],
-        last_synced_at=row["last_synced_at"],
-        channel_id=row["channel_id"],
-        channel_resource_id=row["channel_resource_id"],
-        channel_expires_at=row["channel_expires_at"],
+        channel=_channel(row),
     )
 
 
-def _channel(row: asyncpg.Record | None) -> Channel | None:
-    if row is None or row["channel_id"] is None:
+def _channel(row: asyncpg.Record | None) -> CalendarChannel | None:
+    if row is None or row["channel_id"] is None or row["channel_resource_id"] is None:
         return None
-    return Channel(id=row["channel_id"], resource_id=row["channel_resource_id"])
+    return CalendarChannel(
+        id=row["channel_id"],
+        resource_id=row["channel_resource_id"],
+        expires_at=row["channel_expires_at"],
+    )
