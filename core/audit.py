@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from core.names import BOOKING_STATUS, ORG_SLUG, booking_workflow_id
 from core.repositories import Executor
 from core.repositories import audit as queries
+from core.repositories import calendar_syncs as sync_repo
 from core.sms import mask_phone
 
 # @workflow.defn's default name; core must not import workflows/ to read it.
@@ -153,18 +154,18 @@ async def _database_findings(
     findings += [
         Finding(
             Check.CALENDAR_SYNC_STALE,
-            row["org_slug"],
+            calendar.org_slug,
             None,
-            f"{row['provider_name']}'s calendar "
+            f"{calendar.provider_name}'s calendar "
             + (
-                f"last synced {row['last_synced_at']:%Y-%m-%d %H:%M %Z}"
-                if row["last_synced_at"]
+                f"last synced {calendar.last_synced_at:%Y-%m-%d %H:%M %Z}"
+                if calendar.last_synced_at
                 else "never synced"
             )
-            + (f"; last error: {row['last_error']}" if row["last_error"] else ""),
-            provider_id=row["provider_id"],
+            + (f"; last error: {calendar.last_error}" if calendar.last_error else ""),
+            provider_id=calendar.provider_id,
         )
-        for row in await queries.stale_calendar_syncs(
+        for calendar in await sync_repo.sync_health(
             db, org_id=org_id, older_than=options.sync_after
         )
     ]

@@ -138,24 +138,3 @@ async def busy_block_conflicts(conn: Executor, *, org_id: UUID | None) -> list[a
         """,
         org_id,
     )
-
-
-async def stale_calendar_syncs(
-    conn: Executor, *, org_id: UUID | None, older_than: timedelta
-) -> list[asyncpg.Record]:
-    """Provider calendars not synced for `older_than` (counted from the provider's creation
-    when never synced): provider_id, org_slug, provider_name, last_synced_at, last_error."""
-    return await conn.fetch(
-        """
-        SELECT p.id AS provider_id, o.slug AS org_slug, p.name AS provider_name,
-               s.last_synced_at, s.last_error
-        FROM providers p
-        JOIN organizations o ON o.id = p.org_id
-        LEFT JOIN calendar_syncs s ON s.provider_id = p.id
-        WHERE coalesce(s.last_synced_at, p.created_at) < now() - $2::interval
-          AND ($1::uuid IS NULL OR p.org_id = $1)
-        ORDER BY o.slug, p.name
-        """,
-        org_id,
-        older_than,
-    )

@@ -1,7 +1,7 @@
 """SQL for calendar syncs: each provider calendar's sync state, push channel and busy blocks."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -51,7 +51,6 @@ class SyncHealth:
     provider_name: str
     last_synced_at: datetime | None
     last_error: str | None
-    last_error_at: datetime | None
 
 
 _COLUMNS = """provider_id, org_id, calendar_id, sync_token, channel_id, channel_resource_id,
@@ -233,18 +232,25 @@ async def channel_owner(conn: Executor, *, channel_id: str) -> ChannelOwner | No
     return ChannelOwner(row["org_id"], row["provider_id"], row["channel_token_hash"])
 
 
-async def sync_health(conn: Executor, *, org_slug: str | None = None) -> list[SyncHealth]:
-    """Every provider calendar with when it last synced (None: never) and its last error."""
+async def sync_health(
+    conn: Executor, *, org_id: UUID | None = None, older_than: timedelta | None = None
+) -> list[SyncHealth]:
+    """Every provider calendar (of one org, or all) with when it last synced (None: never) and
+    its last error; with `older_than`, only those not synced for that long, counted from the
+    provider's creation when never synced."""
     rows = await conn.fetch(
         """
-        SELECT o.slug, p.id, p.name, s.last_synced_at, s.last_error, s.last_error_at
+        SELECT o.slug, p.id, p.name, s.last_synced_at, s.last_error
         FROM providers p
         JOIN organizations o ON o.id = p.org_id
         LEFT JOIN calendar_syncs s ON s.provider_id = p.id
-        WHERE $1::text IS NULL OR o.slug = $1
+        WHERE ($1::uuid IS NULL OR p.org_id = $1)
+          AND ($2::interval IS NULL
+               OR coalesce(s.last_synced_at, p.created_at) < now() - $2::interval)
         ORDER BY o.slug, p.name
         """,
-        org_slug,
+        org_id,
+        older_than,
     )
     return [
         SyncHealth(
@@ -253,7 +259,6 @@ async def sync_health(conn: Executor, *, org_slug: str | None = None) -> list[Sy
             provider_name=r["name"],
             last_synced_at=r["last_synced_at"],
             last_error=r["last_error"],
-            last_error_at=r["last_error_at"],
         )
         for r in rows
     ]
