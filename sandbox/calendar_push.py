@@ -7,7 +7,6 @@ that changed the event is answered first. Tests can drop messages (Google warns 
 and read what was sent or dropped.
 """
 
-import asyncio
 import logging
 import secrets
 from collections import deque
@@ -15,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+from sandbox.outbound import Outbound
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +64,7 @@ class PushChannels:
     channels: dict[str, Channel] = field(default_factory=dict)
     sent: deque[Notification] = field(default_factory=lambda: deque(maxlen=10_000))
     drop: bool = False
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _http: httpx.AsyncClient | None = None
+    _outbound: Outbound = field(default_factory=Outbound)
 
     def open(
         self, *, calendar_id: str, channel_id: str, address: str, token: str | None, ttl: float
@@ -114,9 +112,7 @@ class PushChannels:
         self.sent.append(notification)
         if self.drop:
             return
-        task = asyncio.create_task(self._deliver(channel, notification))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._outbound.spawn(self._deliver(channel, notification))
 
     async def _deliver(self, channel: Channel, notification: Notification) -> None:
         headers = {
@@ -129,28 +125,17 @@ class PushChannels:
         }
         if channel.token is not None:
             headers["X-Goog-Channel-Token"] = channel.token
-        try:
-            if self._http is None:
-                self._http = httpx.AsyncClient(timeout=10.0)
-            response = await self._http.post(channel.address, headers=headers)
-            notification.status_code = response.status_code
-        except Exception as exc:  # noqa: BLE001 - a receiver's failure must never crash us
-            notification.error = f"{type(exc).__name__}: {exc}"
-            log.info("calendar sandbox: notification failed: %s", notification.error)
+        outcome = await self._outbound.post(channel.address, headers=headers)
+        notification.status_code, notification.error = outcome.status_code, outcome.error
+        if outcome.error is not None:
+            log.info("calendar sandbox: notification failed: %s", outcome.error)
 
     def reset(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        self._outbound.cancel()
         self.channels.clear()
         self.sent.clear()
         self.drop = False
 
     async def aclose(self) -> None:
         """Cancel messages still on their way and close the HTTP client."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._outbound.aclose()

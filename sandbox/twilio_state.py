@@ -21,8 +21,9 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from twilio.request_validator import RequestValidator
+
+from sandbox.outbound import Outbound
 
 log = logging.getLogger(__name__)
 
@@ -222,12 +223,10 @@ class TwilioState:
     numbers: dict[str, str] = field(default_factory=dict)
     status_callbacks: dict[str, str] = field(default_factory=dict)
     callbacks: deque[CallbackAttempt] = field(default_factory=lambda: deque(maxlen=10_000))
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _http: httpx.AsyncClient | None = None
+    _outbound: Outbound = field(default_factory=Outbound)
 
     def reset(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        self._outbound.cancel()
         self.messages.clear()
         self.numbers.clear()
         self.status_callbacks.clear()
@@ -238,9 +237,7 @@ class TwilioState:
 
     def start_lifecycle(self, sid: str) -> None:
         """Advance the message's status in the background, calling back if it asked for it."""
-        task = asyncio.create_task(self._lifecycle(sid), name=f"twilio-sandbox-{sid}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._outbound.spawn(self._lifecycle(sid), name=f"twilio-sandbox-{sid}")
 
     async def _lifecycle(self, sid: str) -> None:
         message = self.messages[sid]
@@ -278,25 +275,15 @@ class TwilioState:
         signature = RequestValidator(self.auth_token).compute_signature(url, params)
         attempt = CallbackAttempt(url=url, params=params, signature=signature)
         self.callbacks.append(attempt)
-        try:
-            if self._http is None:
-                self._http = httpx.AsyncClient(timeout=10.0)
-            response = await self._http.post(
-                url,
-                data=params,
-                headers={"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1"},
-            )
-            attempt.status_code = response.status_code
-        except Exception as exc:  # noqa: BLE001 - a receiver's failure must never crash us
-            attempt.error = f"{type(exc).__name__}: {exc}"
-            log.info("twilio sandbox: status callback failed: %s", attempt.error)
+        outcome = await self._outbound.post(
+            url,
+            data=params,
+            headers={"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1"},
+        )
+        attempt.status_code, attempt.error = outcome.status_code, outcome.error
+        if outcome.error is not None:
+            log.info("twilio sandbox: status callback failed: %s", outcome.error)
 
     async def aclose(self) -> None:
         """Cancel pending callbacks and close the callback HTTP client."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._outbound.aclose()
