@@ -258,11 +258,6 @@ async def _last_sync(pool: asyncpg.Pool, org: TestOrg) -> object:
     )
 
 
-async def _synced_after(pool: asyncpg.Pool, org: TestOrg, moment: object) -> bool:
-    current = await _last_sync(pool, org)
-    return current is not None and current != moment
-
-
 async def _last_full_sync(pool: asyncpg.Pool, org: TestOrg) -> object:
     return await pool.fetchval(
         "SELECT last_full_sync_at FROM calendar_syncs WHERE provider_id = $1", org.provider_id
