@@ -61,9 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.voice_tools = VoiceTools(
                 app.state.actions, app.state.changes, app.state.metrics
             )
-            app.state.calendar_relay = CalendarChangeRelay(
-                app.state.temporal, settings, window=settings.calendar_notification_coalesce
-            )
+            app.state.calendar_relay = CalendarChangeRelay(app.state.temporal, settings)
             try:
                 yield
             finally:

@@ -2,16 +2,16 @@
 
 Google notifies on every change to a watched calendar, this system's own event inserts
 included, so a burst of bookings is a burst of notifications. Each calendar gets at most one
-signal per `window` from this process: a notification starts a short wait, notifications for
-the same calendar during it are absorbed, and then one signal goes out. Every notification is
-thus followed by a signal within `window`, and the sync it wakes reads what that notification
-announced; what a lost signal misses (the process stopping mid-wait), the reconcile catches.
+signal per window (`calendar_notification_coalesce`) from this process: a notification starts
+a short wait, notifications for the same calendar during it are absorbed, and then one signal
+goes out. Every notification is thus followed by a signal within the window, and the sync it
+wakes reads what that notification announced; what a lost signal misses (the process stopping
+mid-wait), the reconcile catches.
 """
 
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
 from uuid import UUID
 
 from temporalio.client import Client
@@ -25,10 +25,11 @@ log = logging.getLogger(__name__)
 
 
 class CalendarChangeRelay:
-    def __init__(self, temporal: Client, settings: Settings, *, window: timedelta) -> None:
+    def __init__(self, temporal: Client, settings: Settings) -> None:
         self._temporal = temporal
-        self._settings = settings
-        self._window = window.total_seconds()
+        self._task_queue = settings.temporal_task_queue
+        self._timings = calendar_sync_timings(settings)
+        self._window = settings.calendar_notification_coalesce.total_seconds()
         self._waiting: dict[UUID, asyncio.Task[None]] = {}
         self._closing = asyncio.Event()
 
@@ -53,8 +54,8 @@ class CalendarChangeRelay:
             await calendar_changed(
                 self._temporal,
                 calendar,
-                task_queue=self._settings.temporal_task_queue,
-                timings=calendar_sync_timings(self._settings),
+                task_queue=self._task_queue,
+                timings=self._timings,
             )
         except RPCError as error:
             log.warning("calendar change not passed on (the reconcile will): %s", error.message)
