@@ -195,13 +195,17 @@ def _events_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
         token, what changed since it (deleted events included). Pages of `maxResults`; the last
         page carries `nextSyncToken`. An expired sync token is 410 fullSyncRequired."""
         if pageToken is not None:
-            listing = _decode(pageToken, "pageToken")
+            listing = _still_valid(pageToken, "pageToken", calendar_id)
         else:
             if syncToken is not None and (timeMin or timeMax):
                 raise CalendarApiError(
                     400, "invalid", "syncToken cannot be combined with timeMin or timeMax."
                 )
-            since = _sync_point(syncToken, calendar_id) if syncToken is not None else None
+            since = (
+                int(_still_valid(syncToken, "syncToken", calendar_id)["seq"])
+                if syncToken is not None
+                else None
+            )
             listing = {
                 "cal": calendar_id,
                 "gen": state.token_generation,
@@ -212,8 +216,6 @@ def _events_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
                 "max": timeMax,
                 "deleted": showDeleted or since is not None,
             }
-        if listing.get("cal") != calendar_id or listing.get("gen") != state.token_generation:
-            raise CalendarApiError(410, "fullSyncRequired", "Sync token is no longer valid.")
         items = _listing(listing)
         offset = int(listing["offset"])
         page = items[offset : offset + maxResults]
@@ -231,11 +233,13 @@ def _events_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
             )
         return answer
 
-    def _sync_point(token: str, calendar_id: str) -> int:
-        point = _decode(token, "syncToken")
-        if point.get("cal") != calendar_id or point.get("gen") != state.token_generation:
+    def _still_valid(token: str, what: str, calendar_id: str) -> dict[str, Any]:
+        """A page or sync token issued for this calendar since tokens were last invalidated;
+        otherwise 410 fullSyncRequired, as Google answers an expired one."""
+        value = _decode(token, what)
+        if value.get("cal") != calendar_id or value.get("gen") != state.token_generation:
             raise CalendarApiError(410, "fullSyncRequired", "Sync token is no longer valid.")
-        return int(point["seq"])
+        return value
 
     def _listing(listing: dict[str, Any]) -> list[dict[str, Any]]:
         calendar_id, since = listing["cal"], listing["since"]
