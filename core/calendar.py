@@ -10,7 +10,6 @@ a retried insert hits Google's 409 "duplicate" and returns the event that alread
 
 import asyncio
 import base64
-import binascii
 import http.client
 import json
 import logging
@@ -60,7 +59,7 @@ def booking_id_for_event(event_id: str) -> uuid.UUID | None:
         return None
     try:
         raw = base64.b32hexdecode(event_id.upper() + "======")
-    except (ValueError, binascii.Error):
+    except ValueError:  # binascii.Error, for characters outside base32hex, is one
         return None
     return uuid.UUID(bytes=raw) if len(raw) == 16 else None
 
