@@ -13,6 +13,9 @@ from api.metrics import ApiMetrics
 from api.voice.tools import VoiceTools
 from core.config import Settings
 
+# `async def` although none of them awaits: FastAPI runs a plain `def` dependency in its thread
+# pool, a thread hop per dependency on every request for what is only an attribute read.
+
 
 async def _pool(request: Request) -> asyncpg.Pool:
     return request.app.state.pool
