@@ -15,8 +15,8 @@ from uuid import UUID
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench.load import Run
-from core.names import booking_id_for, booking_workflow_id
+from bench.load import Run, booking_id
+from core.names import booking_workflow_id
 
 _SEGMENTS = ("to_workflow_started", "task_queue_wait", "phase1_in_worker", "back_to_caller")
 
@@ -25,11 +25,11 @@ async def answer_breakdown(
     client: Client, org_id: UUID, run: Run, sample: int = 40
 ) -> dict[str, Any]:
     """Median and p95 milliseconds of each segment over up to `sample` booked answers."""
-    booked = [a for a in run.answers if a.outcome == "booked"][:sample]
+    booked = run.booked[:sample]
     histories = await asyncio.gather(
         *(
             client.get_workflow_handle(
-                booking_workflow_id(booking_id_for(org_id, f"vapi:{a.call.id}"))
+                booking_workflow_id(booking_id(org_id, a.call))
             ).fetch_history()
             for a in booked
         )

@@ -14,9 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
+from uuid import UUID
 
 import httpx
 import phonenumbers
+
+from core.names import booking_id_for
 
 Outcome = Literal["booked", "unavailable", "error"]
 _TAKEN = "That time is already taken."
@@ -58,6 +61,11 @@ class Run:
     def answers_per_second(self) -> float:
         return len(self.answers) / self.wall_seconds if self.wall_seconds else 0.0
 
+    @property
+    def booked(self) -> list[Answer]:
+        """The answers that booked, in completion order."""
+        return [a for a in self.answers if a.outcome == "booked"]
+
 
 class Slots:
     """Distinct free slots, handed out once each: day by day, time by time, provider by
@@ -94,6 +102,11 @@ class Phones:
             candidate = f"+1212{next(self._counter):07d}"
             if phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
                 return candidate
+
+
+def booking_id(org_id: UUID, call: Call) -> UUID:
+    """The id of the booking `call` made: the API derives it from the Vapi tool-call id."""
+    return booking_id_for(org_id, f"vapi:{call.id}")
 
 
 def calls_for(slots: list[Slot], phones: Phones) -> list[Call]:

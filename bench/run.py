@@ -13,7 +13,7 @@ from bench.breakdown import answer_breakdown
 from bench.cpu import CpuClock
 from bench.floor import floor_workflow_id
 from bench.history import history_sample
-from bench.load import Phones, Run, new_client
+from bench.load import Phones, Run, booking_id, new_client
 from bench.memory import PeakRss
 from bench.report import environment, machine_load
 from bench.scenarios import (
@@ -32,7 +32,7 @@ from bench.scenarios import (
 from bench.stack import Stack, running_stack
 from bench.targets import check_targets, ratios
 from bench.vendors import Fired, describe, vendor_latency
-from core.names import booking_id_for, booking_workflow_id
+from core.names import booking_workflow_id
 
 # Days ahead used by the contention scenarios: far from the latency levels' slots.
 _SINGLE_SLOT_DAY, _OVERLAP_DAY = 300, 301
@@ -218,15 +218,13 @@ async def _history(
     """History counts of confirmed bookings (ours) and of floor runs, from one level."""
     levels = [c for c, _ in options.levels]
     level = _HISTORY_LEVEL if _HISTORY_LEVEL in levels else levels[0]
-    booked = [a for a in runs["ours", level].answers if a.outcome == "booked"]
-    ids = [booking_id_for(ours.org_id, f"vapi:{a.call.id}") for a in booked]
+    ids = [booking_id(ours.org_id, a.call) for a in runs["ours", level].booked]
     rows = await bench.pool.fetch(
         "SELECT id FROM bookings WHERE id = ANY($1) AND status = 'confirmed'", ids
     )
     confirmed = [booking_workflow_id(row["id"]) for row in rows][: options.history_sample]
-    floor_ids = [
-        floor_workflow_id(a.call.id) for a in runs["floor", level].answers if a.outcome == "booked"
-    ][: options.history_sample]
+    floor_booked = runs["floor", level].booked[: options.history_sample]
+    floor_ids = [floor_workflow_id(a.call.id) for a in floor_booked]
     return {
         "concurrency": level,
         "ours": await history_sample(bench.temporal, confirmed),

@@ -17,8 +17,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 
-from bench.load import Phones, Run, Slot, Slots, calls_for, run_calls
-from core.names import booking_id_for
+from bench.load import Phones, Run, Slot, Slots, booking_id, calls_for, run_calls
 from core.orgs import WEEKDAYS, OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec, create_org
 
 PROVIDERS = [f"Provider {n}" for n in range(1, 5)]
@@ -88,8 +87,8 @@ async def latency_level(
 async def end_to_end(pool: asyncpg.Pool, target: Target, run: Run) -> dict[str, Any]:
     """Wait until every booked answer of `run` is confirmed (or failed), then time each one
     from its request to its `confirmed` row in booking_events (clock_timestamp, same host clock)."""
-    booked = [a for a in run.answers if a.outcome == "booked"]
-    ids = [booking_id_for(target.org_id, f"vapi:{a.call.id}") for a in booked]
+    booked = run.booked
+    ids = [booking_id(target.org_id, a.call) for a in booked]
     waited_from = clock.perf_counter()
     while clock.perf_counter() - waited_from < _CONFIRM_TIMEOUT_S:
         pending = await pool.fetchval(
