@@ -16,6 +16,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.load import Run, booking_id
+from bench.scenarios import percentile
 from core.names import booking_workflow_id
 
 _SEGMENTS = ("to_workflow_started", "task_queue_wait", "phase1_in_worker", "back_to_caller")
@@ -53,7 +54,7 @@ async def answer_breakdown(
         **{
             name: {
                 "p50_ms": round(statistics.median(values) * 1000, 1),
-                "p95_ms": round(sorted(values)[max(0, int(len(values) * 0.95) - 1)] * 1000, 1),
+                "p95_ms": round(percentile(values, 95) * 1000, 1),
             }
             for name, values in segments.items()
             if values
