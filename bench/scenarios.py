@@ -89,14 +89,9 @@ async def end_to_end(pool: asyncpg.Pool, target: Target, run: Run) -> dict[str, 
     from its request to its `confirmed` row in booking_events (clock_timestamp, same host clock)."""
     booked = run.booked
     ids = [booking_id(target.org_id, a.call) for a in booked]
-    waited_from = clock.perf_counter()
-    while clock.perf_counter() - waited_from < _CONFIRM_TIMEOUT_S:
-        pending = await pool.fetchval(
-            "SELECT count(*) FROM bookings WHERE id = ANY($1) AND status = 'held'", ids
-        )
-        if pending == 0:
-            break
-        await asyncio.sleep(0.25)
+    await _until_none_held(
+        pool, "SELECT count(*) FROM bookings WHERE id = ANY($1) AND status = 'held'", ids
+    )
     rows = await pool.fetch(
         """SELECT booking_id, min(at) AS at FROM booking_events
            WHERE booking_id = ANY($1) AND to_status = 'confirmed' GROUP BY booking_id""",
@@ -168,12 +163,16 @@ async def overlapping(
 
 async def wait_until_settled(pool: asyncpg.Pool, org_id: UUID) -> None:
     """Until no booking of the org is still `held` (phase 2 done), or the timeout."""
+    await _until_none_held(
+        pool, "SELECT count(*) FROM bookings WHERE org_id = $1 AND status = 'held'", org_id
+    )
+
+
+async def _until_none_held(pool: asyncpg.Pool, count_held: str, *args: object) -> None:
+    """Poll `count_held` (a count of bookings still `held`) until it is 0, or the timeout."""
     waited_from = clock.perf_counter()
     while clock.perf_counter() - waited_from < _CONFIRM_TIMEOUT_S:
-        held = await pool.fetchval(
-            "SELECT count(*) FROM bookings WHERE org_id = $1 AND status = 'held'", org_id
-        )
-        if held == 0:
+        if await pool.fetchval(count_held, *args) == 0:
             return
         await asyncio.sleep(0.25)
 
