@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt  # noqa: E402 - the backend is chosen first
 
+# The three targets, in the order the plot and the report show them.
 TARGETS = ("ours", "floor", "baseline")
 PERCENTILES = ("p50", "p95", "p99")
 _STYLE = {

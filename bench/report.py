@@ -15,10 +15,9 @@ import psutil
 
 from bench.cpu import BENCH
 from bench.history import COUNTED
-from bench.plot import plot_latency
+from bench.plot import TARGETS, plot_latency
 
 RESULTS = Path(__file__).resolve().parent / "results"
-_TARGETS = ("ours", "floor", "baseline")
 # CPU columns in this order: ours, the servers, the sandboxes, the other targets, the bench.
 _PROCESSES = (
     "api",
@@ -105,10 +104,10 @@ def _latency_table(result: dict[str, Any]) -> list[str]:
     for entry in result["latency"]:
         by_level.setdefault(entry["concurrency"], []).append(entry)
     for concurrency, entries in by_level.items():
-        for entry in sorted(entries, key=lambda e: _TARGETS.index(e["target"])):
+        for entry in sorted(entries, key=lambda e: TARGETS.index(e["target"])):
             lines.append(_row("book", entry["target"], concurrency, entry))
     for name in ("single_slot", "overlapping"):
-        for target in _TARGETS:
+        for target in TARGETS:
             scenario = result["contention"].get(target, {}).get(name)
             if scenario:
                 lines.append(_row(name, target, scenario["requests"], scenario))
@@ -239,7 +238,7 @@ def _cpu_table(result: dict[str, Any]) -> list[str]:
     for run in result.get("realistic_vendor", {}).get("runs", []):
         label = f"vendors {'delayed' if run['vendor_latency'] else 'as is'} c={run['concurrency']}"
         rows.append((label, run.get("cpu_s", {}), run["requests"]))
-    for target in _TARGETS:
+    for target in TARGETS:
         for name, scenario in result["contention"].get(target, {}).items():
             rows.append((f"{name} {target}", scenario.get("cpu_s", {}), scenario["requests"]))
     names = [n for n in _PROCESSES if any(n in cpu for _, cpu, _ in rows)]
@@ -273,7 +272,7 @@ def _contention_table(result: dict[str, Any]) -> list[str]:
         ("overlapping: rows held/confirmed", "overlapping", "rows_held_or_confirmed"),
         ("overlapping: overlapping pairs in Postgres", "overlapping", "overlapping_pairs"),
     ):
-        values = [contention.get(t, {}).get(key, {}).get(field, "–") for t in _TARGETS]
+        values = [contention.get(t, {}).get(key, {}).get(field, "–") for t in TARGETS]
         lines.append(f"| {label} | " + " | ".join(str(v) for v in values) + " |")
     integrity = result["integrity"]
     lines.append(
