@@ -97,7 +97,9 @@ async def run_bench(options: Options) -> dict[str, Any]:
             ours = await create_target(pool, "ours", stack.api_url)
             floor = await create_target(pool, "floor", stack.floor_url, writes_bookings=False)
             baseline = await create_target(pool, "baseline", stack.baseline_url)
-            concurrency = max([CONTENTION_REQUESTS, *(c for c, _ in options.levels)])
+            # Connections for the most concurrent callers any scenario has, so none waits for one.
+            levels = [*options.levels, *options.vendor_levels]
+            concurrency = max([CONTENTION_REQUESTS, *(c for c, _ in levels)])
             temporal = await Client.connect(stack.temporal_address)
             # Postgres's RSS summed over its backends would count shared buffers once each.
             sampled = {k: v for k, v in stack.pids.items() if k != "postgres"}
