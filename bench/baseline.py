@@ -24,6 +24,7 @@ import phonenumbers
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 
+from bench.load import TAKEN
 from core.config import Settings
 from core.credentials import hash_token
 
@@ -116,7 +117,7 @@ async def _book(
                     f"baseline-{booking_id}",
                 )
         except asyncpg.ExclusionViolationError:
-            return "That time is already taken."
+            return TAKEN
     return f"Booked: {arguments['service']} with {arguments['provider']} at {starts:%c}."
 
 

@@ -22,7 +22,8 @@ import phonenumbers
 from core.names import booking_id_for
 
 Outcome = Literal["booked", "unavailable", "error"]
-_TAKEN = "That time is already taken."
+# The start of our "taken" answer; the baseline answers with it too, so both read alike.
+TAKEN = "That time is already taken."
 _ALTERNATIVES = "The next free times are"
 
 
@@ -176,6 +177,6 @@ async def _send(
     outcome: Outcome = "error"
     if text.startswith("Booked:"):
         outcome = "booked"
-    elif text.startswith(_TAKEN):
+    elif text.startswith(TAKEN):
         outcome = "unavailable"
     return Answer(call, sent_at, seconds, outcome, text, _ALTERNATIVES in text)
