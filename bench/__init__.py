@@ -1,6 +1,7 @@
-"""Latency, throughput and contention benchmarks of the booking pipeline, with a baseline.
+"""Latency, throughput and contention benchmarks of the booking pipeline, with two yardsticks.
 
 `python -m bench` (or `make bench`) starts its own embedded stack on free ports, runs every
-scenario against the real API and worker processes and against a hand-written baseline app,
-prints a markdown table and writes JSON under bench/results/.
+scenario against the real API and worker processes, the Temporal floor (bench/floor.py) and a
+hand-written one-transaction baseline (bench/baseline.py), prints markdown tables and writes
+the JSON and the latency plot under bench/results/.
 """

@@ -2,8 +2,8 @@
 
 For a sample of booked answers: request sent → workflow started on the server (HTTP, auth,
 parsing, the update-with-start RPC), → first workflow task picked up by the worker (task
-queue dispatch), → that task completed (phase 1: workflow code and the three local
-activities), → answer received (update result back through the server and the API).
+queue dispatch), → that task completed (phase 1: workflow code and its one local
+activity), → answer received (update result back through the server and the API).
 Server event times and the bench's clock are the same host clock.
 """
 

@@ -1,7 +1,7 @@
 """`python -m bench.sandboxes`: the Twilio and Google sandboxes in a process of their own.
 
 `booking dev` runs them inside its own event loop; the bench runs them apart so that serving
-SMS, calendar and freeBusy calls never delays the load generator's clock. Prints one JSON line
+Twilio and Google requests never delays the load generator's clock. Prints one JSON line
 on stdout, `{"environment": {...}, "control": {"twilio": URL, "calendar": URL}}` (the children's
 environment, and where each sandbox's `/_sandbox/` control API lives, for the bench's vendor
 latency), then serves until SIGTERM or SIGINT.

@@ -2,10 +2,10 @@
 
 Everything lives in a fresh temporary directory and on OS-chosen ports (never the dev defaults
 7233/8233/8000), so the bench runs beside `booking dev`. Embedded Postgres and the Temporal dev
-server as `booking dev` starts them; the sandboxes, `booking worker`, `booking api`, the
-baseline app and the Temporal floor (its app and its worker) as separate processes, each in its
-own session (so Ctrl-C reaches only the bench, which then stops them in order: floor, baseline,
-API, worker, sandboxes, Temporal, Postgres).
+server as `booking dev` starts them; the sandboxes, the two `booking worker` roles, `booking
+api`, the baseline app and the Temporal floor (its app and its worker) as separate processes,
+each in its own session (so Ctrl-C reaches only the bench, which then stops them in order:
+floor, baseline, API, workers, sandboxes, Temporal, Postgres).
 """
 
 import asyncio
@@ -54,8 +54,8 @@ class Stack:
     floor_url: str
     admin_token: str
     temporal_address: str
-    # Every process tree under test by name (api, worker, temporal, postgres, sandboxes,
-    # baseline, floor, floor_worker): their CPU time and memory are sampled.
+    # Every process tree under test by name (api, worker, side_effects, temporal, postgres,
+    # sandboxes, baseline, floor, floor_worker): their CPU time and memory are sampled.
     pids: dict[str, int]
     sandbox_control: dict[str, str]  # "twilio", "calendar": base URL of each control API
 
