@@ -46,8 +46,8 @@ class Options:
     vendor_levels: list[tuple[int, int]]  # the same, run with and without vendor latency
     warmup: int
     keep: bool
-    history_sample: int = 40
-    compare: dict[str, Any] | None = None  # an earlier result, for the history-events target
+    history_sample: int
+    compare: dict[str, Any] | None  # an earlier result, for the history-events target
 
 
 @dataclass
