@@ -22,6 +22,7 @@ from core.names import booking_workflow_id
 from core.normalize import ParsedTime, normalize_email, normalize_name, normalize_phone
 from core.repositories import reservations
 from core.scheduling import (
+    REFUSALS,
     CatalogCache,
     Refusal,
     alternatives_in,
@@ -31,7 +32,6 @@ from core.scheduling import (
     unavailable_message,
 )
 
-_TAKEN = "That time is already taken."
 _GONE = "That booking could not be completed earlier. Please make a new booking."
 
 
@@ -122,7 +122,7 @@ class ReservationActivities:
                 return _already_booked(plan.catalog, reservation.booking)
             case _:  # blocked, taken
                 options = alternatives_in(reservation.busy, plan.rules, after=begins, now=now)
-                return _unavailable(_TAKEN, options, plan.rules)
+                return _unavailable(REFUSALS["busy"], options, plan.rules)
 
     async def _refused(
         self, request: BookInput, plan: _Plan, refusal: Refusal, now: datetime

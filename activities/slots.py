@@ -19,6 +19,7 @@ from core.models import (
 )
 from core.repositories import bookings as booking_repo
 from core.scheduling import (
+    REFUSALS,
     CatalogCache,
     Refusal,
     alternatives_in,
@@ -27,8 +28,6 @@ from core.scheduling import (
     search_window,
     unavailable_message,
 )
-
-_TAKEN = "That time is already taken."
 
 
 class SlotActivities:
@@ -107,7 +106,7 @@ class SlotActivities:
                     )
                 if outcome == "gone":
                     raise InvalidInput("This booking can no longer be moved.", field="booking_id")
-                reason, after = _TAKEN, begins
+                reason, after = REFUSALS["busy"], begins
             _, window = search_window(after, rules, now)
             busy, _, up_to_date = await busy_for(
                 self._pool, self._catalogs, catalog, provider, window
