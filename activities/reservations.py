@@ -25,8 +25,8 @@ from core.scheduling import (
     REFUSALS,
     CatalogCache,
     Refusal,
+    alternatives_after,
     alternatives_in,
-    busy_for,
     check_requested_start,
     search_window,
     unavailable_message,
@@ -136,13 +136,17 @@ class ReservationActivities:
             )
             if existing is not None:
                 return _retried(request, plan, existing, moved=False)
-        _, window = search_window(refusal.after, plan.rules, now)
-        busy, _, current = await busy_for(
-            self._pool, self._catalogs, plan.catalog, plan.provider, window
+        options = await alternatives_after(
+            self._pool,
+            self._catalogs,
+            plan.catalog,
+            plan.provider,
+            plan.rules,
+            after=refusal.after,
+            now=now,
         )
-        if not current:
+        if options is None:
             return None
-        options = alternatives_in(busy, plan.rules, after=refusal.after, now=now)
         return _unavailable(refusal.reason, options, plan.rules)
 
 

@@ -22,10 +22,8 @@ from core.scheduling import (
     REFUSALS,
     CatalogCache,
     Refusal,
-    alternatives_in,
-    busy_for,
+    alternatives_after,
     check_requested_start,
-    search_window,
     unavailable_message,
 )
 
@@ -107,12 +105,10 @@ class SlotActivities:
                 if outcome == "gone":
                     raise InvalidInput("This booking can no longer be moved.", field="booking_id")
                 reason, after = REFUSALS["busy"], begins
-            _, window = search_window(after, rules, now)
-            busy, _, up_to_date = await busy_for(
-                self._pool, self._catalogs, catalog, provider, window
+            options = await alternatives_after(
+                self._pool, self._catalogs, catalog, provider, rules, after=after, now=now
             )
-            if up_to_date:
-                options = alternatives_in(busy, rules, after=after, now=now)
+            if options is not None:
                 raise SlotUnavailable(
                     unavailable_message(reason, options, rules), alternatives=options
                 )

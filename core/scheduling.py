@@ -146,6 +146,23 @@ async def busy_for(
     return found.busy, found.calendar_synced_at, True
 
 
+async def alternatives_after(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    catalogs: CatalogCache,
+    catalog: OrgCatalog,
+    provider: ProviderInfo,
+    rules: SchedulingRules,
+    *,
+    after: datetime,
+    now: datetime,
+) -> list[datetime] | None:
+    """The next free starts at or after `after`, from one read of the provider's busy time;
+    None when `catalog` turned out stale (the cache is reloaded: decide again with it)."""
+    _, window = search_window(after, rules, now)
+    busy, _, current = await busy_for(conn, catalogs, catalog, provider, window)
+    return alternatives_in(busy, rules, after=after, now=now) if current else None
+
+
 @dataclass(frozen=True, slots=True)
 class DayAvailability:
     """Free starts (UTC) on the asked day and, if there are none, on the next day with some.
