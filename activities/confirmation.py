@@ -45,8 +45,11 @@ class ConfirmationActivities:
                 event_id = await self._calendar.ensure_event(booking)
                 await confirm(self._pool, ref, event_id)
             try:
+                # The row read above still holds all the text needs: confirming changed only
+                # the status and the event id.
                 sms = await self._sms.deliver(
-                    SendSmsInput(booking=ref, kind="confirmation", send_key="confirmation")
+                    SendSmsInput(booking=ref, kind="confirmation", send_key="confirmation"),
+                    booking,
                 )
             except Exception as error:  # the booking stands; the workflow retries the text
                 log.warning("confirmation text not sent yet: %s", error)

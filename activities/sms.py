@@ -57,8 +57,11 @@ class SmsActivities:
         async with heartbeating():
             return await self.deliver(request)
 
-    async def deliver(self, request: SendSmsInput) -> SmsResult:
-        """Send the booking's message of this kind once.
+    async def deliver(
+        self, request: SendSmsInput, booking: asyncpg.Record | None = None
+    ) -> SmsResult:
+        """Send the booking's message of this kind once. `booking` is the booking's row
+        (`bookings.get`) when the caller has just read it, saving a second read.
 
         A recipient who opted out of the org's sender number is not texted: the row is recorded
         `skipped` / `opted_out`. A permanent refusal (invalid number, opted out) is recorded
@@ -68,7 +71,10 @@ class SmsActivities:
         found and recorded instead of being sent again.
         """
         ref = request.booking
-        booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
+        if booking is None:
+            booking = await booking_repo.get(
+                self._pool, org_id=ref.org_id, booking_id=ref.booking_id
+            )
         phone = booking["contact_phone"]
         if phone is None:
             return SmsResult(status="skipped", error_code="no_phone")
