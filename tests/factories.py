@@ -70,24 +70,27 @@ async def insert_contact(pool: asyncpg.Pool, org: TestOrg, phone: str = "+121255
     return contact_id
 
 
-async def insert_held_booking(
+async def reserve(
     pool: asyncpg.Pool,
     org: TestOrg,
-    *,
     start: datetime,
+    *,
     phone: str,
     name: str = "Sam Wilson",
     minutes: int = 30,
-) -> UUID:
-    """A held booking made by phase 1's own statement, without a workflow behind it."""
-    version = await catalog_repo.version(pool, org_id=org.id)
-    assert version is not None
-    booking_id = uuid.uuid4()
+    booking_id: UUID | None = None,
+    version: int | None = None,
+) -> reservations.Reservation:
+    """Phase 1's own statement for the org's first provider and service, without a workflow
+    behind it; at the org's current configuration version unless `version` is given."""
+    current = await catalog_repo.version(pool, org_id=org.id)
+    assert current is not None
+    booking_id = booking_id or uuid.uuid4()
     end = start + timedelta(minutes=minutes)
-    made = await reservations.reserve(
+    return await reservations.reserve(
         pool,
         org_id=org.id,
-        config_version=version,
+        config_version=version if version is not None else current,
         booking_id=booking_id,
         workflow_id=booking_workflow_id(booking_id),
         provider_id=org.provider_id,
@@ -101,5 +104,18 @@ async def insert_held_booking(
         notes=None,
         window=(start - timedelta(days=1), start + timedelta(days=31)),
     )
-    assert made.outcome == "booked", made
-    return booking_id
+
+
+async def insert_held_booking(
+    pool: asyncpg.Pool,
+    org: TestOrg,
+    *,
+    start: datetime,
+    phone: str,
+    name: str = "Sam Wilson",
+    minutes: int = 30,
+) -> UUID:
+    """A held booking made by phase 1's own statement, without a workflow behind it."""
+    made = await reserve(pool, org, start, phone=phone, name=name, minutes=minutes)
+    assert made.outcome == "booked" and made.booking is not None, made
+    return made.booking.booking_id

@@ -1,47 +1,14 @@
 """Phase 1's one statement (`reserve_booking`), outcome by outcome, on the real schema."""
 
 import asyncio
-from datetime import datetime, time, timedelta
-from uuid import UUID, uuid4
+from datetime import time, timedelta
 
 import asyncpg
 from asyncpg import Range
 
 from core.repositories import catalog as catalog_repo
-from core.repositories import reservations
 from tests.booking_helpers import local_start, unique_phone
-from tests.factories import TestOrg, create_test_org
-
-
-async def _reserve(
-    pool: asyncpg.Pool,
-    org: TestOrg,
-    start: datetime,
-    *,
-    phone: str,
-    booking_id: UUID | None = None,
-    version: int | None = None,
-) -> reservations.Reservation:
-    current = await catalog_repo.version(pool, org_id=org.id)
-    assert current is not None
-    booking_id = booking_id or uuid4()
-    return await reservations.reserve(
-        pool,
-        org_id=org.id,
-        config_version=version if version is not None else current,
-        booking_id=booking_id,
-        workflow_id=f"booking-{booking_id}",
-        provider_id=org.provider_id,
-        service_id=org.service_id,
-        phone=phone,
-        email=None,
-        name="Sam Wilson",
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-        occupied_until=start + timedelta(minutes=30),
-        notes=None,
-        window=(start - timedelta(days=1), start + timedelta(days=31)),
-    )
+from tests.factories import TestOrg, create_test_org, reserve
 
 
 async def _counts(pool: asyncpg.Pool, org: TestOrg) -> tuple[int, int]:
@@ -57,20 +24,20 @@ async def _counts(pool: asyncpg.Pool, org: TestOrg) -> tuple[int, int]:
 async def test_booked_then_retried_then_already_booked_then_taken(pool: asyncpg.Pool) -> None:
     org = await create_test_org(pool)
     start, caller = local_start(days_ahead=2, at=time(10)), unique_phone()
-    first = await _reserve(pool, org, start, phone=caller)
+    first = await reserve(pool, org, start, phone=caller)
     assert first.outcome == "booked" and first.booking is not None
     booking_id = first.booking.booking_id
 
-    retried = await _reserve(pool, org, start, phone=caller, booking_id=booking_id)
+    retried = await reserve(pool, org, start, phone=caller, booking_id=booking_id)
     assert retried.outcome == "retried" and retried.booking == first.booking
 
     # The same caller, a new request id: their booking, not a second one.
-    again = await _reserve(pool, org, start, phone=caller)
+    again = await reserve(pool, org, start, phone=caller)
     assert again.outcome == "already_booked" and again.booking == first.booking
 
     # Someone else at an overlapping time: taken, with the busy time to offer alternatives from,
     # and nothing written, not even their contact.
-    taken = await _reserve(pool, org, start + timedelta(minutes=15), phone=unique_phone())
+    taken = await reserve(pool, org, start + timedelta(minutes=15), phone=unique_phone())
     assert taken.outcome == "taken" and taken.booking is None
     assert taken.busy == [(start, start + timedelta(minutes=30))]
     assert await _counts(pool, org) == (1, 1)
@@ -89,11 +56,11 @@ async def test_a_calendar_block_refuses_the_time_and_is_part_of_the_busy_time(
         org.id,
         Range(*block),
     )
-    blocked = await _reserve(pool, org, start, phone=unique_phone())
+    blocked = await reserve(pool, org, start, phone=unique_phone())
     assert blocked.outcome == "blocked" and blocked.busy == [block]
     assert await _counts(pool, org) == (0, 0)
     # Back to back with the block is fine: ranges are half-open.
-    after = await _reserve(pool, org, block[1], phone=unique_phone())
+    after = await reserve(pool, org, block[1], phone=unique_phone())
     assert after.outcome == "booked"
 
 
@@ -106,7 +73,7 @@ async def test_a_stale_configuration_version_writes_nothing(pool: asyncpg.Pool) 
     )
     after = await catalog_repo.version(pool, org_id=org.id)
     assert after is not None and after > before
-    stale = await _reserve(pool, org, local_start(3), phone=unique_phone(), version=before)
+    stale = await reserve(pool, org, local_start(3), phone=unique_phone(), version=before)
     assert stale.outcome == "stale" and await _counts(pool, org) == (0, 0)
 
 
@@ -137,7 +104,7 @@ async def test_concurrent_copies_by_one_caller_never_hear_taken(pool: asyncpg.Po
     booking before inserting or lost the race at the exclusion constraint."""
     org = await create_test_org(pool)
     start, caller = local_start(days_ahead=2, at=time(16)), unique_phone()
-    results = await asyncio.gather(*(_reserve(pool, org, start, phone=caller) for _ in range(10)))
+    results = await asyncio.gather(*(reserve(pool, org, start, phone=caller) for _ in range(10)))
     outcomes = sorted(r.outcome for r in results)
     assert outcomes == ["already_booked"] * 9 + ["booked"], outcomes
     [booked] = [r.booking for r in results if r.outcome == "booked"]
