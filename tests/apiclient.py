@@ -1,16 +1,14 @@
-"""Runs the real app (with its lifespan) in-process behind an httpx client."""
+"""Runs the real app (with its lifespan) in-process behind an httpx client, or on a real port."""
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
-import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.app import create_app
 from core.config import Settings
-from core.stack.temporal import free_port
+from sandbox.server import LoopbackServer
 
 
 @asynccontextmanager
@@ -22,38 +20,30 @@ async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+class _AppOnceKnown:
+    """ASGI app forwarding to one built after the port (hence the public URL) is known."""
+
+    def __init__(self) -> None:
+        self.target: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.target is not None, "the app is not ready yet"
+        await self.target(scope, receive, send)
+
+
 @asynccontextmanager
-async def api_on_port(settings: Settings) -> AsyncIterator[str]:
-    """The real app under uvicorn on a free loopback port (for callers that need a real address,
-    such as the sandboxes' webhooks); yields its base URL, which `settings` must already name
-    as PUBLIC_BASE_URL (use `with_public_port`)."""
-    assert settings.public_base_url is not None
-    port = int(settings.public_base_url.rsplit(":", 1)[1])
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"
-    )
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the API stopped during startup")
-        await asyncio.sleep(0.01)
-    try:
-        yield settings.public_base_url
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
-
-
-def with_public_port(settings: Settings) -> Settings:
-    """`settings` whose PUBLIC_BASE_URL is a free loopback port, for `api_on_port`."""
-    return settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{free_port()}"})
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn without signal handlers: the test process owns Ctrl-C."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+async def served_api(settings: Settings) -> AsyncIterator[Settings]:
+    """The real app served by uvicorn on a loopback port, for callers that need a real address
+    (the sandboxes' webhooks); yields `settings` naming that URL as PUBLIC_BASE_URL."""
+    forward = _AppOnceKnown()
+    server = LoopbackServer(forward, name="api-under-test")
+    async with AsyncExitStack() as stack:
+        await server.start()
+        stack.push_async_callback(server.stop)
+        served = settings.model_copy(update={"public_base_url": server.base_url})
+        app = create_app(served)
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        # Stop serving before the lifespan closes the pool (stopping twice is a no-op).
+        stack.push_async_callback(server.stop)
+        forward.target = app
+        yield served

@@ -25,7 +25,7 @@ from core.models import CalendarRef
 from core.names import calendar_sync_workflow_id
 from core.orgs import ProviderSpec
 from sandbox.runner import Sandboxes
-from tests.apiclient import api_on_port, with_public_port
+from tests.apiclient import served_api
 from tests.booking_helpers import local_start, unique_phone, wait_for_status, wait_until
 from tests.conftest import running_worker
 from tests.factories import TestOrg, create_test_org, org_spec
@@ -57,17 +57,16 @@ async def synced_org(
     """An org whose provider calendar is synced by the real worker, with the API on a port the
     sandbox can notify; the sync is stopped on the way out if it still runs."""
     await sandboxes.calendar.drop_notifications(False)
-    settings = with_public_port(
-        settings.model_copy(update={"calendar_reconcile_interval": reconcile})
-    )
     org = await create_test_org(pool)
     calendar = CalendarRef(org_id=org.id, provider_id=org.provider_id)
     handle = temporal_client.get_workflow_handle(calendar_sync_workflow_id(org.provider_id))
     try:
         async with (
+            served_api(
+                settings.model_copy(update={"calendar_reconcile_interval": reconcile})
+            ) as settings,
             running_worker(temporal_client, settings, pool),
-            api_on_port(settings) as base_url,
-            httpx.AsyncClient(base_url=base_url, timeout=30) as api,
+            httpx.AsyncClient(base_url=settings.public_base_url, timeout=30) as api,
         ):
             await ensure_calendar_sync(
                 temporal_client,
@@ -283,7 +282,6 @@ async def _ended(handle: WorkflowHandle[CalendarSyncWorkflow, None]) -> None:
 async def test_an_org_created_through_the_admin_api_starts_its_calendar_syncs(
     temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, sandboxes: Sandboxes
 ) -> None:
-    settings = with_public_port(booking_settings)
     spec = org_spec(
         providers=[
             ProviderSpec(name="Dr. One", calendar_id=f"one-{uuid4().hex[:8]}@clinic.example"),
@@ -292,9 +290,9 @@ async def test_an_org_created_through_the_admin_api_starts_its_calendar_syncs(
     )
     admin = {"Authorization": "Bearer test-admin-token"}
     async with (
+        served_api(booking_settings) as settings,
         running_worker(temporal_client, settings, pool),
-        api_on_port(settings) as base_url,
-        httpx.AsyncClient(base_url=base_url, timeout=30) as api,
+        httpx.AsyncClient(base_url=settings.public_base_url, timeout=30) as api,
     ):
         created = await api.post(
             "/admin/orgs",

@@ -10,7 +10,6 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import time
 from typing import Any
 from uuid import UUID
@@ -18,15 +17,12 @@ from uuid import UUID
 import asyncpg
 import httpx
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 from twilio.request_validator import RequestValidator
 
-from api.app import create_app
 from core.config import Settings
 from sandbox.runner import Sandboxes
-from sandbox.server import LoopbackServer
-from tests.apiclient import api_client
+from tests.apiclient import api_client, served_api
 from tests.booking_helpers import (
     book,
     local_start,
@@ -424,34 +420,6 @@ async def test_twilio_21610_refusal_records_the_opt_out(
 
 
 # End to end: the sandbox's own callbacks reach the API on a real port -----------------------
-
-
-class _AppOnceKnown:
-    """ASGI app forwarding to one built after the port (hence the public URL) is known."""
-
-    def __init__(self) -> None:
-        self.target: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.target is not None, "the app is not ready yet"
-        await self.target(scope, receive, send)
-
-
-@asynccontextmanager
-async def served_api(settings: Settings) -> AsyncIterator[Settings]:
-    """The real app served by uvicorn on a loopback port; yields settings naming that URL."""
-    forward = _AppOnceKnown()
-    server = LoopbackServer(forward, name="api-under-test")
-    async with AsyncExitStack() as stack:
-        await server.start()
-        stack.push_async_callback(server.stop)
-        served = settings.model_copy(update={"public_base_url": server.base_url})
-        app = create_app(served)
-        await stack.enter_async_context(app.router.lifespan_context(app))
-        # Stop serving before the lifespan closes the pool (stopping twice is a no-op).
-        stack.push_async_callback(server.stop)
-        forward.target = app
-        yield served
 
 
 async def _wait_for_row_status(
