@@ -127,19 +127,27 @@ async def booking_settings(stack: Stack, sandboxes: Sandboxes) -> AsyncIterator[
 
 
 @asynccontextmanager
+async def built_workers(
+    client: Client, settings: Settings, pool: asyncpg.Pool
+) -> AsyncIterator[BookingWorkers]:
+    """The real workers (real SDK clients from settings) on the test's own task queue, built
+    but not polling: the caller runs both, or one of them, as it needs."""
+    sender = build_sms_sender(settings)
+    try:
+        yield build_workers(
+            client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
+        )
+    finally:
+        await sender.aclose()
+
+
+@asynccontextmanager
 async def running_worker(
     client: Client, settings: Settings, pool: asyncpg.Pool
 ) -> AsyncIterator[BookingWorkers]:
     """The real workers (real SDK clients from settings) on the test's own task queue."""
-    sender = build_sms_sender(settings)
-    workers = build_workers(
-        client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
-    )
-    try:
-        async with workers.running():
-            yield workers
-    finally:
-        await sender.aclose()
+    async with built_workers(client, settings, pool) as workers, workers.running():
+        yield workers
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ import asyncpg
 from temporalio.client import Client
 
 from core.config import Settings
-from core.integrations import build_calendar_client, build_sms_sender
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status, wait_until
+from tests.conftest import built_workers
 from tests.factories import create_test_org
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
-from worker.main import BookingWorkers, build_workers
+from worker.main import BookingWorkers
 
 
 async def test_every_answer_comes_before_any_vendor_request(
@@ -29,14 +29,6 @@ async def test_every_answer_comes_before_any_vendor_request(
     org = await create_test_org(pool)
     caller, rival = unique_phone(), unique_phone()
     start = local_start(days_ahead=3, at=time(10))
-    sender = build_sms_sender(booking_settings)
-    workers = build_workers(
-        temporal_client,
-        booking_settings,
-        pool,
-        sms_sender=sender,
-        calendar=build_calendar_client(booking_settings),
-    )
     calls = [
         (vapi_call("check_availability", {"date": start.date().isoformat()}), caller),
         (vapi_call("book_appointment", {"name": "Sam Wilson", "start": start.isoformat()}), caller),
@@ -45,34 +37,35 @@ async def test_every_answer_comes_before_any_vendor_request(
         # The first caller again, as an agent re-issues a call with a new tool-call id.
         (vapi_call("book_appointment", {"name": "Sam Wilson", "start": start.isoformat()}), caller),
     ]
-    try:
-        async with workers.answers, api_client(booking_settings) as api:
-            answers = []
-            for call, phone in calls:
-                response = await api.post(
-                    "/voice/vapi", json=vapi_message(call, caller=phone), headers=vapi_headers(org)
-                )
-                answers.append(response.json()["results"][0]["result"])
-            # Every answer is given, and not one request reached Google or Twilio for this org.
-            assert "is free" in answers[0]
-            assert answers[1].startswith("Booked: Consultation with Dr. Test")
-            assert "already taken" in answers[2] and "The next free times are" in answers[2]
-            assert answers[3].startswith("You're already booked for that time")
-            assert await _calendar_requests(sandboxes, org.calendar_id) == []
-            assert await _texts(sandboxes, caller, rival) == []
-            booking = await pool.fetchrow(
-                "SELECT id, status::text FROM bookings WHERE org_id = $1", org.id
+    async with (
+        built_workers(temporal_client, booking_settings, pool) as workers,
+        workers.answers,
+        api_client(booking_settings) as api,
+    ):
+        answers = []
+        for call, phone in calls:
+            response = await api.post(
+                "/voice/vapi", json=vapi_message(call, caller=phone), headers=vapi_headers(org)
             )
-            assert booking is not None and booking["status"] == "held"
+            answers.append(response.json()["results"][0]["result"])
+        # Every answer is given, and not one request reached Google or Twilio for this org.
+        assert "is free" in answers[0]
+        assert answers[1].startswith("Booked: Consultation with Dr. Test")
+        assert "already taken" in answers[2] and "The next free times are" in answers[2]
+        assert answers[3].startswith("You're already booked for that time")
+        assert await _calendar_requests(sandboxes, org.calendar_id) == []
+        assert await _texts(sandboxes, caller, rival) == []
+        booking = await pool.fetchrow(
+            "SELECT id, status::text FROM bookings WHERE org_id = $1", org.id
+        )
+        assert booking is not None and booking["status"] == "held"
 
-            async with workers.side_effects:
-                await wait_for_status(pool, booking["id"], {"confirmed"})
-        inserts = await sandboxes.calendar.requests(path_contains=org.calendar_id, method="POST")
-        assert [r["status"] for r in inserts] == [200]
-        texts = await _texts(sandboxes, caller, rival)
-        assert [(t["to"], "is booked" in t["body"]) for t in texts] == [(caller, True)]
-    finally:
-        await sender.aclose()
+        async with workers.side_effects:
+            await wait_for_status(pool, booking["id"], {"confirmed"})
+    inserts = await sandboxes.calendar.requests(path_contains=org.calendar_id, method="POST")
+    assert [r["status"] for r in inserts] == [200]
+    texts = await _texts(sandboxes, caller, rival)
+    assert [(t["to"], "is booked" in t["body"]) for t in texts] == [(caller, True)]
     # The rival's refused request wrote nothing: one booking, one contact.
     assert await pool.fetchval("SELECT count(*) FROM bookings WHERE org_id = $1", org.id) == 1
     assert await pool.fetchval("SELECT count(*) FROM contacts WHERE org_id = $1", org.id) == 1

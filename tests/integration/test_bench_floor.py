@@ -16,8 +16,7 @@ from bench.floor_workflow import FloorWorkflow, noop
 from bench.history import history_counts
 from bench.load import Call, Slot, vapi_body
 from core.config import Settings
-from core.integrations import build_calendar_client, build_sms_sender
-from worker.main import build_workers
+from tests.conftest import built_workers
 
 _SWAPPED = {"task_queue", "workflows", "activities"}
 
@@ -28,14 +27,8 @@ async def booking_worker(
 ) -> AsyncIterator[Worker]:
     """The answer-path worker as `booking worker` builds it, not run: only its settings are
     used."""
-    sender = build_sms_sender(settings)
-    try:
-        workers = build_workers(
-            client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
-        )
+    async with built_workers(client, settings, pool) as workers:
         yield workers.answers
-    finally:
-        await sender.aclose()
 
 
 async def test_floor_worker_has_every_setting_of_the_booking_worker(
