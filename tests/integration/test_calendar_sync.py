@@ -308,14 +308,10 @@ async def test_an_org_created_through_the_admin_api_starts_its_calendar_syncs(
             for p in providers
         ]
         for handle in handles:
-            await wait_until(lambda h=handle: _synced_at_least_once(h), what="each calendar synced")
+            await wait_until(lambda h=handle: _more_syncs(h, 0), what="each calendar synced")
         for provider in spec.providers:
             channels = (await sandboxes.calendar.push())["channels"]
             assert any(c["calendar_id"] == provider.calendar_id for c in channels), provider
         for handle in handles:
             await handle.signal(CalendarSyncWorkflow.stop)
             await _ended(handle)
-
-
-async def _synced_at_least_once(handle: WorkflowHandle[CalendarSyncWorkflow, None]) -> bool:
-    return (await handle.query(CalendarSyncWorkflow.status)).syncs > 0
