@@ -103,20 +103,6 @@ async def scheduled_activities(handle: WorkflowHandle) -> list[str]:
     ]
 
 
-async def completed_activities(handle: WorkflowHandle) -> list[str]:
-    history = await handle.fetch_history()
-    names = {
-        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    }
-    return [
-        names[e.activity_task_completed_event_attributes.scheduled_event_id]
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
-    ]
-
-
 async def finishing_attempts(handle: WorkflowHandle) -> dict[str, tuple[str, int]]:
     """Per activity type: the worker identity and attempt number that completed it (history
     keeps one started event per scheduled activity: its last attempt)."""
@@ -175,7 +161,7 @@ async def test_sigterm_lets_the_calendar_call_in_flight_finish_and_nothing_runs_
     # texted, and its result reached Temporal.
     inserts = await sandboxes.calendar.requests(path_contains=org.calendar_id, method="POST")
     assert [r["status"] for r in inserts] == [200]
-    assert "confirm_booking_with_event" in await completed_activities(handle)
+    assert "confirm_booking_with_event" in await finishing_attempts(handle)
     assert await booking_status(pool, answer.booking_id) == "confirmed"
 
     async with running_worker(temporal_client, booking_settings, pool):
