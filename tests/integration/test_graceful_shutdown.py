@@ -126,6 +126,16 @@ async def finishing_attempts(handle: WorkflowHandle) -> dict[str, tuple[str, int
     return finished
 
 
+async def completed_a_workflow_task(handle: WorkflowHandle, identity: str) -> bool:
+    """Whether the worker named `identity` has completed a workflow task of the run."""
+    history = await handle.fetch_history()
+    return any(
+        e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        and e.workflow_task_completed_event_attributes.identity == identity
+        for e in history.events
+    )
+
+
 async def booking_status(pool: asyncpg.Pool, booking_id: UUID) -> str:
     return await pool.fetchval("SELECT status::text FROM bookings WHERE id = $1", booking_id)
 
@@ -166,6 +176,14 @@ async def test_sigterm_lets_the_calendar_call_in_flight_finish_and_nothing_runs_
 
     async with running_worker(temporal_client, booking_settings, pool):
         await wait_for_status(pool, answer.booking_id, {"confirmed"}, timeout=30)
+        # The booking was confirmed before this worker started: only its first workflow task
+        # (the one the stopped worker left) shows it has taken the workflow over, and so had
+        # its chance to insert again.
+        await wait_until(
+            lambda: completed_a_workflow_task(handle, temporal_client.identity),
+            timeout=30,
+            what="the next worker to run the workflow's next task",
+        )
         await wait_until_answered(sandboxes, org, phone)
     # The next worker did not insert again: one insert request, one event created, one SMS.
     inserts = await sandboxes.calendar.requests(path_contains=org.calendar_id, method="POST")
