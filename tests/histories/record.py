@@ -1,9 +1,9 @@
-"""Record BookingWorkflow histories of real runs, for the replay test (tests/unit/... see below).
+"""Record BookingWorkflow histories of real runs, for the replay test (tests/unit/test_replay.py).
 
 A booking's workflow lives until after the visit, so a release must replay the histories its
 predecessor wrote. Before a release changes `workflows/`, record the current (landed) code's
-histories and keep them under tests/histories/<name>/; `tests/integration/test_replay.py`
-replays every folder there against the code under test.
+histories and keep them under tests/histories/<name>/; `tests/unit/test_replay.py` replays
+every folder there against the code under test.
 
     git worktree add --detach /tmp/landed <landed commit>
     (cd /tmp/landed && make .venv/.installed)
