@@ -62,10 +62,11 @@ class ReservationActivities:
         caller's raise: Postgres unreachable is retried, an org that no longer exists is
         final (NotFound)."""
         now = datetime.now(UTC)
-        catalog = await self._catalogs.get(request.org_id)
         while True:
             try:
-                plan = _plan(request, catalog, now)
+                catalog, plan = await self._catalogs.resolve(
+                    request.org_id, lambda catalog: _plan(request, catalog, now)
+                )
             except InvalidInput as bad:
                 return _answer(BookResult(outcome="invalid", message=bad.message, field=bad.field))
             if isinstance(plan.start, Refusal):
@@ -74,7 +75,7 @@ class ReservationActivities:
                 answer = await self._reserve(request, plan, plan.start, now)
             if answer is not None:
                 return answer
-            catalog = await self._catalogs.refresh(request.org_id, stale=catalog)
+            await self._catalogs.refresh(request.org_id, stale=catalog)
 
     async def _reserve(
         self, request: BookInput, plan: _Plan, start: ParsedTime, now: datetime

@@ -76,9 +76,13 @@ class SlotActivities:
             previous_end=booking["ends_at"],
         )
         while True:
-            catalog = await self._catalogs.get(ref.org_id)
-            rules = catalog.rules(catalog.service_by_id(booking["service_id"]))
-            provider = catalog.provider(str(booking["provider_id"]))
+            catalog, (rules, provider) = await self._catalogs.resolve(
+                ref.org_id,
+                lambda catalog: (
+                    catalog.rules(catalog.service_by_id(booking["service_id"])),
+                    catalog.provider(str(booking["provider_id"])),
+                ),
+            )
             start = check_requested_start(move.start, rules, now)
             if isinstance(start, Refusal):
                 reason, after = start.reason, start.after
@@ -122,8 +126,9 @@ class SlotActivities:
         """
         ref = restore.booking
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
-        catalog = await self._catalogs.get(ref.org_id)
-        rules = catalog.rules(catalog.service_by_id(booking["service_id"]))
+        _, rules = await self._catalogs.resolve(
+            ref.org_id, lambda catalog: catalog.rules(catalog.service_by_id(booking["service_id"]))
+        )
         begins, occupied_until = occupied_range(restore.starts_at, rules)
         outcome = await booking_repo.move(
             self._pool,

@@ -11,8 +11,10 @@ the cache before the answer is given.
 """
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -33,6 +35,7 @@ from core.normalize import ParsedTime, parse_start
 from core.repositories import catalog as catalog_repo
 from core.repositories import reservations
 
+_Read = TypeVar("_Read")
 # How far ahead free times are searched; beyond this a caller is better served by a human.
 SEARCH_WINDOW = timedelta(days=31)
 REFUSALS: dict[Reason, str] = {
@@ -56,6 +59,27 @@ class CatalogCache:
         """The cached configuration, loaded on first use; NotFound for an unknown org."""
         cached = self._catalogs.get(org_id)
         return cached if cached is not None else await self.refresh(org_id, stale=None)
+
+    async def resolve(
+        self, org_id: UUID, read: Callable[[OrgCatalog], _Read]
+    ) -> tuple[OrgCatalog, _Read]:
+        """`read` applied to the org's configuration, and the configuration it was applied to.
+
+        When `read` refuses the request (InvalidInput: no provider or service by that name, a
+        date past the horizon), the cached configuration may simply predate the change that
+        makes it valid, made a moment ago by another process: one short read of the version
+        says, and a changed configuration is reloaded and read again. Requests the cache
+        accepts cost nothing more; the statements they run check the version themselves.
+        """
+        catalog = await self.get(org_id)
+        try:
+            return catalog, read(catalog)
+        except InvalidInput:
+            current = await catalog_repo.version(self._pool, org_id=org_id)
+            if current == catalog.version:
+                raise
+        catalog = await self.refresh(org_id, stale=catalog)
+        return catalog, read(catalog)
 
     async def refresh(self, org_id: UUID, *, stale: OrgCatalog | None) -> OrgCatalog:
         """Reload, unless another task already replaced `stale` (one load per change)."""
@@ -192,18 +216,22 @@ async def day_availability(
 
     InvalidInput for an unknown provider or service, or a day past the booking horizon.
     """
-    while True:
-        catalog = await catalogs.get(org_id)
+
+    def choose(catalog: OrgCatalog) -> tuple[ProviderInfo, ServiceInfo, SchedulingRules]:
         provider = catalog.provider(provider_name)
         service = catalog.service(service_name)
         rules = catalog.rules(service)
-        day_start = datetime.combine(day, time(), tzinfo=rules.tz)
-        latest = now + rules.horizon
-        if day_start > latest:
+        if datetime.combine(day, time(), tzinfo=rules.tz) > now + rules.horizon:
             raise InvalidInput(
                 f"That date is too far ahead; bookings open {rules.horizon.days} days ahead.",
                 field="date",
             )
+        return provider, service, rules
+
+    while True:
+        catalog, (provider, service, rules) = await catalogs.resolve(org_id, choose)
+        day_start = datetime.combine(day, time(), tzinfo=rules.tz)
+        latest = now + rules.horizon
         window_end = min(day_start + SEARCH_WINDOW, latest + timedelta(days=1))
         window = (day_start - timedelta(days=1), window_end)
         busy, synced_at, current = await busy_for(conn, catalogs, catalog, provider, window)
