@@ -70,6 +70,7 @@ _ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 _NOT_BOOKED = "There is no booking to change: it was never made."
 _REFUSALS = {
     "received": "This booking is still being made; please try again in a moment.",
+    "already_booked": _NOT_BOOKED,  # the caller's booking is another workflow's
     "unavailable": _NOT_BOOKED,
     "invalid": _NOT_BOOKED,
     "error": _NOT_BOOKED,
