@@ -105,14 +105,6 @@ _ORG_COLUMNS = (
 )
 
 
-async def org_settings(conn: Executor, *, org_id: UUID) -> asyncpg.Record:
-    """The org's scheduling and messaging settings; NotFound for an unknown id."""
-    row = await conn.fetchrow(f"SELECT {_ORG_COLUMNS} FROM organizations WHERE id = $1", org_id)
-    if row is None:
-        raise NotFound("this organization does not exist")
-    return row
-
-
 async def find_by_api_key_hash(conn: Executor, *, api_key_hash: str) -> asyncpg.Record | None:
     """The org whose API key hashes to this, with the stored hash for a constant-time check."""
     return await conn.fetchrow(
@@ -143,45 +135,3 @@ async def find_by_slug(conn: Executor, *, slug: str) -> asyncpg.Record | None:
         """,
         slug,
     )
-
-
-async def opening_hours(conn: Executor, *, org_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """
-        SELECT weekday, opens, closes FROM business_hours
-        WHERE org_id = $1 ORDER BY weekday, opens
-        """,
-        org_id,
-    )
-
-
-async def find_provider(conn: Executor, *, org_id: UUID, name: str | None) -> asyncpg.Record:
-    """The provider named (case-insensitive, or by id), or the org's first one when unnamed."""
-    row = await conn.fetchrow(
-        """
-        SELECT id, name, calendar_id FROM providers
-        WHERE org_id = $1 AND ($2::text IS NULL OR lower(name) = lower($2) OR id::text = $2)
-        ORDER BY created_at, name LIMIT 1
-        """,
-        org_id,
-        name,
-    )
-    if row is None:
-        raise NotFound(f"there is no provider called {name}" if name else "no provider is set up")
-    return row
-
-
-async def find_service(conn: Executor, *, org_id: UUID, name: str | None) -> asyncpg.Record:
-    """The service named (case-insensitive, or by id), or the org's first one when unnamed."""
-    row = await conn.fetchrow(
-        """
-        SELECT id, name, duration_minutes, buffer_minutes FROM services
-        WHERE org_id = $1 AND ($2::text IS NULL OR lower(name) = lower($2) OR id::text = $2)
-        ORDER BY created_at, name LIMIT 1
-        """,
-        org_id,
-        name,
-    )
-    if row is None:
-        raise NotFound(f"there is no service called {name}" if name else "no service is set up")
-    return row
