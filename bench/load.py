@@ -19,6 +19,7 @@ from uuid import UUID
 import httpx
 import phonenumbers
 
+from api.voice import vapi
 from core.names import booking_id_for
 
 Outcome = Literal["booked", "unavailable", "error"]
@@ -107,7 +108,7 @@ class Phones:
 
 def booking_id(org_id: UUID, call: Call) -> UUID:
     """The id of the booking `call` made: the API derives it from the Vapi tool-call id."""
-    return booking_id_for(org_id, f"vapi:{call.id}")
+    return booking_id_for(org_id, vapi.idempotency_key(call.id))
 
 
 def calls_for(slots: list[Slot], phones: Phones) -> list[Call]:

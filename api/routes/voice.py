@@ -54,7 +54,7 @@ async def vapi_webhook(request: Request, pool: PoolDep, tools: VoiceToolsDep) ->
             await tools.run(
                 org,
                 call,
-                idempotency_key=f"vapi:{call.id}",
+                idempotency_key=vapi.idempotency_key(call.id),
                 caller_phone=message.caller_phone,
                 platform="vapi",
             )

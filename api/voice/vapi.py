@@ -23,6 +23,12 @@ class VapiMessage:
     call_id: str | None
 
 
+def idempotency_key(tool_call_id: str) -> str:
+    """The booking key of one Vapi tool call: a retried request (Vapi's backoff plan) carries
+    the same tool-call id, so every copy lands on one booking."""
+    return f"vapi:{tool_call_id}"
+
+
 def parse_message(payload: Any) -> VapiMessage:
     """The message inside a Vapi webhook body; InvalidInput when there is none."""
     message = payload.get("message") if isinstance(payload, dict) else None
