@@ -7,11 +7,13 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import psutil
 import pytest
 
-from core.calendar import GoogleCalendarClient, event_id_for_booking
+from core.busy_events import busy_interval
+from core.calendar import EventPage, GoogleCalendarClient, event_id_for_booking
 from core.errors import PermanentServiceError, TransientServiceError
 from sandbox.google_oauth import generate_service_account
 from sandbox.runner import Sandboxes, running_sandboxes
@@ -73,6 +75,17 @@ def served_connections(port: int | None) -> int:
 
 def new_event_id() -> str:
     return event_id_for_booking(uuid.uuid4())
+
+
+async def full_listing(client: GoogleCalendarClient, calendar_id: str = CAL) -> EventPage:
+    """A full events.list, as a calendar sync starts (no sync token, first page)."""
+    return await client.list_events(calendar_id=calendar_id, sync_token=None, page_token=None)
+
+
+def busy_in(page: EventPage) -> list[tuple[str, tuple[datetime, datetime] | None]]:
+    """Each listed event's id and the interval the calendar sync reads it as busy."""
+    zone = ZoneInfo(page.time_zone or "UTC")
+    return [(item["id"], busy_interval(item, zone)) for item in page.items]
 
 
 async def test_insert_twice_creates_one_event(sb: Sandboxes, client: GoogleCalendarClient) -> None:
@@ -143,23 +156,30 @@ async def test_403_depends_on_reason(
     assert caught.value.code == reason  # type: ignore[attr-defined]
 
 
-async def test_free_busy_returns_event_intervals(
+async def test_full_listing_returns_the_live_events_with_their_times(
     sb: Sandboxes, client: GoogleCalendarClient
 ) -> None:
-    await insert(client, new_event_id())
+    booked = new_event_id()
+    await insert(client, booked)
     cancelled = new_event_id()
     await insert(client, cancelled, start=START + timedelta(hours=3))
     await client.delete_event(calendar_id=CAL, event_id=cancelled)
-    await sb.calendar.add_busy(CAL, START + timedelta(hours=1), START + timedelta(hours=2))
-
-    busy = await client.busy_times(
-        calendar_id=CAL, time_min=START - timedelta(hours=1), time_max=START + timedelta(hours=5)
+    blocked = await sb.calendar.add_busy(
+        CAL, START + timedelta(hours=1), START + timedelta(hours=2)
     )
 
-    assert busy == [(START, END), (START + timedelta(hours=1), START + timedelta(hours=2))]
-    assert (
-        await client.busy_times(calendar_id="other@example.com", time_min=START, time_max=END) == []
-    )
+    page = await full_listing(client)
+
+    # A full listing leaves deleted events out (only an incremental one reports them), and the
+    # event added by hand is listed like ours, so the sync sees the clinic's own blocks.
+    assert busy_in(page) == [
+        (booked, (START, END)),
+        (blocked, (START + timedelta(hours=1), START + timedelta(hours=2))),
+    ]
+    # One page, ending in the token the sync lists changes from next time.
+    assert page.next_page_token is None and page.next_sync_token
+    other = await full_listing(client, "other@example.com")
+    assert (other.items, other.next_page_token) == ([], None)
 
 
 async def test_move_event_changes_its_time(client: GoogleCalendarClient) -> None:
@@ -176,10 +196,15 @@ async def test_move_event_changes_its_time(client: GoogleCalendarClient) -> None
     )
 
     assert (moved.start, moved.end) == (later, later + timedelta(hours=1))
-    busy = await client.busy_times(
-        calendar_id=CAL, time_min=START, time_max=later + timedelta(days=1)
+    # Stored so, not only answered so: a later read sees the new time, and nothing is left at
+    # the old one.
+    fetched = await client.get_event(calendar_id=CAL, event_id=event_id)
+    assert (fetched.status, fetched.start, fetched.end) == (
+        "confirmed",
+        later,
+        later + timedelta(hours=1),
     )
-    assert busy == [(later, later + timedelta(hours=1))]
+    assert busy_in(await full_listing(client)) == [(event_id, (later, later + timedelta(hours=1)))]
 
 
 async def test_latency_fault_delays_and_short_timeout_is_transient(sb: Sandboxes) -> None:
@@ -187,7 +212,8 @@ async def test_latency_fault_delays_and_short_timeout_is_transient(sb: Sandboxes
     await patient.get_event(calendar_id=CAL, event_id=(await insert(patient, new_event_id())).id)
     await sb.calendar.add_fault(latency_ms=300, path_contains="/events/")
 
-    await patient.busy_times(calendar_id=CAL, time_min=START, time_max=END)  # not delayed
+    # events.list asks for …/events, without the slash of one event's path: not delayed.
+    await full_listing(patient)
     [fault] = await sb.calendar.faults()
     assert fault["fired"] == 0
     event_id = (await sb.calendar.events())[0]["id"]
@@ -197,29 +223,33 @@ async def test_latency_fault_delays_and_short_timeout_is_transient(sb: Sandboxes
     [delete] = await sb.calendar.requests(method="DELETE")
     assert delete["status"] == 204
     await sb.calendar.clear_faults()
+    await sb.calendar.clear_requests()
 
     impatient = make_client(sb, timeout=0.2)
-    await sb.calendar.add_fault(latency_ms=1000, path_contains="/freeBusy")
+    await sb.calendar.add_fault(latency_ms=1000, path_contains="/events", method="GET")
     with pytest.raises(TransientServiceError) as caught:
-        await impatient.busy_times(calendar_id=CAL, time_min=START, time_max=END)
+        await full_listing(impatient)
     # It gave up waiting (a timeout, not a refused connection or an error answer) on a request
     # the sandbox received and was holding back.
     assert "TimeoutError" in caught.value.message
     assert isinstance(caught.value.__cause__, TimeoutError)
     [fault] = await sb.calendar.faults()
     assert fault["fired"] == 1
-    assert len(await sb.calendar.requests(path_contains="/freeBusy")) == 2
+    [held] = await sb.calendar.requests(path_contains="/events", method="GET")
+    assert held["path"].endswith(f"/calendars/{CAL}/events")
 
 
 async def test_fault_share_fails_about_that_share(
     sb: Sandboxes, client: GoogleCalendarClient
 ) -> None:
-    await sb.calendar.add_fault(status=500, share=0.5, seed=3, path_contains="/freeBusy")
+    await sb.calendar.add_fault(
+        status=500, share=0.5, seed=3, path_contains="/events", method="GET"
+    )
 
     failures = 0
     for _ in range(30):
         try:
-            await client.busy_times(calendar_id=CAL, time_min=START, time_max=END)
+            await full_listing(client)
         except TransientServiceError:
             failures += 1
 
@@ -267,13 +297,8 @@ async def test_connections_the_server_closed_while_idle_are_replaced_not_failed(
     its own idle time; the next request on such a connection must not fail."""
     client = make_client(sb)  # fresh connections, one per worker thread
 
-    async def busy() -> list[tuple[datetime, datetime]]:
-        return await client.busy_times(
-            calendar_id=CAL, time_min=START, time_max=START + timedelta(hours=1)
-        )
-
     # Enough calls at once to open a connection on every thread of the default executor.
-    await asyncio.gather(*[busy() for _ in range(12)])
+    await asyncio.gather(*[full_listing(client) for _ in range(12)])
     port = urlsplit(sb.calendar_base_url).port
     assert served_connections(port) > 0
     # uvicorn closes them once idle for its keep-alive time; the client's ends stay open.
@@ -282,5 +307,7 @@ async def test_connections_the_server_closed_while_idle_are_replaced_not_failed(
         timeout=30,
         what="the sandbox to close its idle keep-alive connections",
     )
-    results = await asyncio.gather(*[busy() for _ in range(12)], return_exceptions=True)
+    results = await asyncio.gather(
+        *[full_listing(client) for _ in range(12)], return_exceptions=True
+    )
     assert [r for r in results if isinstance(r, BaseException)] == []
