@@ -22,13 +22,9 @@ class VendorLatency:
 
 
 # Matched on method and path: GET …/events is events.list (and events.get), POST …/events is
-# events.insert (and events.watch), POST …/Messages.json is a Twilio message create. Nothing
-# calls freeBusy any more; its delay stays so that a freeBusy call back on the answer path
-# would move the answer (and show in the delayed counts) instead of passing at the sandbox's
-# speed.
+# events.insert (and events.watch), POST …/Messages.json is a Twilio message create.
 REALISTIC = (
     VendorLatency("calendar", "GET", "/events", 150, "Google events.list"),
-    VendorLatency("calendar", "POST", "/freeBusy", 150, "Google freeBusy"),
     VendorLatency("calendar", "POST", "/events", 300, "Google events.insert"),
     VendorLatency("twilio", "POST", "/Messages.json", 250, "Twilio message create"),
 )

@@ -129,10 +129,6 @@ class CalendarClient(Protocol):
 
     async def delete_event(self, *, calendar_id: str, event_id: str) -> bool: ...
 
-    async def busy_times(
-        self, *, calendar_id: str, time_min: datetime, time_max: datetime
-    ) -> list[tuple[datetime, datetime]]: ...
-
     async def list_events(
         self, *, calendar_id: str, sync_token: str | None, page_token: str | None
     ) -> EventPage: ...
@@ -187,9 +183,7 @@ class GoogleCalendarClient:
                 static_discovery=True,
                 client_options=options,
             )
-            resources = _Resources(
-                events=service.events(), channels=service.channels(), freebusy=service.freebusy()
-            )
+            resources = _Resources(events=service.events(), channels=service.channels())
             self._local.service = resources
         return resources
 
@@ -298,27 +292,6 @@ class GoogleCalendarClient:
             raise
         return True
 
-    async def busy_times(
-        self, *, calendar_id: str, time_min: datetime, time_max: datetime
-    ) -> list[tuple[datetime, datetime]]:
-        """Busy intervals of the calendar within [time_min, time_max) (aware datetimes)."""
-        if time_min.tzinfo is None or time_max.tzinfo is None:
-            raise ValueError("time_min and time_max must be timezone-aware")
-        body = {
-            "timeMin": time_min.isoformat(),
-            "timeMax": time_max.isoformat(),
-            "items": [{"id": calendar_id}],
-        }
-        raw = await self._execute("freeBusy", lambda s: s.freebusy.query(body=body))
-        calendar = raw.get("calendars", {}).get(calendar_id, {})
-        if calendar.get("errors"):
-            reason = calendar["errors"][0].get("reason", "unknown")
-            raise PermanentServiceError(f"freeBusy refused for calendar: {reason}", code=reason)
-        return [
-            (datetime.fromisoformat(b["start"]), datetime.fromisoformat(b["end"]))
-            for b in calendar.get("busy", [])
-        ]
-
     async def list_events(
         self, *, calendar_id: str, sync_token: str | None, page_token: str | None
     ) -> EventPage:
@@ -383,7 +356,6 @@ class _Resources:
 
     events: Any
     channels: Any
-    freebusy: Any
 
 
 def _event(calendar_id: str, raw: Mapping[str, Any]) -> CalendarEvent:

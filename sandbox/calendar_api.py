@@ -10,7 +10,6 @@ Vendor routes (all but `/token` need `Authorization: Bearer <token from /token>`
     PATCH  /calendar/v3/calendars/{calendarId}/events/{id}     events.patch
     DELETE /calendar/v3/calendars/{calendarId}/events/{id}     events.delete (soft: cancelled)
     POST   /calendar/v3/channels/stop                          channels.stop
-    POST   /calendar/v3/freeBusy                               freebusy.query
 
 Control routes, besides the shared ones of `sandbox.faults`:
 
@@ -46,7 +45,6 @@ from sandbox.calendar_state import (
     event_time,
     now_rfc3339,
     parse_rfc3339,
-    rfc3339,
 )
 from sandbox.faults import Fault, SandboxMiddleware, SandboxState, control_router
 from sandbox.google_oauth import TOKEN_PATH, Grant, OAuthState, oauth_error, token_router
@@ -317,33 +315,6 @@ def _events_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
         event.update(status="cancelled", updated=now_rfc3339(), etag=f'"{secrets.randbits(52)}"')
         state.touch(calendar_id, event_id)
         return Response(status_code=204)
-
-    @router.post("/freeBusy")
-    async def free_busy(request: Request, _grant: Authorized) -> dict[str, Any]:
-        """freebusy.query over the non-cancelled events and the extra busy blocks."""
-        body = await _json_body(request)
-        if not body.get("timeMin") or not body.get("timeMax"):
-            raise CalendarApiError(400, "required", "Missing timeMin or timeMax.")
-        low = parse_rfc3339(body["timeMin"], "timeMin")
-        high = parse_rfc3339(body["timeMax"], "timeMax")
-        if high < low:
-            raise CalendarApiError(400, "timeRangeEmpty", "The specified time range is empty.")
-        tz = body.get("timeZone")
-        calendars = {
-            item["id"]: {
-                "busy": [
-                    {"start": rfc3339(start, tz), "end": rfc3339(end, tz)}
-                    for start, end in state.busy(item["id"], low, high)
-                ]
-            }
-            for item in body.get("items", [])
-        }
-        return {
-            "kind": "calendar#freeBusy",
-            "timeMin": rfc3339(low),
-            "timeMax": rfc3339(high),
-            "calendars": calendars,
-        }
 
     return router
 

@@ -1,8 +1,7 @@
-"""State of the Google Calendar sandbox: events per calendar, extra busy blocks, free/busy maths.
+"""State of the Google Calendar sandbox: events per calendar, busy events added by hand.
 
 Behaviour copied from Google Calendar v3: deleting an event only marks it `cancelled` (it can still
-be fetched, and its id stays taken), calendars exist implicitly, and free/busy counts every
-non-cancelled, non-transparent event (busy blocks a test adds are such events).
+be fetched, and its id stays taken), and calendars exist implicitly.
 """
 
 import copy
@@ -29,10 +28,8 @@ class CalendarApiError(Exception):
         self.message = message
 
 
-def rfc3339(moment: datetime, tz: str | None = None) -> str:
-    """`2025-11-25T14:00:00Z` in UTC, or with the offset of `tz` when given."""
-    if tz and tz != "UTC":
-        return moment.astimezone(_zone(tz)).isoformat()
+def rfc3339(moment: datetime) -> str:
+    """`2025-11-25T14:00:00Z`: the moment in UTC."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -138,30 +135,6 @@ class CalendarState:
         if event is None:
             raise CalendarApiError(404, "notFound", "Not Found")
         return event
-
-    def busy(
-        self, calendar_id: str, time_min: datetime, time_max: datetime
-    ) -> list[tuple[datetime, datetime]]:
-        """Merged busy intervals of one calendar, clipped to [time_min, time_max)."""
-        intervals: list[tuple[datetime, datetime]] = []
-        for (cal, _), event in self.events.items():
-            if cal != calendar_id or event.get("status") == "cancelled":
-                continue
-            if event.get("transparency") == "transparent":
-                continue
-            intervals.append((event_time(event, "start"), event_time(event, "end")))
-        clipped = sorted(
-            (max(start, time_min), min(end, time_max))
-            for start, end in intervals
-            if start < time_max and end > time_min and end > start
-        )
-        merged: list[tuple[datetime, datetime]] = []
-        for start, end in clipped:
-            if merged and start <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-            else:
-                merged.append((start, end))
-        return merged
 
     def add_busy(self, calendar_id: str, start: datetime, end: datetime) -> str:
         """A busy event the clinic put in the calendar by hand; returns its id."""

@@ -72,8 +72,8 @@ async def test_every_answer_comes_before_any_vendor_request(
 
 
 async def _calendar_requests(sandboxes: Sandboxes, calendar_id: str) -> list[dict[str, Any]]:
-    """Every request to Google that names the calendar, in its path (events) or its body
-    (freeBusy)."""
+    """Every request to Google that names the calendar: in its path, as the events routes do,
+    or anywhere else in the recorded request (query or body), so a read of any shape counts."""
     return [r for r in await sandboxes.calendar.requests() if calendar_id in json.dumps(r)]
 
 
