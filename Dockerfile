@@ -5,7 +5,7 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # Build stage: a virtualenv holding the installed project (a regular install, not editable,
-# so the image needs no source tree; the migrations travel as package data of `core`).
+# so the image needs no source tree; the migrations travel as package data of `core.infra`).
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -22,6 +22,7 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY sandbox ./sandbox
 COPY cli ./cli
+COPY devstack ./devstack
 RUN /opt/venv/bin/pip install . \
     && /opt/venv/bin/booking --help > /dev/null
 

@@ -4,10 +4,10 @@ import asyncpg
 from temporalio import activity
 
 from activities.errors import typed_errors
-from core.calendar import CalendarClient, event_id_for_booking
 from core.errors import PermanentServiceError
-from core.models import BookingRef, CalendarEventResult
 from core.repositories import bookings as booking_repo
+from core.temporal.models import BookingRef, CalendarEventResult
+from core.vendors.calendar import CalendarClient, event_id_for_booking
 
 
 class CalendarActivities:

@@ -17,13 +17,13 @@ import asyncpg
 from temporalio import activity
 
 from activities.errors import typed_errors
-from core.availability import Interval
-from core.busy_events import busy_interval
-from core.calendar import CalendarClient, booking_id_for_event
-from core.credentials import hash_token
+from core.domain.availability import Interval
+from core.domain.busy_events import busy_interval
+from core.domain.credentials import hash_token
 from core.errors import ExternalServiceError, PermanentServiceError
-from core.models import CalendarChannel, CalendarRef, CalendarSyncResult, StopChannelInput
 from core.repositories import calendar_syncs as sync_repo
+from core.temporal.models import CalendarChannel, CalendarRef, CalendarSyncResult, StopChannelInput
+from core.vendors.calendar import CalendarClient, booking_id_for_event
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from activities.calendar import CalendarActivities
 from activities.errors import typed_errors
 from activities.heartbeat import heartbeating
 from activities.sms import SmsActivities
-from core.models import BookingRef, ConfirmationResult, SendSmsInput
 from core.repositories import bookings as booking_repo
+from core.temporal.models import BookingRef, ConfirmationResult, SendSmsInput
 
 log = logging.getLogger(__name__)
 

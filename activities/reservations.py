@@ -13,15 +13,11 @@ import asyncpg
 from temporalio import activity
 
 from activities.errors import typed_errors
-from core import messages
-from core.availability import SchedulingRules, occupied_range
-from core.catalog import OrgCatalog, ProviderInfo, ServiceInfo
-from core.errors import InvalidInput
-from core.models import BookingRequest, BookInput, BookResult, ReserveResult
-from core.names import booking_workflow_id
-from core.normalize import ParsedTime, normalize_email, normalize_name, normalize_phone
-from core.repositories import reservations
-from core.scheduling import (
+from core.domain import messages
+from core.domain.availability import SchedulingRules, occupied_range
+from core.domain.catalog import OrgCatalog, ProviderInfo, ServiceInfo
+from core.domain.normalize import ParsedTime, normalize_email, normalize_name, normalize_phone
+from core.domain.scheduling import (
     REFUSALS,
     CatalogCache,
     Refusal,
@@ -31,6 +27,10 @@ from core.scheduling import (
     search_window,
     unavailable_message,
 )
+from core.errors import InvalidInput
+from core.repositories import reservations
+from core.temporal.models import BookingRequest, BookInput, BookResult, ReserveResult
+from core.temporal.names import booking_workflow_id
 
 _GONE = "That booking could not be completed earlier. Please make a new booking."
 

@@ -7,24 +7,24 @@ from temporalio import activity
 
 from activities.confirmation import confirm
 from activities.errors import typed_errors
-from core.availability import occupied_range
-from core.errors import InvalidInput, SlotUnavailable
-from core.models import (
-    CancelBookingInput,
-    ConfirmBookingInput,
-    MovedSlot,
-    MoveSlotInput,
-    ReleaseSlotInput,
-    RestoreSlotInput,
-)
-from core.repositories import bookings as booking_repo
-from core.scheduling import (
+from core.domain.availability import occupied_range
+from core.domain.scheduling import (
     REFUSALS,
     CatalogCache,
     Refusal,
     alternatives_after,
     check_requested_start,
     unavailable_message,
+)
+from core.errors import InvalidInput, SlotUnavailable
+from core.repositories import bookings as booking_repo
+from core.temporal.models import (
+    CancelBookingInput,
+    ConfirmBookingInput,
+    MovedSlot,
+    MoveSlotInput,
+    ReleaseSlotInput,
+    RestoreSlotInput,
 )
 
 

@@ -15,15 +15,15 @@ from temporalio import activity
 
 from activities.errors import typed_errors
 from activities.heartbeat import heartbeating
-from core import messages
+from core.domain import messages
+from core.domain.normalize import ensure_timezone
 from core.errors import PermanentServiceError, TransientServiceError
-from core.masking import mask_phone
-from core.models import SendSmsInput, SmsResult
-from core.normalize import ensure_timezone
+from core.infra.masking import mask_phone
 from core.repositories import bookings as booking_repo
 from core.repositories import opt_outs
 from core.repositories import sms as sms_repo
-from core.sms import SentSms, SmsSender
+from core.temporal.models import SendSmsInput, SmsResult
+from core.vendors.sms import SentSms, SmsSender
 
 log = logging.getLogger(__name__)
 

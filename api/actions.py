@@ -2,7 +2,7 @@
 
 Both entry points share these, so a booking made by `POST /voice/vapi`, `POST /voice/retell`
 or `POST /bookings` is the same workflow with the same answer, and availability is computed
-by one engine (`core.scheduling`).
+by one engine (`core.domain.scheduling`).
 """
 
 import asyncio
@@ -23,15 +23,15 @@ from temporalio.service import RPCError
 
 from api.inputs import AvailabilityQuery, BookingFields
 from api.metrics import ApiMetrics, Channel
-from core import messages
-from core.config import Settings
+from core.domain import messages
+from core.domain.normalize import parse_day
+from core.domain.orgs import Org
+from core.domain.scheduling import CatalogCache, DayAvailability, day_availability
 from core.errors import BackendUnavailable
-from core.logs import bind_log_context
-from core.models import BookResult
-from core.names import booking_workflow_id
-from core.normalize import parse_day
-from core.orgs import Org
-from core.scheduling import CatalogCache, DayAvailability, day_availability
+from core.infra.config import Settings
+from core.infra.logs import bind_log_context
+from core.temporal.models import BookResult
+from core.temporal.names import booking_workflow_id
 from workflows.client import book_input, request_booking, timings_from
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from api.deps import PoolDep, SettingsDep
-from core.credentials import hash_token, token_matches
-from core.logs import bind_log_context
-from core.orgs import Org
+from core.domain.credentials import hash_token, token_matches
+from core.domain.orgs import Org
+from core.infra.logs import bind_log_context
 from core.repositories import orgs as org_repo
 
 _UNAUTHORIZED = HTTPException(

@@ -17,8 +17,8 @@ from uuid import UUID
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from core.config import Settings
-from core.models import CalendarRef
+from core.infra.config import Settings
+from core.temporal.models import CalendarRef
 from workflows.client import calendar_changed, calendar_sync_timings
 
 log = logging.getLogger(__name__)

@@ -17,13 +17,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.actions import TRY_AGAIN, bounded_key, local_iso
 from api.metrics import ApiMetrics, Channel
-from core.config import Settings
+from core.domain.normalize import normalize_phone
+from core.domain.orgs import Org
 from core.errors import BackendUnavailable, InvalidInput, NotFound
-from core.logs import bind_log_context
-from core.models import CancelRequest, LifecycleResult, RescheduleRequest
-from core.normalize import normalize_phone
-from core.orgs import Org
+from core.infra.config import Settings
+from core.infra.logs import bind_log_context
 from core.repositories import bookings as booking_repo
+from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from api.calendar_relay import CalendarChangeRelay
 from api.changes import BookingChanges
 from api.metrics import ApiMetrics
 from api.voice.tools import VoiceTools
-from core.config import Settings
+from core.infra.config import Settings
 
 # `async def` although none of them awaits: FastAPI runs a plain `def` dependency in its thread
 # pool, a thread hop per dependency on every request for what is only an attribute read.

@@ -17,7 +17,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.limits import VOICE_PREFIX
 from api.voice.calls import transport_error_body
-from core.db import DATABASE_UNAVAILABLE
 from core.errors import (
     BackendUnavailable,
     BookingError,
@@ -26,6 +25,7 @@ from core.errors import (
     NotFound,
     SlotUnavailable,
 )
+from core.infra.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 

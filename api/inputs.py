@@ -1,6 +1,7 @@
 """What callers send, as pydantic models shared by the voice tools and the REST routes.
 
-Limits match `core.models.BookInput`, so anything accepted here also fits the workflow payload.
+Limits match `core.temporal.models.BookInput`, so anything accepted here also fits the
+workflow payload.
 Types are strict enough that an LLM sending a number or a list where text belongs is told so.
 """
 

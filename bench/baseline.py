@@ -25,8 +25,8 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 
 from bench.load import TAKEN
-from core.config import Settings
-from core.credentials import hash_token
+from core.domain.credentials import hash_token
+from core.infra.config import Settings
 
 _TARGET = """
     SELECT o.id AS org_id, o.time_zone, p.id AS provider_id, s.id AS service_id,

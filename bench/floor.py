@@ -35,10 +35,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from bench.floor_workflow import FLOOR_TASK_QUEUE, FloorWorkflow, noop
-from core.config import Settings
-from core.db import create_pool
-from core.integrations import build_calendar_client, build_sms_sender
-from core.temporal_client import connect_temporal
+from core.infra.config import Settings
+from core.infra.db import create_pool
+from core.temporal.client import connect_temporal
+from core.vendors.integrations import build_calendar_client, build_sms_sender
 from worker.main import build_workers
 
 

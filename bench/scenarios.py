@@ -18,7 +18,8 @@ import asyncpg
 import httpx
 
 from bench.load import Phones, Run, Slot, Slots, booking_id, calls_for, run_calls
-from core.orgs import WEEKDAYS, OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec, create_org
+from core.domain.org_spec import WEEKDAYS, OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
+from core.domain.orgs import create_org
 
 PROVIDERS = [f"Provider {n}" for n in range(1, 5)]
 STEP = timedelta(minutes=15)

@@ -25,9 +25,9 @@ import httpx
 
 from cli.dev import terminate
 from core.errors import StackError
-from core.migrate import migrate
-from core.stack.postgres import EmbeddedPostgres
-from core.stack.temporal import free_port, start_embedded_temporal
+from core.infra.migrate import migrate
+from devstack.postgres import EmbeddedPostgres
+from devstack.temporal import free_port, start_embedded_temporal
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent

@@ -16,11 +16,11 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from cli.orgs import database_url
-from core.audit import AuditOptions, Check, Finding, run_audit
-from core.config import Settings
-from core.db import create_pool
 from core.errors import BackendUnavailable, BookingError, ConfigurationError
-from core.temporal_client import connect_temporal
+from core.infra.config import Settings
+from core.infra.db import create_pool
+from core.ops.audit import AuditOptions, Check, Finding, run_audit
+from core.temporal.client import connect_temporal
 
 _NOT_RUNNING = "start `booking dev` first or set {}"
 _COLUMNS = ("CHECK", "ORG", "BOOKING", "DETAIL")

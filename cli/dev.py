@@ -19,13 +19,13 @@ from pathlib import Path
 
 import httpx
 
-from core.config import Settings
-from core.db import create_pool
-from core.demo import DemoCredentials, ensure_demo_org
 from core.errors import StackError
-from core.migrate import migrate
-from core.stack.postgres import EmbeddedPostgres
-from core.stack.temporal import ensure_port_free, start_embedded_temporal
+from core.infra.config import Settings
+from core.infra.db import create_pool
+from core.infra.migrate import migrate
+from core.ops.demo import DemoCredentials, ensure_demo_org
+from devstack.postgres import EmbeddedPostgres
+from devstack.temporal import ensure_port_free, start_embedded_temporal
 from sandbox.runner import running_sandboxes
 
 log = logging.getLogger(__name__)

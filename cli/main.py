@@ -12,9 +12,9 @@ import argparse
 import asyncio
 import sys
 
-from core.config import Settings
 from core.errors import BookingError
-from core.logs import configure_logging
+from core.infra.config import Settings
+from core.infra.logs import configure_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,7 +50,7 @@ def _add_org_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
 
 
 def _add_audit_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    # The defaults live here rather than in core.audit so that parsing needs no Temporal import.
+    # The defaults live here rather than in core.ops.audit so that parsing needs no Temporal import.
     audit = commands.add_parser("audit", help="check the invariants; exit 1 when any is broken")
     audit.add_argument("--org", metavar="SLUG", help="audit one org (default: all)")
     audit.add_argument("--json", action="store_true", help="print the findings as JSON")

@@ -15,11 +15,12 @@ from typing import TypeVar
 import asyncpg
 from pydantic import ValidationError
 
-from core.config import Settings
-from core.db import create_pool
+from core.domain.org_spec import OrgSpec
+from core.domain.orgs import CreatedOrg, OrgCredentials, create_org, rotate_credentials
 from core.errors import ConfigurationError, InvalidInput
-from core.orgs import CreatedOrg, OrgCredentials, OrgSpec, create_org, rotate_credentials
-from core.stack.postgres import EmbeddedPostgres
+from core.infra.config import Settings
+from core.infra.db import create_pool
+from devstack.postgres import EmbeddedPostgres
 
 _NOT_RUNNING = "start `booking dev` first or set DATABASE_URL"
 

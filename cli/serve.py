@@ -7,12 +7,11 @@ import signal
 import uvicorn
 
 from api.app import create_app
-from core.config import Settings
-from core.db import create_pool
 from core.errors import ConfigurationError
-from core.migrate import migrate
-from core.stack.postgres import EmbeddedPostgres
-from core.temporal_client import connect_temporal
+from core.infra.config import Settings
+from core.infra.db import create_pool
+from core.infra.migrate import migrate
+from core.temporal.client import connect_temporal
 from worker.main import WorkerRole, run_worker
 from worker.telemetry import worker_runtime
 
@@ -43,7 +42,7 @@ def serve_api(settings: Settings) -> int:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
-        log_config=None,  # uvicorn's loggers go to our handler (core.logs), not its own
+        log_config=None,  # uvicorn's loggers go to our handler (core.infra.logs), not its own
         timeout_graceful_shutdown=int(settings.shutdown_grace.total_seconds()),
     )
     return 0
@@ -70,6 +69,9 @@ async def migrate_database(settings: Settings) -> int:
     embedded = None
     dsn = settings.database_url
     if dsn is None:
+        # Imported here: the production processes (api, worker) never load the dev stack.
+        from devstack.postgres import EmbeddedPostgres
+
         embedded = EmbeddedPostgres(settings.data_dir / "pg")
         dsn = await asyncio.to_thread(embedded.start)
     try:

@@ -7,7 +7,7 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.app import create_app
-from core.config import Settings
+from core.infra.config import Settings
 from sandbox.server import LoopbackServer
 
 

@@ -13,8 +13,8 @@ import asyncpg
 import phonenumbers
 from temporalio.client import Client
 
-from core.config import Settings
-from core.models import BookResult
+from core.infra.config import Settings
+from core.temporal.models import BookResult
 from sandbox.runner import Sandboxes
 from tests.factories import TestOrg
 from workflows.client import book_input, request_booking, timings_from

@@ -16,14 +16,14 @@ import asyncpg
 import pytest
 from temporalio.client import Client
 
-from core.config import Settings
-from core.db import create_pool
-from core.integrations import build_calendar_client, build_sms_sender
-from core.logs import LIBRARY_LEVELS, UVICORN_LOGGERS
-from core.migrate import migrate
-from core.stack.postgres import EmbeddedPostgres
-from core.stack.temporal import EmbeddedTemporal, start_embedded_temporal
-from core.temporal_client import connect_temporal
+from core.infra.config import Settings
+from core.infra.db import create_pool
+from core.infra.logs import LIBRARY_LEVELS, UVICORN_LOGGERS
+from core.infra.migrate import migrate
+from core.temporal.client import connect_temporal
+from core.vendors.integrations import build_calendar_client, build_sms_sender
+from devstack.postgres import EmbeddedPostgres
+from devstack.temporal import EmbeddedTemporal, start_embedded_temporal
 from sandbox.runner import Sandboxes, running_sandboxes
 from worker.main import BookingWorkers, build_workers
 

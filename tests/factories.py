@@ -7,10 +7,11 @@ from uuid import UUID
 
 import asyncpg
 
-from core.names import booking_workflow_id
-from core.orgs import OpeningSpec, OrgCredentials, OrgSpec, ProviderSpec, ServiceSpec, create_org
+from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
+from core.domain.orgs import OrgCredentials, create_org
 from core.repositories import catalog as catalog_repo
 from core.repositories import reservations
+from core.temporal.names import booking_workflow_id
 
 
 @dataclass(frozen=True)

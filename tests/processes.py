@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from core.config import Settings
+from core.infra.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 

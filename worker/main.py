@@ -18,13 +18,13 @@ from activities.confirmation import ConfirmationActivities
 from activities.reservations import ReservationActivities
 from activities.slots import SlotActivities
 from activities.sms import SmsActivities
-from core.calendar import CalendarClient
-from core.config import Settings
-from core.integrations import build_calendar_client, build_sms_sender
-from core.names import side_effect_task_queue
+from core.domain.scheduling import CatalogCache
+from core.infra.config import Settings
 from core.repositories import calendar_syncs as sync_repo
-from core.scheduling import CatalogCache
-from core.sms import SmsSender
+from core.temporal.names import side_effect_task_queue
+from core.vendors.calendar import CalendarClient
+from core.vendors.integrations import build_calendar_client, build_sms_sender
+from core.vendors.sms import SmsSender
 from workflows.booking import BookingWorkflow
 from workflows.calendar_sync import CalendarSyncWorkflow
 from workflows.client import ensure_calendar_syncs
@@ -62,10 +62,10 @@ class BookingWorkers:
 
     `answers` polls the booking task queue: workflow tasks and the local activities of the
     answer path (phase 1, moves, cancellations), everything a waiting caller depends on.
-    `side_effects` polls its own task queue (`core.names.side_effect_task_queue`): the calendar,
-    SMS and compensation activities and the calendar syncs (workflows and activities), with a
-    slot limit of their own, so a burst of phase 2 work waits on the server instead of
-    competing with answers.
+    `side_effects` polls its own task queue (`core.temporal.names.side_effect_task_queue`):
+    the calendar, SMS and compensation activities and the calendar syncs (workflows and
+    activities), with a slot limit of their own, so a burst of phase 2 work waits on the server
+    instead of competing with answers.
     """
 
     answers: Worker

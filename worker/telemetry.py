@@ -11,9 +11,9 @@ import logging
 
 from temporalio.runtime import PrometheusConfig, Runtime
 
-from core.config import Settings
 from core.errors import ConfigurationError
-from core.temporal_client import temporal_runtime
+from core.infra.config import Settings
+from core.temporal.client import temporal_runtime
 
 log = logging.getLogger(__name__)
 

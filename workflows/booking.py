@@ -22,7 +22,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.reservations import ReservationActivities
     from activities.slots import SlotActivities
     from activities.sms import SmsActivities
-    from core.models import (
+    from core.domain.normalize import ensure_timezone
+    from core.domain.speech import spoken_datetime
+    from core.temporal.models import (
         BookingOutcome,
         BookingRef,
         BookingRequest,
@@ -44,13 +46,11 @@ with workflow.unsafe.imports_passed_through():
         SmsKind,
         SmsResult,
     )
-    from core.names import (
+    from core.temporal.names import (
         APPOINTMENT_START,
         BOOKING_STATUS,
         side_effect_task_queue,
     )
-    from core.normalize import ensure_timezone
-    from core.speech import spoken_datetime
 
 # Phase 1 runs while the caller waits: a few quick attempts, then an honest "try again".
 _PHASE1_TIMEOUT = timedelta(seconds=5)

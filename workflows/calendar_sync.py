@@ -17,7 +17,7 @@ from workflows.failures import describe
 
 with workflow.unsafe.imports_passed_through():
     from activities.calendar_sync import CalendarSyncActivities
-    from core.models import (
+    from core.temporal.models import (
         CalendarRef,
         CalendarSyncInput,
         CalendarSyncState,

@@ -12,8 +12,8 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from core.config import Settings
-from core.models import (
+from core.infra.config import Settings
+from core.temporal.models import (
     BookingOutcome,
     BookingWorkflowInput,
     BookInput,
@@ -23,7 +23,7 @@ from core.models import (
     CalendarSyncTimings,
     WorkflowTimings,
 )
-from core.names import (
+from core.temporal.names import (
     BOOKING_STATUS,
     ORG_SLUG,
     booking_id_for,

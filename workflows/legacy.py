@@ -29,8 +29,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows.failures import describe
 
 with workflow.unsafe.imports_passed_through():
-    from core import messages
-    from core.models import (
+    from core.domain import messages
+    from core.domain.normalize import ensure_timezone
+    from core.temporal.models import (
         BookingRef,
         BookingRequest,
         BookingState,
@@ -42,8 +43,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveSlotInput,
         SmsKind,
     )
-    from core.names import ORG_SLUG, side_effect_task_queue
-    from core.normalize import ensure_timezone
+    from core.temporal.names import ORG_SLUG, side_effect_task_queue
 
 T = TypeVar("T")
 _PHASE1_TIMEOUT = timedelta(seconds=5)

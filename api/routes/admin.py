@@ -15,12 +15,10 @@ from temporalio.service import RPCError
 from api.auth import require_admin
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.limits import require_json
-from core.orgs import (
-    SLUG_PATTERN,
+from core.domain.org_spec import SLUG_PATTERN, OrgSpec, RetellApiKey
+from core.domain.orgs import (
     CreatedOrg,
     OrgCredentials,
-    OrgSpec,
-    RetellApiKey,
     SlugTaken,
     create_org,
     rotate_credentials,

@@ -16,8 +16,8 @@ from api.deps import ActionsDep, ChangesDep
 from api.errors import error_response
 from api.inputs import BookingFields, CancelBody, RescheduleBody
 from api.limits import require_json
-from core.models import CancelRequest, LifecycleResult, RescheduleRequest
-from core.orgs import Org
+from core.domain.orgs import Org
+from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 

@@ -21,10 +21,10 @@ from pydantic import BaseModel, Field
 
 from api.auth import OrgDep
 from api.deps import PoolDep, SettingsDep
-from core.config import Settings
+from core.domain.normalize import normalize_phone
+from core.domain.orgs import Org
 from core.errors import InvalidInput
-from core.normalize import normalize_phone
-from core.orgs import Org
+from core.infra.config import Settings
 from core.repositories import booking_queries
 from core.repositories.booking_queries import BookingFilter, PagePosition
 

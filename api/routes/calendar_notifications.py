@@ -12,9 +12,9 @@ does not retry.
 from fastapi import APIRouter, Request, Response, status
 
 from api.deps import CalendarRelayDep, PoolDep
-from core.credentials import token_matches
-from core.models import CalendarRef
+from core.domain.credentials import token_matches
 from core.repositories import calendar_syncs as sync_repo
+from core.temporal.models import CalendarRef
 
 router = APIRouter(prefix="/calendar", tags=["calendar"])
 

@@ -20,8 +20,8 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
 from api.deps import SettingsDep
-from core.codec import EncryptionCodec
-from core.config import Settings
+from core.infra.config import Settings
+from core.temporal.codec import EncryptionCodec
 
 router = APIRouter(prefix="/codec", tags=["codec"], include_in_schema=False)
 

@@ -22,11 +22,11 @@ from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import RequestValidator
 
 from api.deps import PoolDep, SettingsDep
-from core.config import Settings
 from core.errors import ConfigurationError
+from core.infra.config import Settings
+from core.infra.masking import mask_phone
 from core.repositories import opt_outs
 from core.repositories import sms as sms_repo
-from core.sms import mask_phone
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,11 @@ from api.deps import PoolDep, VoiceToolsDep
 from api.limits import is_json
 from api.voice import retell, vapi
 from api.voice.calls import ToolAnswer, transport_error_body
+from core.domain.org_spec import SLUG_PATTERN
+from core.domain.orgs import Org
+from core.domain.speech import one_line
 from core.errors import InvalidInput
-from core.orgs import SLUG_PATTERN, Org
 from core.repositories import orgs as org_repo
-from core.speech import one_line
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from api.changes import BookingChanges, change_facts
 from api.inputs import AvailabilityQuery, BookingFields, CancelFields, RescheduleFields
 from api.metrics import ApiMetrics, Platform
 from api.voice.calls import ToolAnswer, ToolCall
+from core.domain.orgs import Org
 from core.errors import BackendUnavailable, InvalidInput, NotFound
-from core.models import CancelRequest, LifecycleResult, RescheduleRequest
-from core.orgs import Org
+from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
 
 log = logging.getLogger(__name__)
 

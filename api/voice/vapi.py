@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.voice.calls import ToolAnswer, ToolCall, usable_text
+from core.domain.speech import one_line
 from core.errors import InvalidInput
-from core.speech import one_line
 
 
 @dataclass(frozen=True, slots=True)

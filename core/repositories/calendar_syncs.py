@@ -7,9 +7,9 @@ from uuid import UUID
 import asyncpg
 from asyncpg import Range
 
-from core.availability import Interval
-from core.models import CalendarChannel, CalendarRef
+from core.domain.availability import Interval
 from core.repositories import Executor
+from core.temporal.models import CalendarChannel, CalendarRef
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,8 @@ from datetime import time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from core.availability import OpeningHours
-from core.catalog import OrgCatalog, ProviderInfo, ServiceInfo
+from core.domain.availability import OpeningHours
+from core.domain.catalog import OrgCatalog, ProviderInfo, ServiceInfo
 from core.errors import NotFound
 from core.repositories import Executor
 

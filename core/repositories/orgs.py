@@ -1,24 +1,20 @@
 """SQL for organizations and their providers, services and opening hours."""
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
 
+from core.domain.org_spec import OrgSpec
 from core.errors import NotFound
 from core.repositories import Executor
-
-if TYPE_CHECKING:
-    from core.orgs import OrgSpec
-
 
 # Postgres' default name for `slug text UNIQUE` in 0001_schema.sql.
 SLUG_CONSTRAINT = "organizations_slug_key"
 
 
 async def insert_org(
-    pool: asyncpg.Pool, *, spec: "OrgSpec", api_key_hash: str, voice_secret_hash: str
+    pool: asyncpg.Pool, *, spec: OrgSpec, api_key_hash: str, voice_secret_hash: str
 ) -> UUID:
     """Insert the org and everything it owns in one transaction; returns the org id."""
     async with pool.acquire() as conn, conn.transaction():

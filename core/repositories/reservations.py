@@ -11,7 +11,7 @@ from uuid import UUID
 
 from asyncpg import Range, Record
 
-from core.availability import Interval
+from core.domain.availability import Interval
 from core.repositories import Executor
 
 ReserveOutcome = Literal["stale", "retried", "already_booked", "blocked", "taken", "booked"]

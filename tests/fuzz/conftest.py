@@ -10,7 +10,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from core.config import Settings
+from core.infra.config import Settings
 from tests.apiclient import api_client
 from tests.booking_helpers import local_start
 from tests.factories import create_test_org

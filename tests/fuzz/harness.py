@@ -161,7 +161,7 @@ OUR_FAULT = ("went wrong", "technical problem", "system is busy")
 
 
 def assert_speakable(text: object, what: str) -> None:
-    """One line an agent can read out (core.speech.one_line): text, no control characters or
+    """One line an agent can read out (core.domain.speech.one_line): text, no control characters or
     line breaks, at most 300 characters, and not an apology for a failure on our side."""
     assert isinstance(text, str) and text, what
     assert not any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text), what

@@ -47,7 +47,7 @@ def without_missing(values: dict[str, Any]) -> dict[str, Any]:
 
 # Text ---------------------------------------------------------------------------------------
 
-# Limits in api/inputs.py and core/normalize.py: each is tried just under, at and just past.
+# Limits in api/inputs.py and core/domain/normalize.py: each is tried just under, at and just past.
 _LIMITS = (64, 100, 200, 254, 500, 1000, 2000)
 _ODD = (
     "\x00",

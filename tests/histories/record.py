@@ -33,14 +33,15 @@ from zoneinfo import ZoneInfo
 
 from temporalio.client import Client, WorkflowHandle
 
-from core.config import Settings
-from core.db import create_pool
-from core.migrate import migrate
-from core.models import CancelRequest, LifecycleResult, RescheduleRequest
-from core.orgs import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec, create_org
-from core.stack.postgres import EmbeddedPostgres
-from core.stack.temporal import start_embedded_temporal
-from core.temporal_client import connect_temporal
+from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
+from core.domain.orgs import create_org
+from core.infra.config import Settings
+from core.infra.db import create_pool
+from core.infra.migrate import migrate
+from core.temporal.client import connect_temporal
+from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
+from devstack.postgres import EmbeddedPostgres
+from devstack.temporal import start_embedded_temporal
 from sandbox.runner import running_sandboxes
 from worker.main import run_worker
 from workflows.client import book_input, request_booking, timings_from

@@ -23,10 +23,10 @@ from starlette.requests import Request
 
 from api.auth import org_from_api_key, org_from_voice_secret
 from api.routes.admin import EXAMPLE_ORG
-from core.config import Settings
-from core.demo import demo_org_spec
-from core.orgs import OrgSpec
-from core.stack.postgres import EmbeddedPostgres
+from core.domain.org_spec import OrgSpec
+from core.infra.config import Settings
+from core.ops.demo import demo_org_spec
+from devstack.postgres import EmbeddedPostgres
 from tests.apiclient import api_client
 from tests.conftest import Stack, make_settings
 

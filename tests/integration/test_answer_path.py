@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 
-from core.config import Settings
+from core.infra.config import Settings
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status, wait_until

@@ -19,11 +19,11 @@ import asyncpg
 from asyncpg import Range
 from temporalio.client import Client
 
-from core.audit import AuditOptions, Check, Finding, run_audit
-from core.config import Settings
-from core.names import BOOKING_STATUS, booking_workflow_id
+from core.infra.config import Settings
+from core.infra.masking import mask_phone
+from core.ops.audit import AuditOptions, Check, Finding, run_audit
 from core.repositories import audit as queries
-from core.sms import mask_phone
+from core.temporal.names import BOOKING_STATUS, booking_workflow_id
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
 from tests.conftest import Stack
 from tests.factories import TestOrg, create_test_org, insert_contact

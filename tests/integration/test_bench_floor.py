@@ -15,7 +15,7 @@ from bench.floor import create_floor_app, floor_worker, floor_workflow_id
 from bench.floor_workflow import FloorWorkflow, noop
 from bench.history import history_counts
 from bench.load import Call, Slot, vapi_body
-from core.config import Settings
+from core.infra.config import Settings
 from tests.conftest import built_workers
 
 _SWAPPED = {"task_queue", "workflows", "activities"}

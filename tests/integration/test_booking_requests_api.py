@@ -12,8 +12,8 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from core.config import Settings
-from core.orgs import OpeningSpec
+from core.domain.org_spec import OpeningSpec
+from core.infra.config import Settings
 from tests.apiclient import api_client
 from tests.booking_helpers import (
     dst_days,

@@ -9,9 +9,9 @@ import asyncpg
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 
-from core.calendar import event_id_for_booking
-from core.config import Settings
-from core.names import booking_workflow_id
+from core.infra.config import Settings
+from core.temporal.names import booking_workflow_id
+from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import (
     book,

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from core.calendar import event_id_for_booking
-from core.config import Settings
-from core.names import booking_workflow_id
+from core.infra.config import Settings
 from core.repositories import bookings as booking_repo
+from core.temporal.names import booking_workflow_id
+from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.booking_helpers import NEW_YORK, book, local_start, unique_phone, wait_for_status

@@ -7,8 +7,8 @@ import asyncpg
 from asyncpg import Range
 from temporalio.client import Client
 
-from core.audit import AuditOptions, Check, run_audit
-from core.config import Settings
+from core.infra.config import Settings
+from core.ops.audit import AuditOptions, Check, run_audit
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone
 from tests.factories import TestOrg, create_test_org

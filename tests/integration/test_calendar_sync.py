@@ -18,12 +18,12 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
-from core.calendar import event_id_for_booking
-from core.config import Settings
-from core.integrations import build_calendar_client
-from core.models import CalendarRef
-from core.names import calendar_sync_workflow_id
-from core.orgs import ProviderSpec
+from core.domain.org_spec import ProviderSpec
+from core.infra.config import Settings
+from core.temporal.models import CalendarRef
+from core.temporal.names import calendar_sync_workflow_id
+from core.vendors.calendar import event_id_for_booking
+from core.vendors.integrations import build_calendar_client
 from sandbox.runner import Sandboxes
 from tests.apiclient import served_api
 from tests.booking_helpers import local_start, unique_phone, wait_for_status, wait_until

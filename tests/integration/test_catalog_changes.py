@@ -13,8 +13,8 @@ import asyncpg
 from temporalio.testing import ActivityEnvironment
 
 from activities.reservations import ReservationActivities
-from core.models import BookInput
-from core.scheduling import CatalogCache, day_availability
+from core.domain.scheduling import CatalogCache, day_availability
+from core.temporal.models import BookInput
 from tests.booking_helpers import local_day, local_start, unique_phone
 from tests.factories import TestOrg, create_test_org
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.stack.temporal import free_port
+from devstack.temporal import free_port
 from tests.conftest import Stack
 
 BOOKING = [sys.executable, "-m", "cli.main"]

@@ -14,8 +14,8 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.reservations import ReservationActivities
-from core.models import BookInput
-from core.scheduling import CatalogCache
+from core.domain.scheduling import CatalogCache
+from core.temporal.models import BookInput
 from tests.booking_helpers import local_start, unique_phone
 from tests.factories import create_test_org
 

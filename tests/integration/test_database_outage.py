@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from core.config import Settings
-from core.db import create_pool
-from core.migrate import migrate
-from core.stack.postgres import EmbeddedPostgres
+from core.infra.config import Settings
+from core.infra.db import create_pool
+from core.infra.migrate import migrate
+from devstack.postgres import EmbeddedPostgres
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_day, local_start, unique_phone
 from tests.conftest import running_worker

@@ -17,9 +17,9 @@ import pytest
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client, WorkflowHandle
 
-from core.config import Settings
-from core.names import booking_workflow_id
-from core.stack.temporal import free_port
+from core.infra.config import Settings
+from core.temporal.names import booking_workflow_id
+from devstack.temporal import free_port
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import (
     book,

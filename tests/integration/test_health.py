@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from core.config import Settings
-from core.stack.postgres import EmbeddedPostgres
+from core.infra.config import Settings
+from devstack.postgres import EmbeddedPostgres
 from tests.apiclient import api_client
 
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowHandle
 
-from core.calendar import event_id_for_booking
-from core.config import Settings
-from core.models import BookingOutcome, BookingState, LifecycleResult, RescheduleRequest
-from core.names import APPOINTMENT_START, BOOKING_STATUS, booking_workflow_id
+from core.infra.config import Settings
+from core.temporal.models import BookingOutcome, BookingState, LifecycleResult, RescheduleRequest
+from core.temporal.names import APPOINTMENT_START, BOOKING_STATUS, booking_workflow_id
+from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status

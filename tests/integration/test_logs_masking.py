@@ -24,10 +24,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import create_app
-from core.config import Settings
-from core.logs import configure_logging
-from core.masking import mask_phone
-from core.temporal_client import connect_temporal
+from core.infra.config import Settings
+from core.infra.logs import configure_logging
+from core.infra.masking import mask_phone
+from core.temporal.client import connect_temporal
 from tests.booking_helpers import local_start, unique_phone, wait_for_status, wait_until
 from tests.conftest import Stack, make_settings, running_worker
 from tests.factories import create_test_org

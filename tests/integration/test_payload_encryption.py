@@ -20,11 +20,11 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.app import create_app
-from core.codec import ENCODING, generate_key, payload_codec
-from core.config import Settings
-from core.names import booking_id_for, booking_workflow_id
-from core.stack.temporal import free_port, temporal_binary
-from core.temporal_client import connect_temporal
+from core.infra.config import Settings
+from core.temporal.client import connect_temporal
+from core.temporal.codec import ENCODING, generate_key, payload_codec
+from core.temporal.names import booking_id_for, booking_workflow_id
+from devstack.temporal import free_port, temporal_binary
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, wait_for_status, wait_until

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from retell.lib.webhook_auth import symmetric
 
-from core.config import Settings
+from core.infra.config import Settings
 from tests.apiclient import api_client
 from tests.booking_helpers import local_start
 from tests.factories import TestOrg, create_test_org

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import psutil
 import pytest
 
-from core.busy_events import busy_interval
-from core.calendar import EventPage, GoogleCalendarClient, event_id_for_booking
+from core.domain.busy_events import busy_interval
 from core.errors import PermanentServiceError, TransientServiceError
+from core.vendors.calendar import EventPage, GoogleCalendarClient, event_id_for_booking
 from sandbox.google_oauth import generate_service_account
 from sandbox.runner import Sandboxes, running_sandboxes
 from tests.booking_helpers import local_start, wait_until

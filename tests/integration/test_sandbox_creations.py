@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.calendar import GoogleCalendarClient, event_id_for_booking
 from core.errors import TransientServiceError
-from core.sms import TwilioSmsSender
+from core.vendors.calendar import GoogleCalendarClient, event_id_for_booking
+from core.vendors.sms import TwilioSmsSender
 from sandbox.runner import Sandboxes, running_sandboxes
 
 CAL = "creations@group.calendar.google.com"

@@ -21,7 +21,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from core.errors import PermanentServiceError, TransientServiceError
-from core.sms import SentSms, TwilioSmsSender
+from core.vendors.sms import SentSms, TwilioSmsSender
 from sandbox.runner import Sandboxes, running_sandboxes
 from sandbox.server import LoopbackServer
 from tests.booking_helpers import wait_until

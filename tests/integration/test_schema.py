@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 from asyncpg import Range
 
-from core.migrate import discover, migrate
+from core.infra.migrate import discover, migrate
 from tests.conftest import Stack
 from tests.factories import TestOrg, create_test_org, insert_contact
 

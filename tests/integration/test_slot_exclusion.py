@@ -14,15 +14,15 @@ import asyncpg
 import pytest
 from temporalio.client import Client
 
-from core.config import Settings
-from core.models import (
+from core.domain.org_spec import ServiceSpec
+from core.infra.config import Settings
+from core.temporal.models import (
     BookResult,
     CancelRequest,
     LifecycleResult,
     RescheduleRequest,
 )
-from core.names import booking_workflow_id
-from core.orgs import ServiceSpec
+from core.temporal.names import booking_workflow_id
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
 from tests.factories import TestOrg, create_test_org

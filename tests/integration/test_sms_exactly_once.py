@@ -19,12 +19,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.sms import SmsActivities
-from core import messages
-from core.models import BookingRef, SendSmsInput
-from core.normalize import ensure_timezone
+from core.domain import messages
+from core.domain.normalize import ensure_timezone
 from core.repositories import bookings as booking_repo
 from core.repositories import sms as sms_repo
-from core.sms import TwilioSmsSender
+from core.temporal.models import BookingRef, SendSmsInput
+from core.vendors.sms import TwilioSmsSender
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import local_start, unique_phone, wait_until
 from tests.factories import TestOrg, create_test_org, insert_held_booking

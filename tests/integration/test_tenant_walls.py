@@ -18,9 +18,9 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from core.config import Settings
-from core.models import BookingState
-from core.names import booking_workflow_id
+from core.infra.config import Settings
+from core.temporal.models import BookingState
+from core.temporal.names import booking_workflow_id
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status, wait_until

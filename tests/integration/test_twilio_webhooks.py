@@ -20,7 +20,7 @@ import pytest
 from temporalio.client import Client
 from twilio.request_validator import RequestValidator
 
-from core.config import Settings
+from core.infra.config import Settings
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client, served_api
 from tests.booking_helpers import (

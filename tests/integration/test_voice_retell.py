@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from core.config import Settings
+from core.infra.config import Settings
 from tests.apiclient import api_client
 from tests.booking_helpers import local_day, local_start, unique_phone
 from tests.factories import TestOrg, create_test_org

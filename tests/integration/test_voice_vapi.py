@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from core.config import Settings
+from core.infra.config import Settings
 from tests.apiclient import api_client
 from tests.booking_helpers import (
     local_day,
@@ -162,7 +162,7 @@ async def test_a_day_with_nothing_free_names_the_next_open_day(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     # Open on Mondays only: asking for the day after a Monday points to the next Monday.
-    from core.orgs import OpeningSpec
+    from core.domain.org_spec import OpeningSpec
 
     org = await create_test_org(
         pool, hours=[OpeningSpec(weekday="mon", opens=time(9), closes=time(11))]

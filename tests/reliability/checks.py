@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 from temporalio.client import Client
 
-from core.audit import AuditOptions, Finding, run_audit
+from core.ops.audit import AuditOptions, Finding, run_audit
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import wait_until
 from tests.factories import TestOrg

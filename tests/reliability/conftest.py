@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.migrate import migrate
-from core.stack.postgres import EmbeddedPostgres
+from core.infra.migrate import migrate
+from devstack.postgres import EmbeddedPostgres
 from sandbox.runner import Sandboxes, running_sandboxes
 from tests.reliability.servers import RestartableTemporal
 

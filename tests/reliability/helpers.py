@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 from temporalio.client import Client
 
-from core.config import Settings
+from core.infra.config import Settings
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import NEW_YORK
 from tests.conftest import Stack, make_settings

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.config import Settings
+from core.infra.config import Settings
 from tests.processes import process_env
 
 

@@ -1,6 +1,6 @@
 """A Temporal dev server that can be stopped and started again on the same port and store.
 
-It runs the same binary with the same arguments as `core.stack.temporal` (`booking dev`), plus
+It runs the same binary with the same arguments as `devstack.temporal` (`booking dev`), plus
 SQLite pragmas: with SQLite's default fsync on every commit, phase 1 of 20 concurrent bookings
 takes ~9 s on a busy 2-core machine instead of ~2 s, which would make this scenario about disk
 speed. The pragmas change nothing a SIGTERM restart relies on (the store is a file; WAL and
@@ -14,8 +14,8 @@ from pathlib import Path
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
-from core.names import SEARCH_ATTRIBUTES
-from core.stack.temporal import EmbeddedTemporal, free_port, temporal_binary
+from core.temporal.names import SEARCH_ATTRIBUTES
+from devstack.temporal import EmbeddedTemporal, free_port, temporal_binary
 
 _PRAGMAS = ("journal_mode=wal", "synchronous=off")
 _START_TIMEOUT_S = 60

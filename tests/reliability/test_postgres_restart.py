@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from temporalio.client import Client
 
-from core.db import create_pool
-from core.stack.postgres import EmbeddedPostgres
+from core.infra.db import create_pool
+from devstack.postgres import EmbeddedPostgres
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.conftest import Stack

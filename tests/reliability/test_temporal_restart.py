@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 
 from core.errors import StackError
-from core.stack.temporal import ensure_port_free
-from core.temporal_client import connect_temporal
+from core.temporal.client import connect_temporal
+from devstack.temporal import ensure_port_free
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.conftest import Stack

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.availability import (
+from core.domain.availability import (
     Interval,
     OpeningHours,
     SchedulingRules,

@@ -7,7 +7,7 @@ not exist (a NotFound logged as a failed booking).
 
 from typing import get_args
 
-from core.models import BookOutcome
+from core.temporal.models import BookOutcome
 from workflows.booking import _REFUSALS
 
 

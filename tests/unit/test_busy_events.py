@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.busy_events import busy_interval
-from core.calendar import booking_id_for_event, event_id_for_booking
+from core.domain.busy_events import busy_interval
+from core.vendors.calendar import booking_id_for_event, event_id_for_booking
 
 CHICAGO = ZoneInfo("America/Chicago")
 

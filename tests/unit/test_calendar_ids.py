@@ -3,7 +3,7 @@
 import re
 import uuid
 
-from core.calendar import event_id_for_booking
+from core.vendors.calendar import event_id_for_booking
 
 # Google's rule for client-chosen event ids: base32hex (a-v, 0-9), 5 to 1024 characters.
 GOOGLE_EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.availability import OpeningHours
-from core.catalog import OrgCatalog, ProviderInfo, ServiceInfo
+from core.domain.availability import OpeningHours
+from core.domain.catalog import OrgCatalog, ProviderInfo, ServiceInfo
 from core.errors import InvalidInput
 
 RIVERA = ProviderInfo(uuid.uuid4(), "Dr. Rivera", "rivera@clinic.example")

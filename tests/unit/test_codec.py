@@ -6,7 +6,9 @@ import pytest
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 
-from core.codec import (
+from core.errors import ConfigurationError
+from core.infra.config import Settings
+from core.temporal.codec import (
     ENCODING,
     KEY_ID_METADATA,
     EncryptionCodec,
@@ -14,8 +16,6 @@ from core.codec import (
     parse_key,
     payload_codec,
 )
-from core.config import Settings
-from core.errors import ConfigurationError
 
 CLEAR = Payload(metadata={"encoding": b"json/plain"}, data=b'{"phone": "+12125550123"}')
 

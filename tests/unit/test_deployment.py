@@ -1,8 +1,8 @@
 """docker-compose.yml, the Dockerfile and .env.example agree with the code they deploy.
 
 Commands, settings, secrets and search attributes are read from the code (the CLI parser,
-`Settings`, `core.names`), so changing the code without the deployment fails here. Pure file
-parsing: no Docker, no network.
+`Settings`, `core.temporal.names`), so changing the code without the deployment fails here.
+Pure file parsing: no Docker, no network.
 """
 
 import argparse
@@ -19,8 +19,8 @@ import yaml
 from pydantic import SecretStr
 
 from cli.main import _parser
-from core.config import Settings
-from core.names import SEARCH_ATTRIBUTES
+from core.infra.config import Settings
+from core.temporal.names import SEARCH_ATTRIBUTES
 from worker.main import WORKER_ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,7 +188,7 @@ def test_environment_of_our_services_is_settings_fields() -> None:
     settings = _setting_names()
     for name, service in _our_services().items():
         unknown = sorted(set(_environment(service)) - settings)
-        assert not unknown, f"{name} sets {unknown}, which core.config.Settings never reads"
+        assert not unknown, f"{name} sets {unknown}, which core.infra.config.Settings never reads"
 
 
 def test_secrets_are_required_and_never_written_down() -> None:
@@ -251,7 +251,7 @@ def test_search_attribute_step_creates_exactly_those_of_core_names() -> None:
     }
     assert len(created) == len(dict(created)), f"an attribute is created twice: {created}"
     assert dict(created) == expected, (
-        f"compose creates {dict(created)}, core/names.py defines {expected}"
+        f"compose creates {dict(created)}, core/temporal/names.py defines {expected}"
     )
     app_namespace = _environment(_services()["api"])["TEMPORAL_NAMESPACE"]
     assert _environment(step)["NAMESPACE"] == app_namespace, "attributes go to another namespace"

@@ -13,15 +13,15 @@ import pytest
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
-from core.config import Settings
 from core.errors import ConfigurationError
-from core.logs import (
+from core.infra.config import Settings
+from core.infra.logs import (
     FreshLogContext,
     bind_log_context,
     configure_logging,
     log_context,
 )
-from core.masking import mask_phone, mask_text
+from core.infra.masking import mask_phone, mask_text
 
 MASKED = [
     ("+14155550123", "+1******0123"),
@@ -213,7 +213,7 @@ async def test_any_logger_inside_an_activity_gets_the_activity_context() -> None
     )
 
     async def an_activity() -> None:
-        logging.getLogger("core.calendar").info("inserted")
+        logging.getLogger("core.vendors.calendar").info("inserted")
 
     await env.run(an_activity)
     (line,) = lines(stream)

@@ -3,7 +3,7 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.messages import availability, free_times
+from core.domain.messages import availability, free_times
 
 NY = ZoneInfo("America/New_York")
 HALF_HOUR = timedelta(minutes=30)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from core.migrate import discover
+from core.infra.migrate import discover
 
 
 def test_discover_orders_by_version(tmp_path: Path) -> None:

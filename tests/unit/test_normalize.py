@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.errors import ConfigurationError, InvalidInput
-from core.normalize import (
+from core.domain.normalize import (
     ParsedDay,
     ParsedTime,
     ensure_region,
@@ -20,7 +19,8 @@ from core.normalize import (
     parse_day,
     parse_start,
 )
-from core.speech import one_line
+from core.domain.speech import one_line
+from core.errors import ConfigurationError, InvalidInput
 
 NY = ZoneInfo("America/New_York")
 TOKYO = ZoneInfo("Asia/Tokyo")

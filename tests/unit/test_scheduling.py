@@ -3,9 +3,9 @@
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from core.availability import OpeningHours, SchedulingRules
-from core.normalize import ParsedTime
-from core.scheduling import (
+from core.domain.availability import OpeningHours, SchedulingRules
+from core.domain.normalize import ParsedTime
+from core.domain.scheduling import (
     SEARCH_WINDOW,
     Refusal,
     alternatives_in,

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.speech import (
+from core.domain.speech import (
     one_line,
     spoken_clock,
     spoken_date,

@@ -4,8 +4,8 @@ import socket
 
 import pytest
 
-from core.config import Settings
 from core.errors import ConfigurationError
+from core.infra.config import Settings
 from worker.telemetry import metrics_bind_address, worker_runtime
 
 

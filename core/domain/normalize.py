@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 
+from core.domain.speech import MONTH_NAMES, spoken_clock, spoken_date, spoken_datetime
 from core.errors import ConfigurationError, InvalidInput, TimeInPast
-from core.speech import MONTH_NAMES, spoken_clock, spoken_date, spoken_datetime
 
 MAX_NAME_LENGTH = 200
 MAX_EMAIL_LENGTH = 254

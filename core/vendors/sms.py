@@ -26,9 +26,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from core.errors import ExternalServiceError, PermanentServiceError, TransientServiceError
-
-# Re-exported: mask_phone lived here before core.masking, and callers still import it from here.
-from core.masking import mask_phone as mask_phone
+from core.infra.masking import mask_phone
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 import asyncpg
 
-from core.config import Settings
 from core.errors import ConfigurationError
+from core.infra.config import Settings
 
 # What a lost, refused or shutting-down Postgres raises: the request may succeed later, so the
 # caller is told to try again (HTTP 503), never "internal error". OSError covers a refused

@@ -19,11 +19,11 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.names import BOOKING_STATUS, ORG_SLUG, booking_workflow_id
+from core.infra.masking import mask_phone
 from core.repositories import Executor
 from core.repositories import audit as queries
 from core.repositories import calendar_syncs as sync_repo
-from core.sms import mask_phone
+from core.temporal.names import BOOKING_STATUS, ORG_SLUG, booking_workflow_id
 
 # @workflow.defn's default name; core must not import workflows/ to read it.
 WORKFLOW_TYPE = "BookingWorkflow"

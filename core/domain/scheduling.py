@@ -5,9 +5,9 @@ constraint's view) or a busy block synced from its Google calendar (time the cli
 outside this system; see `workflows.calendar_sync`). No vendor is called here: answering a
 caller costs one Postgres round trip, however slow Google is.
 
-An org's configuration (`core.catalog.OrgCatalog`) is read through `CatalogCache`; every query
-that depends on it also reads the org's configuration version, and a changed version reloads
-the cache before the answer is given.
+An org's configuration (`core.domain.catalog.OrgCatalog`) is read through `CatalogCache`;
+every query that depends on it also reads the org's configuration version, and a changed
+version reloads the cache before the answer is given.
 """
 
 import asyncio
@@ -19,8 +19,8 @@ from uuid import UUID
 
 import asyncpg
 
-from core import messages
-from core.availability import (
+from core.domain import messages
+from core.domain.availability import (
     Interval,
     Reason,
     SchedulingRules,
@@ -29,9 +29,9 @@ from core.availability import (
     next_free_starts,
     next_open_day,
 )
-from core.catalog import OrgCatalog, ProviderInfo, ServiceInfo
+from core.domain.catalog import OrgCatalog, ProviderInfo, ServiceInfo
+from core.domain.normalize import ParsedTime, parse_start
 from core.errors import InvalidInput, TimeInPast
-from core.normalize import ParsedTime, parse_start
 from core.repositories import catalog as catalog_repo
 from core.repositories import reservations
 

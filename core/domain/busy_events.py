@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.availability import Interval
+from core.domain.availability import Interval
 
 
 def busy_interval(event: Mapping[str, Any], calendar_tz: ZoneInfo) -> Interval | None:

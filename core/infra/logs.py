@@ -2,14 +2,14 @@
 
 Every record that reaches the handler, whoever logged it (our code, uvicorn, temporalio, the
 Twilio SDK, httpx), has its message, arguments, extra values and exception text masked
-(`core.masking`) and carries the context known where it was logged:
+(`core.infra.masking`) and carries the context known where it was logged:
 
 - `org`, `org_id`, `booking_id`, `workflow_id` bound with `bind_log_context` / `log_context`
   (contextvars, so per request task in the API);
 - in the worker, `workflow_id`, `run_id`, `workflow_type`, `activity_type` and `attempt` of the
   running activity or workflow: from the `temporal_activity` / `temporal_workflow` extras of
   temporalio's loggers, or from the activity context for any other logger called inside an
-  activity (core.sms, core.calendar, the SDKs);
+  activity (core.vendors.sms, core.vendors.calendar, the SDKs);
 - `booking_id` derived from a `booking-<uuid>` workflow id.
 """
 
@@ -26,10 +26,10 @@ from typing import IO, Any
 
 from temporalio import activity, workflow
 
-from core.config import Settings
 from core.errors import ConfigurationError
-from core.masking import mask_text
-from core.names import booking_workflow_id
+from core.infra.config import Settings
+from core.infra.masking import mask_text
+from core.temporal.names import booking_workflow_id
 
 # Context keys in the order they are written, after ts, level, logger and message.
 CONTEXT_KEYS = (

@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 
 from core.errors import StackError
-from core.names import SEARCH_ATTRIBUTES
+from core.temporal.names import SEARCH_ATTRIBUTES
 
 _START_TIMEOUT_S = 60
 # The dev server runs one history shard. Its transfer-queue reader, which hands each new

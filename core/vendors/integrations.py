@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from core.calendar import GoogleCalendarClient
-from core.config import Settings
 from core.errors import ConfigurationError
-from core.sms import TwilioSmsSender
+from core.infra.config import Settings
+from core.vendors.calendar import GoogleCalendarClient
+from core.vendors.sms import TwilioSmsSender
 
 
 def _secret(value: SecretStr | None) -> str | None:

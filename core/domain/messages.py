@@ -4,7 +4,13 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.speech import one_line, spoken_date, spoken_datetime, spoken_time, spoken_times_list
+from core.domain.speech import (
+    one_line,
+    spoken_date,
+    spoken_datetime,
+    spoken_time,
+    spoken_times_list,
+)
 
 
 def booked(*, service: str, provider: str, at: datetime, tz: ZoneInfo, moved: bool) -> str:

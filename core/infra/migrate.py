@@ -1,4 +1,4 @@
-"""Applies the numbered `.sql` files in core/migrations/ in order, each once.
+"""Applies the numbered `.sql` files in core/infra/migrations/ in order, each once.
 
 Safe to run from several processes at once: a session advisory lock serialises runners, each
 migration runs in its own transaction together with its row in `schema_migrations`, so a

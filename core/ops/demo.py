@@ -8,18 +8,10 @@ from pathlib import Path
 import asyncpg
 from pydantic import SecretStr
 
-from core.credentials import hash_token, new_token
+from core.domain.credentials import hash_token, new_token
+from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
+from core.domain.orgs import OrgCredentials, create_org, rotate_credentials, set_retell_api_key
 from core.errors import InvalidInput
-from core.orgs import (
-    OpeningSpec,
-    OrgCredentials,
-    OrgSpec,
-    ProviderSpec,
-    ServiceSpec,
-    create_org,
-    rotate_credentials,
-    set_retell_api_key,
-)
 from core.repositories import orgs as org_repo
 
 log = logging.getLogger(__name__)

@@ -15,12 +15,12 @@ from temporalio.runtime import (
     TelemetryConfig,
 )
 
-from core.codec import payload_codec
-from core.config import Settings
 from core.errors import ConfigurationError
+from core.infra.config import Settings
+from core.temporal.codec import payload_codec
 
 # The Temporal core (the SDK's Rust part) logs by itself, by default straight to stderr: not as
-# JSON and past core.logs' masking, although a line such as "Failing workflow task" quotes the
+# JSON and past core.infra.logs' masking, although a line such as "Failing workflow task" quotes the
 # failure's message. Forwarded to this logger, its lines go through the one handler like every
 # other; the levels stay the SDK's defaults (WARN for the core, ERROR for its libraries).
 CORE_LOGGER = "temporalio.core"

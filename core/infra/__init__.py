@@ -1,0 +1,1 @@
+"""Infrastructure: settings, the Postgres pool and migrations, logging and PII masking."""

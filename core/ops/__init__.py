@@ -1,0 +1,1 @@
+"""Operations: the invariant audit and the demo org."""

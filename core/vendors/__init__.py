@@ -1,0 +1,1 @@
+"""Vendor adapters: Google Calendar and Twilio behind the protocols activities depend on."""
