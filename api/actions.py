@@ -36,8 +36,6 @@ from workflows.client import book_input, request_booking, timings_from
 
 log = logging.getLogger(__name__)
 
-TRY_AGAIN = "Sorry, the booking system is busy right now. Please try again in a moment."
-
 
 @dataclass(frozen=True, slots=True)
 class AvailabilityAnswer:
@@ -195,4 +193,4 @@ class BookingActions:
             log.warning("booking %s: no answer in time", request.booking_id)
         except (RPCError, WorkflowUpdateFailedError, WorkflowFailureError) as error:
             log.warning("booking %s: Temporal error %s", request.booking_id, type(error).__name__)
-        raise BackendUnavailable(TRY_AGAIN)
+        raise BackendUnavailable(messages.WORKFLOW_DID_NOT_ANSWER)

@@ -15,8 +15,9 @@ from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdate
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.actions import TRY_AGAIN, bounded_key, local_iso
+from api.actions import bounded_key, local_iso
 from api.metrics import ApiMetrics, Channel
+from core.domain import messages
 from core.domain.normalize import normalize_phone
 from core.domain.orgs import Org
 from core.errors import BackendUnavailable, InvalidInput, NotFound
@@ -159,4 +160,4 @@ class BookingChanges:
         except (TimeoutError, RPCTimeoutOrCancelledError):
             # The SDK reports the update RPC cancelled by wait_for as its own error.
             log.warning("change of %s: no answer in time", workflow_id)
-        raise BackendUnavailable(TRY_AGAIN)
+        raise BackendUnavailable(messages.WORKFLOW_DID_NOT_ANSWER)

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.limits import VOICE_PREFIX
 from api.voice.calls import transport_error_body
+from core.domain import messages
 from core.errors import (
     BackendUnavailable,
     BookingError,
@@ -28,8 +29,6 @@ from core.errors import (
 from core.infra.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
-
-TRY_AGAIN = "The booking system cannot reach its database right now. Please try again shortly."
 
 _CODES = {
     400: "bad_request",
@@ -116,8 +115,8 @@ async def _dependency_unavailable(request: Request, exc: Exception) -> JSONRespo
     )
     if request.url.path.startswith(VOICE_PREFIX):
         # Voice platforms read only a 200's body: the agent says "try again".
-        return JSONResponse(transport_error_body(TRY_AGAIN))
-    busy = error_response(503, TRY_AGAIN)
+        return JSONResponse(transport_error_body(messages.DATABASE_UNREACHABLE))
+    busy = error_response(503, messages.DATABASE_UNREACHABLE)
     busy.headers["Retry-After"] = "5"
     return busy
 

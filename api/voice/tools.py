@@ -15,6 +15,7 @@ from api.changes import BookingChanges, change_facts
 from api.inputs import AvailabilityQuery, BookingFields, CancelFields, RescheduleFields
 from api.metrics import ApiMetrics, Platform
 from api.voice.calls import ToolAnswer, ToolCall
+from core.domain import messages
 from core.domain.orgs import Org
 from core.errors import BackendUnavailable, InvalidInput, NotFound
 from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
@@ -28,7 +29,6 @@ TOOL_ARGUMENTS: dict[str, type[BaseModel]] = {
     "reschedule_appointment": RescheduleFields,
     "cancel_appointment": CancelFields,
 }
-_INTERNAL = "Sorry, something went wrong on our side. Please try again in a moment."
 
 
 class VoiceTools:
@@ -82,7 +82,7 @@ class VoiceTools:
             return ToolAnswer(error.message, is_error=True)
         except Exception:  # noqa: BLE001 - the agent must hear an answer whatever broke
             log.exception("tool %s failed for org %s", call.name, org.slug)
-            return ToolAnswer(_INTERNAL, is_error=True)
+            return ToolAnswer(messages.TOOL_FAILED, is_error=True)
         finally:
             elapsed = time.perf_counter() - started
             self._metrics.tool_duration.labels(call.name, platform).observe(elapsed)

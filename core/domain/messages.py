@@ -117,3 +117,17 @@ def sms_body(
 
 def _same_day(times: list[datetime], tz: ZoneInfo) -> bool:
     return len({at.astimezone(tz).date() for at in times}) == 1
+
+
+# --- Answers when the booking system itself cannot answer (said by api/, not the workflow) ---
+
+# Temporal did not answer a booking, reschedule or cancel in time; the same request may be retried.
+WORKFLOW_DID_NOT_ANSWER = (
+    "Sorry, the booking system is busy right now. Please try again in a moment."
+)
+# Postgres is unreachable, so no request can be served; said on voice calls and REST alike.
+DATABASE_UNREACHABLE = (
+    "The booking system cannot reach its database right now. Please try again shortly."
+)
+# A bug in a voice tool: the agent hears that it failed, the log gets the trace.
+TOOL_FAILED = "Sorry, something went wrong on our side. Please try again in a moment."
