@@ -15,7 +15,7 @@ from api.metrics import ApiMetrics, RequestMetrics
 from api.routes import admin as admin_routes
 from api.routes import (
     availability,
-    booking_requests,
+    booking_commands,
     bookings,
     calendar_notifications,
     codec,
@@ -85,7 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_routes.router)
     app.include_router(voice.router)
     app.include_router(availability.router)
-    app.include_router(booking_requests.router)
+    app.include_router(booking_commands.router)
     app.include_router(bookings.router)
     app.include_router(twilio_webhooks.router)
     app.include_router(calendar_notifications.router)

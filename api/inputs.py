@@ -1,7 +1,13 @@
-"""What callers send, as pydantic models shared by the voice tools and the REST routes.
+"""What callers send, as pydantic models: read once here, then turned into workflow payloads.
 
-Limits match `core.temporal.models.BookInput`, so anything accepted here also fits the
-workflow payload.
+Booking and availability look the same to a voice tool and a REST call, so one model serves
+both. A reschedule or cancel does not: a tool names the booking in its arguments (or means the
+caller's next one) and says `new_start`, while REST names it in the path and says `start`. Both
+shapes are published (examples/*-tools.json, OpenAPI), so each caller keeps its model and each
+model's `request()` builds the workflow's payload.
+
+Limits match `core.temporal.models` (`BookInput`, `RescheduleRequest`, `CancelRequest`), so
+anything accepted here also fits the workflow payload.
 Types are strict enough that an LLM sending a number or a list where text belongs is told so.
 """
 
@@ -9,6 +15,8 @@ import unicodedata
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.temporal.models import CancelRequest, RescheduleRequest
 
 # Whitespace controls a person can type; every other control character (NUL above all, which
 # Postgres text cannot store) and lone surrogates (which UTF-8 cannot encode) are refused.
@@ -50,19 +58,40 @@ class BookingFields(_Input):
     notes: str | None = Field(default=None, max_length=2000)
 
 
-class RescheduleFields(_Input):
+class RescheduleArguments(_Input):
+    """The `reschedule_appointment` tool's arguments: which booking (without one, the caller's
+    next upcoming) and its new start."""
+
     new_start: str = Field(min_length=1, max_length=100)
     booking_id: str | None = Field(default=None, max_length=100)
 
+    def request(self) -> RescheduleRequest:
+        return RescheduleRequest(start=self.new_start)
 
-class CancelFields(_Input):
+
+class CancelArguments(_Input):
+    """The `cancel_appointment` tool's arguments: which booking, and why if the caller said."""
+
     booking_id: str | None = Field(default=None, max_length=100)
     reason: str | None = Field(default=None, max_length=1000)
 
+    def request(self) -> CancelRequest:
+        return CancelRequest(reason=self.reason or "cancelled by the caller")
+
 
 class RescheduleBody(_Input):
+    """`POST /bookings/{id}/reschedule`'s body; the booking is named by the path."""
+
     start: str = Field(min_length=1, max_length=100, description="The new start, as for booking")
+
+    def request(self) -> RescheduleRequest:
+        return RescheduleRequest(start=self.start)
 
 
 class CancelBody(_Input):
+    """`POST /bookings/{id}/cancel`'s body (optional); the booking is named by the path."""
+
     reason: str = Field(default="cancelled", min_length=1, max_length=1000)
+
+    def request(self) -> CancelRequest:
+        return CancelRequest(reason=self.reason)

@@ -12,13 +12,13 @@ from pydantic import BaseModel, ValidationError
 
 from api.actions import BookingActions, booking_facts
 from api.changes import BookingChanges, change_facts
-from api.inputs import AvailabilityQuery, BookingFields, CancelFields, RescheduleFields
+from api.inputs import AvailabilityQuery, BookingFields, CancelArguments, RescheduleArguments
 from api.metrics import ApiMetrics, Platform
 from api.voice.calls import ToolAnswer, ToolCall
 from core.domain import messages
 from core.domain.orgs import Org
 from core.errors import BackendUnavailable, InvalidInput, NotFound
-from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
+from core.temporal.models import LifecycleResult
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 TOOL_ARGUMENTS: dict[str, type[BaseModel]] = {
     "check_availability": AvailabilityQuery,
     "book_appointment": BookingFields,
-    "reschedule_appointment": RescheduleFields,
-    "cancel_appointment": CancelFields,
+    "reschedule_appointment": RescheduleArguments,
+    "cancel_appointment": CancelArguments,
 }
 
 
@@ -118,7 +118,7 @@ class VoiceTools:
     async def _reschedule_appointment(
         self,
         org: Org,
-        fields: RescheduleFields,
+        arguments: RescheduleArguments,
         *,
         idempotency_key: str,
         caller_phone: str | None,
@@ -128,8 +128,8 @@ class VoiceTools:
             return ToolAnswer("I can't change a booking without the call's id.", True)
         result = await self._changes.reschedule(
             org,
-            RescheduleRequest(start=fields.new_start),
-            booking_id=fields.booking_id,
+            arguments.request(),
+            booking_id=arguments.booking_id,
             caller_phone=caller_phone,
             update_id=f"reschedule:{idempotency_key}",
             channel=channel,
@@ -139,7 +139,7 @@ class VoiceTools:
     async def _cancel_appointment(
         self,
         org: Org,
-        fields: CancelFields,
+        arguments: CancelArguments,
         *,
         idempotency_key: str,
         caller_phone: str | None,
@@ -149,8 +149,8 @@ class VoiceTools:
             return ToolAnswer("I can't change a booking without the call's id.", True)
         result = await self._changes.cancel(
             org,
-            CancelRequest(reason=fields.reason or "cancelled by the caller"),
-            booking_id=fields.booking_id,
+            arguments.request(),
+            booking_id=arguments.booking_id,
             caller_phone=caller_phone,
             update_id=f"cancel:{idempotency_key}",
             channel=channel,

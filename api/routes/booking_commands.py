@@ -1,7 +1,11 @@
-"""`POST /bookings`: the REST twin of the `book_appointment` voice tool.
+"""The write side of `/bookings`: book, reschedule and cancel, each answered by the booking's
+workflow. Reads (the list, one booking's record) are in `routes/bookings.py`; both routers share
+the prefix and the `bookings` tag because to a client they are one resource.
 
-The `Idempotency-Key` header plays the tool-call id's part: the same key (per org) always
-lands on the same booking workflow and gets the same answer, so a client may retry freely.
+`POST /bookings` is the REST twin of the `book_appointment` voice tool. Its `Idempotency-Key`
+header plays the tool-call id's part: the same key (per org) always lands on the same booking
+workflow and gets the same answer, so a client may retry freely. Route function names stay
+as they are: FastAPI makes them the OpenAPI operation ids clients generate code from.
 """
 
 from typing import Annotated, Any
@@ -17,7 +21,7 @@ from api.errors import error_response
 from api.inputs import BookingFields, CancelBody, RescheduleBody
 from api.limits import require_json
 from core.domain.orgs import Org
-from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
+from core.temporal.models import LifecycleResult
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 
@@ -127,7 +131,7 @@ async def reschedule_booking(
     one is taken), the calendar event is patched, and a "moved" SMS goes out."""
     result = await changes.reschedule(
         org,
-        RescheduleRequest(start=body.start),
+        body.request(),
         booking_id=str(booking_id),
         caller_phone=None,
         update_id=f"api-reschedule:{idempotency_key or uuid4()}",
@@ -151,7 +155,7 @@ async def cancel_booking(
     SMS sent, and the booking's workflow ends."""
     result = await changes.cancel(
         org,
-        CancelRequest(reason=(body or CancelBody()).reason),
+        (body or CancelBody()).request(),
         booking_id=str(booking_id),
         caller_phone=None,
         update_id=f"api-cancel:{idempotency_key or uuid4()}",
