@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from core.errors import ConfigurationError
 from core.infra.config import Settings
-from core.vendors.calendar import GoogleCalendarClient
+from core.vendors.google_calendar import GoogleCalendarClient
 from core.vendors.sms import TwilioSmsSender
 
 

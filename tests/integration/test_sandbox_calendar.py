@@ -14,7 +14,8 @@ import pytest
 
 from core.domain.busy_events import busy_interval
 from core.errors import PermanentServiceError, TransientServiceError
-from core.vendors.calendar import EventPage, GoogleCalendarClient, event_id_for_booking
+from core.vendors.calendar import EventPage, event_id_for_booking
+from core.vendors.google_calendar import GoogleCalendarClient
 from sandbox.google_oauth import generate_service_account
 from sandbox.runner import Sandboxes, running_sandboxes
 from tests.booking_helpers import local_start, wait_until

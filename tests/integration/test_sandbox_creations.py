@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.errors import TransientServiceError
-from core.vendors.calendar import GoogleCalendarClient, event_id_for_booking
+from core.vendors.calendar import event_id_for_booking
+from core.vendors.google_calendar import GoogleCalendarClient
 from core.vendors.sms import TwilioSmsSender
 from sandbox.runner import Sandboxes, running_sandboxes
 
