@@ -3,15 +3,11 @@
 It uses the real `google-api-python-client` with a service account. That client is blocking and
 httplib2 is not thread-safe, so every `.execute()` runs in `asyncio.to_thread` on a service
 object (and Http) owned by that worker thread alone. Google's HTTP and credential failures
-become `core.errors` service errors here, transient or permanent.
-
-A little over 300 lines because it is one role: seven calendar operations, each a few lines
-around one shared `_execute`, and the mapping of Google's failures that they all go through.
+become `core.errors` service errors (`core.vendors.google_errors`), transient or permanent.
 """
 
 import asyncio
 import http.client
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -26,16 +22,15 @@ from google.oauth2 import service_account
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from core.errors import ExternalServiceError, PermanentServiceError, TransientServiceError
+from core.errors import PermanentServiceError, TransientServiceError
 from core.vendors.calendar import CalendarEvent, EventPage, WatchChannel
+from core.vendors.google_errors import GONE, service_error_from_http, service_error_from_refresh
 
 log = logging.getLogger(__name__)
 
 _STALE_CONNECTION = (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
 
 CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
-_RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-_GONE = (404, 410)
 # events.list page size: Google's maximum is 2500; 250 is its default and keeps pages small.
 _PAGE_SIZE = 250
 
@@ -104,9 +99,9 @@ class GoogleCalendarClient:
         try:
             return await asyncio.to_thread(run)
         except HttpError as exc:
-            raise _map_http_error(operation, exc) from exc
+            raise service_error_from_http(operation, exc) from exc
         except auth_exceptions.RefreshError as exc:
-            raise _map_refresh_error(operation, exc) from exc
+            raise service_error_from_refresh(operation, exc) from exc
         except (auth_exceptions.TransportError, httplib2.HttpLib2Error, OSError) as exc:
             # OSError covers timeouts (TimeoutError) and refused or reset connections.
             log.warning("calendar %s: no answer: %r", operation, exc)
@@ -187,7 +182,7 @@ class GoogleCalendarClient:
                 ),
             )
         except PermanentServiceError as exc:
-            if exc.status in _GONE:
+            if exc.status in GONE:
                 return False
             raise
         return True
@@ -244,7 +239,7 @@ class GoogleCalendarClient:
         try:
             await self._execute("channels.stop", lambda s: s.channels.stop(body=body))
         except PermanentServiceError as exc:
-            if exc.status in _GONE:
+            if exc.status in GONE:
                 return False
             raise
         return True
@@ -277,39 +272,3 @@ def _event(calendar_id: str, raw: Mapping[str, Any]) -> CalendarEvent:
 
 def _with(event: CalendarEvent, *, already_existed: bool) -> CalendarEvent:
     return CalendarEvent(**{**event.__dict__, "already_existed": already_existed})
-
-
-def _reason(exc: HttpError) -> str | None:
-    try:
-        errors = json.loads(exc.content.decode("utf-8"))["error"].get("errors") or []
-        return str(errors[0]["reason"]) if errors else None
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-        return None
-
-
-def _map_http_error(operation: str, exc: HttpError) -> ExternalServiceError:
-    status = int(exc.status_code)
-    reason = _reason(exc)
-    transient = (
-        status >= 500 or status in (408, 429) or (status == 403 and reason in _RATE_LIMIT_REASONS)
-    )
-    level = logging.INFO if status in _GONE or status == 409 else logging.WARNING
-    log.log(level, "calendar %s: HTTP %s (%s)", operation, status, reason)
-    error_type = TransientServiceError if transient else PermanentServiceError
-    return error_type(
-        f"Google Calendar {operation} failed: HTTP {status} {reason or exc.reason}",
-        status=status,
-        code=reason or str(status),
-    )
-
-
-def _map_refresh_error(operation: str, exc: auth_exceptions.RefreshError) -> ExternalServiceError:
-    """Token refresh failed: retryable ones (5xx, 429) are transient, bad credentials are not."""
-    data = exc.args[1] if len(exc.args) > 1 else None
-    code = data.get("error") if isinstance(data, dict) else None
-    log.warning("calendar %s: token refresh failed (%s)", operation, code)
-    error_type = TransientServiceError if exc.retryable else PermanentServiceError
-    return error_type(
-        f"Google credentials refresh failed during {operation}: {code or exc}",
-        code=str(code) if code else "refresh_failed",
-    )
