@@ -11,31 +11,21 @@ Vendor routes (all but `/token` need `Authorization: Bearer <token from /token>`
     DELETE /calendar/v3/calendars/{calendarId}/events/{id}     events.delete (soft: cancelled)
     POST   /calendar/v3/channels/stop                          channels.stop
 
-Control routes, besides the shared ones of `sandbox.faults`:
-
-    POST /_sandbox/calendar/busy               {"calendar_id", "start", "end"}: a busy event
-    GET  /_sandbox/calendar/events             every event incl. cancelled (?calendar_id=)
-    GET  /_sandbox/calendar/created            every insert that created an event, as created,
-                                               in order (?calendar_id=); a 409 adds nothing
-    POST /_sandbox/calendar/revoke-tokens      forget issued tokens: next call gets a 401
-    POST /_sandbox/calendar/expire-sync-tokens every sync token answers 410 from now on
-    GET  /_sandbox/calendar/push               open channels, notifications sent or dropped
-    PUT  /_sandbox/calendar/push               {"drop": true}: lose notifications from now on
-    POST /_sandbox/calendar/service-accounts   {"client_email", "public_key_pem"}: trust a key
+Control routes are in `sandbox.calendar_control_routes`, besides the shared ones of
+`sandbox.fault_http`.
 """
 
 import base64
 import json
 import secrets
-from datetime import datetime
-from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from pydantic import BaseModel
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp
 
+from sandbox.calendar_control_routes import calendar_control_router
+from sandbox.calendar_errors import fault_response, google_error
 from sandbox.calendar_push import DEFAULT_TTL
 from sandbox.calendar_state import (
     EVENT_ID,
@@ -46,46 +36,14 @@ from sandbox.calendar_state import (
     now_rfc3339,
     parse_rfc3339,
 )
-from sandbox.faults import Fault, SandboxMiddleware, SandboxState, control_router
-from sandbox.google_oauth import TOKEN_PATH, Grant, OAuthState, oauth_error, token_router
+from sandbox.fault_http import SandboxMiddleware, control_router
+from sandbox.faults import SandboxState
+from sandbox.google_oauth import Grant, OAuthState, token_router
 
 API_PREFIX = "/calendar/v3"
 
-_STATUS_NAMES = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "ALREADY_EXISTS",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    503: "UNAVAILABLE",
-}
-_DEFAULT_REASONS = {
-    400: "badRequest",
-    401: "authError",
-    403: "forbidden",
-    404: "notFound",
-    409: "conflict",
-    410: "deleted",
-    429: "rateLimitExceeded",
-}
-_USAGE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
 # Fields only the server sets; patch and insert bodies cannot override them.
 _SERVER_FIELDS = ("kind", "etag", "created", "updated", "htmlLink", "iCalUID", "creator")
-
-
-def google_error(status: int, reason: str, message: str) -> JSONResponse:
-    """An error body in Google's JSON API format, as `HttpError` parses it."""
-    domain = "usageLimits" if reason in _USAGE_LIMIT_REASONS else "global"
-    error: dict[str, Any] = {
-        "code": status,
-        "message": message,
-        "errors": [{"domain": domain, "reason": reason, "message": message}],
-    }
-    if status in _STATUS_NAMES:
-        error["status"] = _STATUS_NAMES[status]
-    return JSONResponse({"error": error}, status_code=status)
 
 
 def _encode(value: dict[str, Any]) -> str:
@@ -100,31 +58,6 @@ def _decode(token: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise CalendarApiError(400, "invalid", f"Invalid {what}.")
     return value
-
-
-def fault_response(fault: Fault, path: str) -> Response:
-    status = fault.spec.status or 500
-    message = fault.spec.message or HTTPStatus(status).phrase
-    if path == TOKEN_PATH:
-        default = "temporarily_unavailable" if status >= 500 else "invalid_grant"
-        return oauth_error(status, str(fault.spec.code or default), message)
-    reason = str(fault.spec.code or _DEFAULT_REASONS.get(status, "backendError"))
-    return google_error(status, reason, message)
-
-
-class BusyBlock(BaseModel):
-    calendar_id: str
-    start: datetime
-    end: datetime
-
-
-class PushSettings(BaseModel):
-    drop: bool
-
-
-class TrustedKey(BaseModel):
-    client_email: str
-    public_key_pem: str
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -319,56 +252,6 @@ def _events_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
     return router
 
 
-def _control_router(state: CalendarState, oauth: OAuthState) -> APIRouter:
-    router = APIRouter(prefix="/_sandbox/calendar", tags=["sandbox"])
-
-    @router.post("/busy", status_code=201)
-    async def add_busy(block: BusyBlock) -> dict[str, str]:
-        """A busy event between start and end (both with offsets), as a person would add one;
-        its channels are notified and it shows in listings. Answers the event's id."""
-        start, end = (parse_rfc3339(v.isoformat(), "time") for v in (block.start, block.end))
-        if end <= start:
-            raise CalendarApiError(400, "timeRangeEmpty", "end must be after start")
-        return {"id": state.add_busy(block.calendar_id, start, end)}
-
-    @router.post("/expire-sync-tokens", status_code=204)
-    async def expire_sync_tokens() -> None:
-        """Every sync token and page token issued so far answers 410 from now on."""
-        state.token_generation += 1
-
-    @router.get("/push")
-    async def push() -> dict[str, Any]:
-        """Open channels, and every notification sent or dropped (oldest first)."""
-        return state.push.public()
-
-    @router.put("/push", status_code=204)
-    async def set_push(settings: PushSettings) -> None:
-        """`drop`: lose notifications from now on, as Google occasionally does."""
-        state.push.drop = settings.drop
-
-    @router.get("/events")
-    async def all_events(calendar_id: str | None = None) -> list[dict[str, Any]]:
-        """Every stored event, cancelled ones included."""
-        return [e for (cal, _), e in state.events.items() if calendar_id in (None, cal)]
-
-    @router.get("/created")
-    async def created_events(calendar_id: str | None = None) -> list[dict[str, Any]]:
-        """Every insert that created an event (as it was then), oldest first."""
-        return [e for e in state.created if calendar_id in (None, e["calendar_id"])]
-
-    @router.post("/revoke-tokens", status_code=204)
-    async def revoke_tokens() -> None:
-        """Invalidate every access token, as an expiry or a revoked grant would."""
-        oauth.revoke_all()
-
-    @router.post("/service-accounts", status_code=204)
-    async def trust_key(key: TrustedKey) -> None:
-        """Accept JWTs signed by this service account's key."""
-        oauth.public_keys[key.client_email] = key.public_key_pem
-
-    return router
-
-
 def create_calendar_app(state: CalendarState, oauth: OAuthState, sandbox: SandboxState) -> ASGIApp:
     """The Google Calendar sandbox as an ASGI app, wrapped in fault injection and recording."""
     app = FastAPI(title="Google Calendar sandbox", docs_url=None, redoc_url=None, openapi_url=None)
@@ -379,7 +262,7 @@ def create_calendar_app(state: CalendarState, oauth: OAuthState, sandbox: Sandbo
 
     app.include_router(token_router(oauth))
     app.include_router(_events_router(state, oauth))
-    app.include_router(_control_router(state, oauth))
+    app.include_router(calendar_control_router(state, oauth))
     app.include_router(control_router(sandbox))
     # Tokens survive a reset: the SDK caches them, and a reset should not look like an expiry.
     sandbox.on_reset.append(state.reset)

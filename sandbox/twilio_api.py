@@ -9,7 +9,7 @@ Vendor routes (HTTP Basic: account SID + auth token):
                                                           &DateSent>=&PageSize=&Page=&PageToken=)
     GET  /2010-04-01/Accounts/{sid}/Messages/{sid}.json   the message, with its current status
 
-Control routes, besides the shared ones of `sandbox.faults`:
+Control routes, besides the shared ones of `sandbox.fault_http`:
 
     POST /_sandbox/twilio/numbers     {"number", "behaviour"}: see `twilio_state.BEHAVIOURS`
     GET  /_sandbox/twilio/messages    accepted messages (?to=&body=)
@@ -31,7 +31,8 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
-from sandbox.faults import Fault, SandboxMiddleware, SandboxState, control_router
+from sandbox.fault_http import SandboxMiddleware, control_router
+from sandbox.faults import Fault, SandboxState
 from sandbox.twilio_state import (
     API_VERSION,
     BEHAVIOURS,
