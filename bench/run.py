@@ -11,11 +11,11 @@ from temporalio.client import Client
 
 from bench.breakdown import answer_breakdown
 from bench.cpu import CpuClock
+from bench.environment import environment, machine_load
 from bench.floor import floor_workflow_id
 from bench.history import history_sample
 from bench.load import Phones, Run, booking_id, new_client
 from bench.memory import PeakRss
-from bench.report import environment, machine_load
 from bench.scenarios import (
     CONTENTION_REQUESTS,
     Target,
