@@ -2,12 +2,13 @@
 
 Booking and availability look the same to a voice tool and a REST call, so one model serves
 both. A reschedule or cancel does not: a tool names the booking in its arguments (or means the
-caller's next one) and says `new_start`, while REST names it in the path and says `start`. Both
-shapes are published (examples/vapi-tools.json and retell-functions.json, OpenAPI), so each caller keeps its model and each
-model's `request()` builds the workflow's payload.
+caller's next one) and says `new_start`, while REST names it in the path and says `start`.
+Both shapes are published (examples/vapi-tools.json and retell-functions.json, OpenAPI), so
+each caller keeps its model and each model's `request()` builds the workflow's payload.
 
 Limits match `core.temporal.models` (`BookInput`, `RescheduleRequest`, `CancelRequest`), so
-anything accepted here also fits the workflow payload. Types are strict enough that an LLM sending a number or a list where text belongs is told so.
+anything accepted here also fits the workflow payload. Types are strict enough that an LLM
+sending a number or a list where text belongs is told so.
 """
 
 import unicodedata
