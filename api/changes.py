@@ -23,7 +23,7 @@ from core.errors import BackendUnavailable, InvalidInput, NotFound
 from core.infra.config import Settings
 from core.infra.logs import bind_log_context
 from core.repositories import bookings as booking_repo
-from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
+from core.temporal.models import CancelChange, LifecycleResult, RescheduleChange
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class BookingChanges:
     async def reschedule(
         self,
         org: Org,
-        request: RescheduleRequest,
+        request: RescheduleChange,
         *,
         booking_id: str | None,
         caller_phone: str | None,
@@ -66,7 +66,7 @@ class BookingChanges:
     async def cancel(
         self,
         org: Org,
-        request: CancelRequest,
+        request: CancelChange,
         *,
         booking_id: str | None,
         caller_phone: str | None,
@@ -80,7 +80,7 @@ class BookingChanges:
     async def _change(
         self,
         change: Literal["reschedule", "cancel"],
-        request: RescheduleRequest | CancelRequest,
+        request: RescheduleChange | CancelChange,
         org: Org,
         booking_id: str | None,
         caller_phone: str | None,
@@ -133,7 +133,7 @@ class BookingChanges:
         self,
         workflow_id: str,
         update: str,
-        request: RescheduleRequest | CancelRequest,
+        request: RescheduleChange | CancelChange,
         update_id: str,
     ) -> LifecycleResult:
         bind_log_context(workflow_id=workflow_id)  # booking_id follows from it

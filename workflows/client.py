@@ -14,8 +14,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core.infra.config import Settings
 from core.temporal.models import (
-    BookingOutcome,
     BookingWorkflowInput,
+    BookingWorkflowResult,
     BookInput,
     BookResult,
     CalendarRef,
@@ -95,7 +95,7 @@ async def request_booking(
         )
     except WorkflowAlreadyStartedError:
         _take_start_failure(start)
-        handle = client.get_workflow_handle(workflow_id, result_type=BookingOutcome)
+        handle = client.get_workflow_handle(workflow_id, result_type=BookingWorkflowResult)
         outcome = await handle.result()
         return outcome.answer
     except BaseException:

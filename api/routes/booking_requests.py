@@ -17,7 +17,7 @@ from api.errors import error_response
 from api.inputs import BookingFields, CancelBody, RescheduleBody
 from api.limits import require_json
 from core.domain.orgs import Org
-from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
+from core.temporal.models import CancelChange, LifecycleResult, RescheduleChange
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 
@@ -127,7 +127,7 @@ async def reschedule_booking(
     one is taken), the calendar event is patched, and a "moved" SMS goes out."""
     result = await changes.reschedule(
         org,
-        RescheduleRequest(start=body.start),
+        RescheduleChange(start=body.start),
         booking_id=str(booking_id),
         caller_phone=None,
         update_id=f"api-reschedule:{idempotency_key or uuid4()}",
@@ -151,7 +151,7 @@ async def cancel_booking(
     SMS sent, and the booking's workflow ends."""
     result = await changes.cancel(
         org,
-        CancelRequest(reason=(body or CancelBody()).reason),
+        CancelChange(reason=(body or CancelBody()).reason),
         booking_id=str(booking_id),
         caller_phone=None,
         update_id=f"api-cancel:{idempotency_key or uuid4()}",

@@ -17,7 +17,7 @@ from api.metrics import ApiMetrics, Platform
 from api.voice.calls import ToolAnswer, ToolCall
 from core.domain.orgs import Org
 from core.errors import BackendUnavailable, InvalidInput, NotFound
-from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
+from core.temporal.models import CancelChange, LifecycleResult, RescheduleChange
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class VoiceTools:
             return ToolAnswer("I can't change a booking without the call's id.", True)
         result = await self._changes.reschedule(
             org,
-            RescheduleRequest(start=fields.new_start),
+            RescheduleChange(start=fields.new_start),
             booking_id=fields.booking_id,
             caller_phone=caller_phone,
             update_id=f"reschedule:{idempotency_key}",
@@ -149,7 +149,7 @@ class VoiceTools:
             return ToolAnswer("I can't change a booking without the call's id.", True)
         result = await self._changes.cancel(
             org,
-            CancelRequest(reason=fields.reason or "cancelled by the caller"),
+            CancelChange(reason=fields.reason or "cancelled by the caller"),
             booking_id=fields.booking_id,
             caller_phone=caller_phone,
             update_id=f"cancel:{idempotency_key}",

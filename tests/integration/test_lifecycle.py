@@ -11,7 +11,12 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 
 from core.infra.config import Settings
-from core.temporal.models import BookingOutcome, BookingState, LifecycleResult, RescheduleRequest
+from core.temporal.models import (
+    BookingState,
+    BookingWorkflowResult,
+    LifecycleResult,
+    RescheduleChange,
+)
 from core.temporal.names import APPOINTMENT_START, BOOKING_STATUS, booking_workflow_id
 from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
@@ -45,13 +50,15 @@ async def confirmed_booking(
 
 
 def workflow(client: Client, booking_id: UUID) -> WorkflowHandle:
-    return client.get_workflow_handle(booking_workflow_id(booking_id), result_type=BookingOutcome)
+    return client.get_workflow_handle(
+        booking_workflow_id(booking_id), result_type=BookingWorkflowResult
+    )
 
 
 async def reschedule(client: Client, booking_id: UUID, start: datetime) -> LifecycleResult:
     return await workflow(client, booking_id).execute_update(
         "reschedule_booking",
-        RescheduleRequest(start=start.isoformat()),
+        RescheduleChange(start=start.isoformat()),
         result_type=LifecycleResult,
     )
 

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.infra.config import Settings
 from core.temporal.client import connect_temporal
-from core.temporal.models import BookingOutcome, CancelRequest, LifecycleResult
+from core.temporal.models import BookingWorkflowResult, CancelChange, LifecycleResult
 from core.temporal.names import booking_workflow_id, side_effect_task_queue
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
@@ -190,10 +190,10 @@ async def test_worker_serves_temporal_sdk_metrics(
         assert answer.booking_id is not None
         await wait_for_status(pool, answer.booking_id, {"confirmed"})
         handle = client.get_workflow_handle(
-            booking_workflow_id(answer.booking_id), result_type=BookingOutcome
+            booking_workflow_id(answer.booking_id), result_type=BookingWorkflowResult
         )
         cancelled = await handle.execute_update(
-            "cancel_booking", CancelRequest(reason="metrics test"), result_type=LifecycleResult
+            "cancel_booking", CancelChange(reason="metrics test"), result_type=LifecycleResult
         )
         assert cancelled.outcome == "cancelled"
         assert (await handle.result()).final_status == "cancelled"

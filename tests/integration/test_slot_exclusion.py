@@ -18,9 +18,9 @@ from core.domain.org_spec import ServiceSpec
 from core.infra.config import Settings
 from core.temporal.models import (
     BookResult,
-    CancelRequest,
+    CancelChange,
     LifecycleResult,
-    RescheduleRequest,
+    RescheduleChange,
 )
 from core.temporal.names import booking_workflow_id
 from sandbox.runner import Sandboxes
@@ -141,7 +141,7 @@ async def test_a_cancelled_booking_frees_its_slot(
     first = await booked(temporal_client, booking_settings, org, start)
     await wait_for_status(pool, first, {"confirmed"})
     await refused(temporal_client, booking_settings, org, start)
-    result = await change(temporal_client, first, "cancel_booking", CancelRequest(reason="ill"))
+    result = await change(temporal_client, first, "cancel_booking", CancelChange(reason="ill"))
     assert result.outcome == "cancelled", result.message
 
     second = await booked(temporal_client, booking_settings, org, start)
@@ -188,7 +188,7 @@ async def test_the_service_buffer_is_part_of_the_occupied_time(
         await wait_for_status(pool, booking_id, {"confirmed"})
 
     async def move_later(to: datetime) -> LifecycleResult:
-        request = RescheduleRequest(start=to.isoformat())
+        request = RescheduleChange(start=to.isoformat())
         return await change(temporal_client, later, "reschedule_booking", request)
 
     # 11:15 is inside the buffer of 10:45's booking (busy until 11:30).
