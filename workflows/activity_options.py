@@ -6,8 +6,9 @@
   deleting an event) on the side-effect task queue, retried by the server with the timings'
   backoff until they succeed, or until a text is no longer worth sending.
 - `one_attempt(...)` with `retry_until(...)`: calendar steps that must stop at a deadline
-  (creating the event before the appointment, moving it). The server runs one attempt; the
-  workflow's own loop retries it with the same backoff.
+  (creating the event before the appointment, moving it) or whose attempts an operator should
+  see (deleting the event after a cancel). The server runs one attempt; the workflow's own
+  loop retries it with the same backoff.
 
 Which retry a new activity should use: `durable`, the server's RetryPolicy. The workflow's loop
 exists for two things the RetryPolicy cannot do: the workflow sees every failed attempt, so its
@@ -15,8 +16,8 @@ current details can say "calendar: creating the event: attempt 6 failed (... 503
 operator; and the retries stop at a deadline computed from the appointment (which a move can
 change), after which the workflow compensates. Use it only when a step needs one of those.
 
-Changing any of these options changes what new runs record; running workflows keep what
-their history says (the replay test covers the activity types, the timeouts are as recorded).
+Change an option deliberately: running workflows pick it up for the activities they schedule
+next, and the replay test compares activity types and order, not timeouts or retry policies.
 """
 
 from collections.abc import Awaitable, Callable

@@ -2,8 +2,9 @@
 
 Started by update-with-start; the `book` update returns as soon as phase 1 has decided the
 answer (early return), while phase 2 carries on durably. The chapters after that live beside
-it: workflows/lifecycle.py (the reminder, reschedule and cancel until after the visit) and
-workflows/legacy.py (the previous release's phases, kept for replay). How each activity is
+it: workflows/compensation.py (undoing a failed phase 2), workflows/lifecycle.py (the
+reminder, reschedule and cancel until after the visit) and workflows/legacy.py (the previous
+release's phases, kept for replay). How each activity is
 called and retried: workflows/activity_options.py; what is answered: workflows/outcomes.py and
 core/domain/messages.py; what the workflow reports: workflows/progress.py.
 """
@@ -56,8 +57,8 @@ class BookingWorkflow:
     unavailable / invalid), returned after phase 1: one local activity, one Postgres statement.
     Query `status() -> BookingState`: everything the workflow knows, for operators.
     Phase 2: calendar event, then `confirmed`, then the confirmation SMS (one activity); a
-    permanent calendar failure (or one outlasting the deadline) compensates: event deleted, slot
-    released (`failed`), apology SMS, and the workflow fails with the original error.
+    permanent calendar failure (or one outlasting the deadline) compensates: slot released
+    (`failed`), event deleted, apology SMS, and the workflow fails with the original error.
     Lifecycle, until the grace period after the visit: signals `reschedule` {"start": ...} and
     `cancel` {"reason": ...} (what an operator sends from the Temporal UI) and the updates
     `reschedule_booking` / `cancel_booking` (what the API and voice tools call, answered with a
