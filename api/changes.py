@@ -24,7 +24,8 @@ from core.errors import BackendUnavailable, InvalidInput, NotFound
 from core.infra.config import Settings
 from core.infra.logs import bind_log_context
 from core.repositories import bookings as booking_repo
-from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
+from core.temporal.models import CancelChange, LifecycleResult, RescheduleChange
+from workflows.client import cancel_booking, reschedule_booking
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class BookingChanges:
     async def reschedule(
         self,
         org: Org,
-        request: RescheduleRequest,
+        request: RescheduleChange,
         *,
         booking_id: str | None,
         caller_phone: str | None,
@@ -67,7 +68,7 @@ class BookingChanges:
     async def cancel(
         self,
         org: Org,
-        request: CancelRequest,
+        request: CancelChange,
         *,
         booking_id: str | None,
         caller_phone: str | None,
@@ -81,7 +82,7 @@ class BookingChanges:
     async def _change(
         self,
         change: Literal["reschedule", "cancel"],
-        request: RescheduleRequest | CancelRequest,
+        request: RescheduleChange | CancelChange,
         org: Org,
         booking_id: str | None,
         caller_phone: str | None,
@@ -92,7 +93,7 @@ class BookingChanges:
         outcome = "error"
         try:
             workflow_id = await self._workflow_of(org, booking_id, caller_phone)
-            result = await self._ask(workflow_id, f"{change}_booking", request, update_id)
+            result = await self._ask(workflow_id, request, update_id)
             outcome = result.outcome
             return result
         except InvalidInput:
@@ -131,21 +132,16 @@ class BookingChanges:
         return found
 
     async def _ask(
-        self,
-        workflow_id: str,
-        update: str,
-        request: RescheduleRequest | CancelRequest,
-        update_id: str,
+        self, workflow_id: str, request: RescheduleChange | CancelChange, update_id: str
     ) -> LifecycleResult:
         bind_log_context(workflow_id=workflow_id)  # booking_id follows from it
-        handle = self._temporal.get_workflow_handle(workflow_id)
+        key = bounded_key(update_id)
         try:
-            return await asyncio.wait_for(
-                handle.execute_update(
-                    update, request, id=bounded_key(update_id), result_type=LifecycleResult
-                ),
-                timeout=self._timeout,
-            )
+            if isinstance(request, RescheduleChange):
+                asked = reschedule_booking(self._temporal, workflow_id, request, update_id=key)
+            else:
+                asked = cancel_booking(self._temporal, workflow_id, request, update_id=key)
+            return await asyncio.wait_for(asked, timeout=self._timeout)
         except WorkflowUpdateFailedError as error:
             # The validator refused (cancelled, failed, already started): its reason is the answer.
             cause = error.cause

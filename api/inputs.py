@@ -6,7 +6,7 @@ caller's next one) and says `new_start`, while REST names it in the path and say
 Both shapes are published (examples/vapi-tools.json and retell-functions.json, OpenAPI), so
 each caller keeps its model and each model's `request()` builds the workflow's payload.
 
-Limits match `core.temporal.models` (`BookInput`, `RescheduleRequest`, `CancelRequest`), so
+Limits match `core.temporal.models` (`BookInput`, `RescheduleChange`, `CancelChange`), so
 anything accepted here also fits the workflow payload. Types are strict enough that an LLM
 sending a number or a list where text belongs is told so.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.temporal.models import CancelRequest, RescheduleRequest
+from core.temporal.models import CancelChange, RescheduleChange
 
 # Whitespace controls a person can type; every other control character (NUL above all, which
 # Postgres text cannot store) and lone surrogates (which UTF-8 cannot encode) are refused.
@@ -65,8 +65,8 @@ class RescheduleArguments(_Input):
     new_start: str = Field(min_length=1, max_length=100)
     booking_id: str | None = Field(default=None, max_length=100)
 
-    def request(self) -> RescheduleRequest:
-        return RescheduleRequest(start=self.new_start)
+    def request(self) -> RescheduleChange:
+        return RescheduleChange(start=self.new_start)
 
 
 class CancelArguments(_Input):
@@ -75,8 +75,8 @@ class CancelArguments(_Input):
     booking_id: str | None = Field(default=None, max_length=100)
     reason: str | None = Field(default=None, max_length=1000)
 
-    def request(self) -> CancelRequest:
-        return CancelRequest(reason=self.reason or "cancelled by the caller")
+    def request(self) -> CancelChange:
+        return CancelChange(reason=self.reason or "cancelled by the caller")
 
 
 class RescheduleBody(_Input):
@@ -84,8 +84,8 @@ class RescheduleBody(_Input):
 
     start: str = Field(min_length=1, max_length=100, description="The new start, as for booking")
 
-    def request(self) -> RescheduleRequest:
-        return RescheduleRequest(start=self.start)
+    def request(self) -> RescheduleChange:
+        return RescheduleChange(start=self.start)
 
 
 class CancelBody(_Input):
@@ -93,5 +93,5 @@ class CancelBody(_Input):
 
     reason: str = Field(default="cancelled", min_length=1, max_length=1000)
 
-    def request(self) -> CancelRequest:
-        return CancelRequest(reason=self.reason)
+    def request(self) -> CancelChange:
+        return CancelChange(reason=self.reason)

@@ -1,9 +1,12 @@
-"""The one way callers (API, voice webhooks, scripts) ask for a booking: update-with-start."""
+"""How callers (API, voice webhooks, scripts, tests) reach the workflows: a booking by
+update-with-start, its changes and state through BookingWorkflow's handlers named by reference
+(a renamed handler fails type-checking here, not in production), and the calendar syncs."""
 
 import asyncio
+from typing import cast
 from uuid import UUID, uuid4
 
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -11,16 +14,21 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.workflow import UpdateMethodMultiParam
 
 from core.infra.config import Settings
 from core.temporal.models import (
-    BookingOutcome,
+    BookingState,
     BookingWorkflowInput,
+    BookingWorkflowResult,
     BookInput,
     BookResult,
     CalendarRef,
     CalendarSyncInput,
     CalendarSyncTimings,
+    CancelChange,
+    LifecycleResult,
+    RescheduleChange,
     WorkflowTimings,
 )
 from core.temporal.names import (
@@ -95,12 +103,53 @@ async def request_booking(
         )
     except WorkflowAlreadyStartedError:
         _take_start_failure(start)
-        handle = client.get_workflow_handle(workflow_id, result_type=BookingOutcome)
-        outcome = await handle.result()
+        outcome = await booking_workflow(client, workflow_id).result()
         return outcome.answer
     except BaseException:
         _take_start_failure(start)
         raise
+
+
+# temporalio (1.35) types a handler decorated `@workflow.update(name=...)` as returning its
+# coroutine rather than what the coroutine returns; these say what the handlers answer.
+_RESCHEDULE = cast(
+    UpdateMethodMultiParam[[BookingWorkflow, RescheduleChange], LifecycleResult],
+    BookingWorkflow.reschedule,
+)
+_CANCEL = cast(
+    UpdateMethodMultiParam[[BookingWorkflow, CancelChange], LifecycleResult],
+    BookingWorkflow.cancel,
+)
+
+
+def booking_workflow(
+    client: Client, workflow_id: str
+) -> WorkflowHandle[BookingWorkflow, BookingWorkflowResult]:
+    """The handle of a booking's workflow (id: `booking_workflow_id`), typed by its class."""
+    return client.get_workflow_handle_for(BookingWorkflow.run, workflow_id)
+
+
+async def reschedule_booking(
+    client: Client, workflow_id: str, change: RescheduleChange, *, update_id: str | None = None
+) -> LifecycleResult:
+    """Ask the booking's workflow to move it; its answer. A repeated `update_id` gets the
+    first answer again."""
+    return await booking_workflow(client, workflow_id).execute_update(
+        _RESCHEDULE, change, id=update_id
+    )
+
+
+async def cancel_booking(
+    client: Client, workflow_id: str, change: CancelChange, *, update_id: str | None = None
+) -> LifecycleResult:
+    """Ask the booking's workflow to cancel it; its answer. A repeated `update_id` gets the
+    first answer again."""
+    return await booking_workflow(client, workflow_id).execute_update(_CANCEL, change, id=update_id)
+
+
+async def booking_state(client: Client, workflow_id: str) -> BookingState:
+    """Everything the booking's workflow knows (its `status` query)."""
+    return await booking_workflow(client, workflow_id).query(BookingWorkflow.status)
 
 
 def _take_start_failure(start: WithStartWorkflowOperation) -> None:

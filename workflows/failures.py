@@ -18,3 +18,11 @@ def describe(error: BaseException) -> str:
     if isinstance(error, ApplicationError) and error.type:
         return f"{error.type}: {error.message}"
     return str(error) or type(error).__name__
+
+
+def cause_of(error: ActivityError | ApplicationError) -> BaseException:
+    """What the activity raised. A local activity's failure can surface unwrapped, as the
+    ApplicationError itself; an ActivityError without a cause stands for itself."""
+    if isinstance(error, ActivityError):
+        return error.cause or error
+    return error

@@ -18,93 +18,62 @@ deploy answers "try again", and the agent's retry starts a new run.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from collections.abc import Awaitable
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows import activity_options as options
+from workflows import compensation
+from workflows.booking_run import BookingRun
 from workflows.failures import describe
 
 with workflow.unsafe.imports_passed_through():
     from core.domain import messages
     from core.domain.normalize import ensure_timezone
+    from core.domain.statuses import WorkflowStatus
     from core.temporal.models import (
         BookingRef,
         BookingRequest,
-        BookingState,
-        BookInput,
         BookResult,
         CalendarEventResult,
         ConfirmBookingInput,
         ContactResult,
         ReserveSlotInput,
-        SmsKind,
     )
-    from core.temporal.names import ORG_SLUG, side_effect_task_queue
-
-T = TypeVar("T")
-_PHASE1_TIMEOUT = timedelta(seconds=5)
-_PHASE1_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
-_SIDE_EFFECT_TIMEOUT = timedelta(seconds=30)
-_ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
+    from core.temporal.names import ORG_SLUG
 
 
-class _Booking(Protocol):
-    """What the previous release's paths use of `BookingWorkflow`."""
-
-    _input: BookInput
-    _state: BookingState
-    _request: BookingRequest | None
-
-    def _set_details(self, text: str) -> None: ...
-    def _set_status(self, status: str) -> None: ...
-    def _set_appointment(self, starts_at: datetime, ends_at: datetime) -> None: ...
-    def _rejection(self, error: ActivityError | ApplicationError) -> BookResult: ...
-    def _retry(self) -> RetryPolicy: ...
-    def _calendar_deadline(self, starts_at: datetime) -> datetime: ...
-    async def _send_sms(self, ref: BookingRef, kind: SmsKind, send_key: str) -> None: ...
-    async def _compensate(self, ref: BookingRef, reason: str, original: BaseException) -> None: ...
-    async def _attempts(
-        self, what: str, attempt: Callable[[], Awaitable[T]], *, give_up_at: datetime | None
-    ) -> T: ...
-
-
-async def phase1(booking: _Booking) -> BookResult:
+async def phase1(booking: BookingRun) -> BookResult:
     """Validate, resolve the contact, reserve the slot: three local activities."""
     source = booking._input
     workflow.upsert_search_attributes([ORG_SLUG.value_set(source.org_slug)])
     try:
-        booking._set_details("validating the request")
+        booking._progress.set_details("validating the request")
         request = await workflow.execute_local_activity(
             "check_request",
             source,
             result_type=BookingRequest,
-            start_to_close_timeout=_PHASE1_TIMEOUT,
-            retry_policy=_PHASE1_RETRY,
+            **options.answer_path(),
         )
-        booking._set_details("resolving the contact")
+        booking._progress.set_details("resolving the contact")
         contact = await workflow.execute_local_activity(
             "resolve_contact",
             request,
             result_type=ContactResult,
-            start_to_close_timeout=_PHASE1_TIMEOUT,
-            retry_policy=_PHASE1_RETRY,
+            **options.answer_path(),
         )
-        booking._set_details("reserving the slot")
+        booking._progress.set_details("reserving the slot")
         await workflow.execute_local_activity(
             "reserve_slot",
             ReserveSlotInput(request=request, contact_id=contact.contact_id),
-            start_to_close_timeout=_PHASE1_TIMEOUT,
-            retry_policy=_PHASE1_RETRY,
+            **options.answer_path(),
         )
     except (ActivityError, ApplicationError) as error:
         return booking._rejection(error)
     booking._request = request
-    booking._set_appointment(request.starts_at, request.ends_at)
-    booking._set_status("held")
+    booking._progress.set_appointment(request.starts_at, request.ends_at)
+    booking._progress.set_status(WorkflowStatus.HELD)
     return BookResult(
         outcome="booked",
         booking_id=request.booking_id,
@@ -119,19 +88,17 @@ async def phase1(booking: _Booking) -> BookResult:
     )
 
 
-async def phase2(booking: _Booking, request: BookingRequest) -> None:
+async def phase2(booking: BookingRun, request: BookingRequest) -> None:
     """The calendar event and the confirmation text side by side, then `confirm_booking`."""
     ref = BookingRef(org_id=request.org_id, booking_id=request.booking_id)
-    booking._set_details("creating the calendar event and sending the confirmation SMS")
+    booking._progress.set_details("creating the calendar event and sending the confirmation SMS")
     created: Awaitable[CalendarEventResult] = booking._attempts(
         "calendar: creating the event",
         lambda: workflow.execute_activity(
             "create_calendar_event",
             ref,
             result_type=CalendarEventResult,
-            start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
-            task_queue=side_effect_task_queue(workflow.info().task_queue),
-            retry_policy=_ONE_ATTEMPT,
+            **options.one_attempt(booking._side_effects),
         ),
         give_up_at=booking._calendar_deadline(request.starts_at),
     )
@@ -139,7 +106,7 @@ async def phase2(booking: _Booking, request: BookingRequest) -> None:
         created, booking._send_sms(ref, "confirmation", "confirmation"), return_exceptions=True
     )
     if isinstance(calendar, BaseException):
-        await booking._compensate(ref, f"calendar: {describe(calendar)}", calendar)
+        await compensation.compensate(booking, ref, f"calendar: {describe(calendar)}", calendar)
         return
     booking._state.calendar_event_id = calendar.event_id
     try:
@@ -147,12 +114,10 @@ async def phase2(booking: _Booking, request: BookingRequest) -> None:
             "confirm_booking",
             ConfirmBookingInput(booking=ref, calendar_event_id=calendar.event_id),
             result_type=str,
-            start_to_close_timeout=_SIDE_EFFECT_TIMEOUT,
-            task_queue=side_effect_task_queue(workflow.info().task_queue),
-            retry_policy=booking._retry(),
+            **booking._durable(),
         )
     except ActivityError as error:
-        await booking._compensate(ref, f"confirm: {describe(error)}", error)
+        await compensation.compensate(booking, ref, f"confirm: {describe(error)}", error)
         return
-    booking._set_status("confirmed")
-    booking._set_details("confirmed; waiting for the appointment")
+    booking._progress.set_status(WorkflowStatus.CONFIRMED)
+    booking._progress.set_details("confirmed; waiting for the appointment")

@@ -1,4 +1,8 @@
-"""The words callers hear and read: spoken answers and SMS bodies, one line each."""
+"""The words callers hear and read: spoken answers and SMS bodies, one line each.
+
+The booking workflow speaks through these too (its sentences run inside the workflow, so they
+depend only on their arguments).
+"""
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -11,6 +15,30 @@ from core.domain.speech import (
     spoken_time,
     spoken_times_list,
 )
+from core.domain.statuses import WorkflowStatus
+
+TECHNICAL_PROBLEM = (
+    "Sorry, I couldn't complete the booking because of a technical problem. "
+    "Please try again in a moment."
+)
+NOT_BOOKED = "There is no booking to change: it was never made."
+# Why a booking cannot be changed, by the workflow's status; a status not listed can change.
+CHANGE_REFUSALS: dict[WorkflowStatus, str] = {
+    WorkflowStatus.RECEIVED: "This booking is still being made; please try again in a moment.",
+    WorkflowStatus.ALREADY_BOOKED: NOT_BOOKED,  # the caller's booking is another workflow's
+    WorkflowStatus.UNAVAILABLE: NOT_BOOKED,
+    WorkflowStatus.INVALID: NOT_BOOKED,
+    WorkflowStatus.ERROR: NOT_BOOKED,
+    WorkflowStatus.COMPENSATING: (
+        "This booking could not be confirmed and is being released; please book again."
+    ),
+    WorkflowStatus.FAILED: (
+        "This booking could not be confirmed and was released; please book again."
+    ),
+    WorkflowStatus.CANCELLED: "This booking is already cancelled.",
+}
+ALREADY_STARTED = "This appointment has already started, so it can't be changed."
+HALF_MOVED = "Sorry, the move went only half through; the clinic will call you."
 
 
 def booked(*, service: str, provider: str, at: datetime, tz: ZoneInfo, moved: bool) -> str:
@@ -98,6 +126,32 @@ def _spoken_interval(step: timedelta) -> str:
         hours = minutes // 60
         return "every hour" if hours == 1 else f"every {hours} hours"
     return f"every {minutes} minutes"
+
+
+def already_on(at: datetime, tz: ZoneInfo) -> str:
+    """A move to the time the booking already has."""
+    return f"The appointment is already on {spoken_datetime(at, tz)}."
+
+
+def moved(at: datetime, tz: ZoneInfo) -> str:
+    return f"Done: the appointment is moved to {spoken_datetime(at, tz)}."
+
+
+def move_undone(kept: datetime, tz: ZoneInfo) -> str:
+    """The calendar refused the new time, so the booking went back to `kept`."""
+    return (
+        "Sorry, I couldn't move the appointment because the calendar refused the change; "
+        f"it stays on {spoken_datetime(kept, tz)}."
+    )
+
+
+def cancelled(at: datetime, tz: ZoneInfo) -> str:
+    return f"Done: the appointment on {spoken_datetime(at, tz)} is cancelled."
+
+
+def not_cancelled(status: str) -> str:
+    """The booking's row was in `status` (no longer held or confirmed) when cancelled."""
+    return f"This booking is {status}."
 
 
 def sms_body(

@@ -72,7 +72,9 @@ class Settings(BaseSettings):
     # and every reconcile interval. Off only where something else starts them (tests).
     calendar_sync_autostart: bool = True
 
-    # Timers, as settings so tests (which cannot skip time) can shorten them.
+    # Timers, as settings so tests (which cannot skip time) can shorten them. These and the
+    # calendar sync's intervals above are the only defaults: workflows.client builds the
+    # workflows' WorkflowTimings / CalendarSyncTimings from them.
     reminder_lead_time: timedelta = timedelta(hours=24)
     completion_grace: timedelta = timedelta(hours=2)
     # Calendar step still failing this long before the appointment → compensate. Zero means

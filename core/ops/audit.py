@@ -19,6 +19,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.domain.statuses import OCCUPYING, BookingStatus, WorkflowStatus
 from core.infra.masking import mask_phone
 from core.repositories import Executor
 from core.repositories import audit as queries
@@ -32,14 +33,15 @@ _DESCRIBE_CONCURRENCY = 16
 # Which BookingStatus values of a running workflow agree with a database status. Compensation
 # deletes the event before it releases the slot, and sends the apology after, so it is seen
 # with the row still held and with it already failed.
-_AGREEING: dict[str, frozenset[str]] = {
-    "held": frozenset({"held", "compensating"}),
-    "confirmed": frozenset({"confirmed"}),
-    "failed": frozenset({"compensating", "failed"}),
-    "cancelled": frozenset({"cancelled"}),
+_AGREEING: dict[BookingStatus, frozenset[WorkflowStatus]] = {
+    BookingStatus.HELD: frozenset({WorkflowStatus.HELD, WorkflowStatus.COMPENSATING}),
+    BookingStatus.CONFIRMED: frozenset({WorkflowStatus.CONFIRMED}),
+    BookingStatus.FAILED: frozenset({WorkflowStatus.COMPENSATING, WorkflowStatus.FAILED}),
+    BookingStatus.CANCELLED: frozenset({WorkflowStatus.CANCELLED}),
 }
-# Workflow statuses that claim a slot: a running workflow saying so must have a booking row.
-_HOLDING = frozenset({"held", "confirmed"})
+# Workflow statuses that claim a slot (named as the row statuses that occupy one): a running
+# workflow saying so must have a booking row.
+_HOLDING = frozenset(WorkflowStatus(status) for status in OCCUPYING)
 
 
 class Check(StrEnum):

@@ -10,7 +10,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-BookOutcome = Literal["booked", "already_booked", "unavailable", "invalid", "error"]
+from core.domain.statuses import WorkflowStatus
+
+# Answers the caller caused (a taken time, input that does not validate): a booking and a
+# change share them, and the workflow maps an activity's refusal to one of them.
+Rejection = Literal["unavailable", "invalid"]
+BookOutcome = Literal["booked", "already_booked", Rejection, "error"]
 SmsKind = Literal["confirmation", "apology", "reminder", "rescheduled", "cancelled"]
 
 
@@ -124,23 +129,22 @@ class ConfirmationResult(BaseModel):
     sms: SmsResult | None = None
 
 
-class RescheduleRequest(BaseModel):
-    """Move a booking. `start` as a caller says it: local wall time in the org's zone
-    ("2026-11-25T10:00") or ISO 8601 with an offset. The Temporal UI sends this as the
-    `reschedule` signal's JSON input: {"start": "2026-11-25T10:00"}."""
+class RescheduleChange(BaseModel):
+    """Move a booking: the change as asked (raw; the workflow's activity validates it, unlike
+    the already validated `BookingRequest`). `start` as a caller says it: local wall time in
+    the org's zone ("2026-11-25T10:00") or ISO 8601 with an offset. The Temporal UI sends this
+    as the `reschedule` signal's JSON input: {"start": "2026-11-25T10:00"}."""
 
     start: str = Field(min_length=1, max_length=100)
 
 
-class CancelRequest(BaseModel):
+class CancelChange(BaseModel):
     """Cancel a booking; the `cancel` signal's JSON input: {"reason": "patient called"}."""
 
     reason: str = Field(default="cancelled", min_length=1, max_length=1000)
 
 
-LifecycleOutcome = Literal[
-    "rescheduled", "cancelled", "unchanged", "unavailable", "invalid", "refused", "error"
-]
+LifecycleOutcome = Literal["rescheduled", "cancelled", "unchanged", Rejection, "refused", "error"]
 
 
 class LifecycleResult(BaseModel):
@@ -181,7 +185,7 @@ class CancelBookingInput(BaseModel):
 class BookingState(BaseModel):
     """What the `status` query returns: the workflow's whole view of the booking."""
 
-    status: str
+    status: WorkflowStatus
     booking_id: UUID
     answer: BookResult | None = None
     starts_at: datetime | None = None
@@ -195,21 +199,22 @@ class BookingState(BaseModel):
     changes: list[str] = Field(default_factory=list)
 
 
-class BookingOutcome(BaseModel):
+class BookingWorkflowResult(BaseModel):
     """The workflow's result: the first answer given and how the booking ended."""
 
     answer: BookResult
-    final_status: str
+    final_status: WorkflowStatus
 
 
 class WorkflowTimings(BaseModel):
-    """Timer and retry lengths, passed in so tests (which cannot skip time) can shorten them."""
+    """Timer and retry lengths, passed in so tests (which cannot skip time) can shorten them.
+    Built from `Settings` (workflows.client.timings_from), which holds their defaults."""
 
-    retry_initial_interval: timedelta = timedelta(seconds=1)
-    retry_maximum_interval: timedelta = timedelta(minutes=1)
-    calendar_deadline_before_start: timedelta = timedelta(0)
-    reminder_lead_time: timedelta = timedelta(hours=24)
-    completion_grace: timedelta = timedelta(hours=2)
+    retry_initial_interval: timedelta
+    retry_maximum_interval: timedelta
+    calendar_deadline_before_start: timedelta
+    reminder_lead_time: timedelta
+    completion_grace: timedelta
 
 
 class BookingWorkflowInput(BaseModel):
@@ -217,7 +222,7 @@ class BookingWorkflowInput(BaseModel):
     previous release started have no such field and replay "three-local-activities"."""
 
     request: BookInput
-    timings: WorkflowTimings = Field(default_factory=WorkflowTimings)
+    timings: WorkflowTimings
     phase1: Literal["three-local-activities", "one-statement"] = "three-local-activities"
 
 
@@ -257,17 +262,18 @@ class StopChannelInput(BaseModel):
 
 class CalendarSyncTimings(BaseModel):
     """How often a calendar is reconciled without a push notification, and how long before a
-    push channel expires a new one is opened; settings, so tests can shorten them."""
+    push channel expires a new one is opened; settings, so tests can shorten them. Built from
+    `Settings` (workflows.client.calendar_sync_timings), which holds their defaults."""
 
-    reconcile_interval: timedelta = timedelta(minutes=10)
-    channel_renew_before: timedelta = timedelta(hours=12)
-    retry_initial_interval: timedelta = timedelta(seconds=1)
-    retry_maximum_interval: timedelta = timedelta(minutes=1)
+    reconcile_interval: timedelta
+    channel_renew_before: timedelta
+    retry_initial_interval: timedelta
+    retry_maximum_interval: timedelta
 
 
 class CalendarSyncInput(BaseModel):
     calendar: CalendarRef
-    timings: CalendarSyncTimings = Field(default_factory=CalendarSyncTimings)
+    timings: CalendarSyncTimings
 
 
 class CalendarSyncState(BaseModel):

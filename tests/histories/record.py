@@ -12,8 +12,11 @@ every folder there against the code under test.
 
 The script starts its own embedded Postgres, Temporal dev server and sandboxes, so it runs
 beside anything else; it uses only what every release so far has (`run_worker`,
-`request_booking`, the update and signal names), and imports nothing from tests/. It takes
-about six minutes: one booking lives through its reminder to the end of its visit.
+`request_booking`, the update, signal and query names as registered, payloads as plain JSON),
+and imports nothing from tests/. So it calls the handlers by name rather than by reference
+(tests/unit/test_workflow_handlers.py pins those names) and builds no payload class a release
+might rename. It takes about six minutes: one booking lives through its reminder to the end
+of its visit.
 """
 
 import argparse
@@ -39,7 +42,7 @@ from core.infra.config import Settings
 from core.infra.db import create_pool
 from core.infra.migrate import migrate
 from core.temporal.client import connect_temporal
-from core.temporal.models import CancelRequest, LifecycleResult, RescheduleRequest
+from core.temporal.models import LifecycleResult
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import start_embedded_temporal
 from sandbox.runner import running_sandboxes
@@ -171,20 +174,20 @@ async def scenarios(rec: Recorder, sandboxes: Any) -> None:
     moved = await confirmed(at(14))
     await moved.execute_update(
         "reschedule_booking",
-        RescheduleRequest(start=at(15).isoformat()),
+        {"start": at(15).isoformat()},
         result_type=LifecycleResult,
     )
     await rec.save("rescheduled_by_update", moved)
     cancelled = await confirmed(at(16))
     await cancelled.execute_update(
-        "cancel_booking", CancelRequest(reason="patient called"), result_type=LifecycleResult
+        "cancel_booking", {"reason": "patient called"}, result_type=LifecycleResult
     )
     await cancelled.result()
     await rec.save("cancelled_by_update", cancelled)
     signalled = await confirmed(at(17))
-    await signalled.signal("reschedule", RescheduleRequest(start=at(18).isoformat()))
+    await signalled.signal("reschedule", {"start": at(18).isoformat()})
     await _until(lambda: _changes(signalled, 1), "the signalled move")
-    await signalled.signal("cancel", CancelRequest(reason="clinic closed"))
+    await signalled.signal("cancel", {"reason": "clinic closed"})
     await signalled.result()
     await rec.save("moved_and_cancelled_by_signal", signalled)
 

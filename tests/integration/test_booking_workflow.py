@@ -27,6 +27,7 @@ from tests.conftest import running_worker
 from tests.factories import create_test_org
 from tests.reliability.processes import start_worker, worker_processes
 from worker.main import BookingWorkers
+from workflows.client import booking_state
 
 
 async def _events(sandboxes: Sandboxes, calendar_id: str) -> list[dict]:
@@ -61,10 +62,8 @@ async def test_happy_path_confirms_with_one_event_and_one_sms(
         answer.booking_id,
     )
     assert [r["to_status"] for r in trail] == ["held", "confirmed"]
-    state = await temporal_client.get_workflow_handle(booking_workflow_id(answer.booking_id)).query(
-        "status"
-    )
-    assert state["status"] == "confirmed"
+    state = await booking_state(temporal_client, booking_workflow_id(answer.booking_id))
+    assert state.status == "confirmed"
 
 
 async def test_calendar_answering_503_three_times_after_creating_confirms_with_one_event(

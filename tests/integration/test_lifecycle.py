@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 
 from core.infra.config import Settings
-from core.temporal.models import BookingOutcome, BookingState, LifecycleResult, RescheduleRequest
+from core.temporal.models import BookingWorkflowResult, LifecycleResult, RescheduleChange
 from core.temporal.names import APPOINTMENT_START, BOOKING_STATUS, booking_workflow_id
 from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
@@ -20,6 +20,8 @@ from tests.booking_helpers import book, local_start, unique_phone, wait_for_stat
 from tests.factories import TestOrg, create_test_org
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
 from worker.main import BookingWorkers
+from workflows.booking import BookingWorkflow
+from workflows.client import booking_workflow, reschedule_booking
 
 pytestmark = pytest.mark.integration
 
@@ -44,15 +46,15 @@ async def confirmed_booking(
     return answer.booking_id
 
 
-def workflow(client: Client, booking_id: UUID) -> WorkflowHandle:
-    return client.get_workflow_handle(booking_workflow_id(booking_id), result_type=BookingOutcome)
+def workflow(
+    client: Client, booking_id: UUID
+) -> WorkflowHandle[BookingWorkflow, BookingWorkflowResult]:
+    return booking_workflow(client, booking_workflow_id(booking_id))
 
 
 async def reschedule(client: Client, booking_id: UUID, start: datetime) -> LifecycleResult:
-    return await workflow(client, booking_id).execute_update(
-        "reschedule_booking",
-        RescheduleRequest(start=start.isoformat()),
-        result_type=LifecycleResult,
+    return await reschedule_booking(
+        client, booking_workflow_id(booking_id), RescheduleChange(start=start.isoformat())
     )
 
 
@@ -251,10 +253,15 @@ async def test_signals_sent_as_the_temporal_ui_sends_them(
         temporal_client, booking_settings, org, pool, local_start(7, time(10))
     )
     handle = workflow(temporal_client, booking_id)
-    # The UI's "Send a Signal" sends the name and plain JSON.
-    await handle.signal("reschedule", {"start": local_start(7, time(16)).isoformat()})
-    await handle.signal("reschedule", {"start": local_start(7, time(16)).isoformat()})
-    await handle.signal("cancel", {"reason": "operator: clinic closed"})
+    # The UI's "Send a Signal" sends the registered name ("reschedule", "cancel") and plain
+    # JSON: what signalling the handler by reference with a dict sends.
+    await handle.signal(
+        BookingWorkflow.reschedule_signal, {"start": local_start(7, time(16)).isoformat()}
+    )
+    await handle.signal(
+        BookingWorkflow.reschedule_signal, {"start": local_start(7, time(16)).isoformat()}
+    )
+    await handle.signal(BookingWorkflow.cancel_signal, {"reason": "operator: clinic closed"})
     outcome = await handle.result()
     assert outcome.final_status == "cancelled"
     row = await pool.fetchrow(
@@ -292,9 +299,9 @@ async def test_reminder_fires_after_the_lead_time_and_not_after_a_cancel(
         temporal_client, booking_settings, org, pool, start_cancelled
     )
     handle = workflow(temporal_client, cancelled)
-    state = await handle.query("status", result_type=BookingState)
+    state = await handle.query(BookingWorkflow.status)
     assert state.reminder_due_at == start_cancelled - booking_settings.reminder_lead_time
-    await handle.signal("cancel", {"reason": "changed plans"})
+    await handle.signal(BookingWorkflow.cancel_signal, {"reason": "changed plans"})
     try:
         outcome = await asyncio.wait_for(handle.result(), timeout=30)
     except TimeoutError:
@@ -325,7 +332,7 @@ async def test_no_reminder_when_booked_inside_the_lead_time_and_rearmed_on_resch
         pool,
         local_start(9, time(10)),
     )
-    state = await workflow(temporal_client, inside).query("status", result_type=BookingState)
+    state = await workflow(temporal_client, inside).query(BookingWorkflow.status)
     assert state.reminder_due_at is None
     lead = timedelta(hours=24)
     armed = await confirmed_booking(
@@ -336,7 +343,7 @@ async def test_no_reminder_when_booked_inside_the_lead_time_and_rearmed_on_resch
         local_start(9, time(12)),
     )
     await reschedule(temporal_client, armed, local_start(9, time(17)))
-    state = await workflow(temporal_client, armed).query("status", result_type=BookingState)
+    state = await workflow(temporal_client, armed).query(BookingWorkflow.status)
     assert state.reminder_due_at == local_start(9, time(17)) - lead
     assert state.starts_at == local_start(9, time(17))
     assert any("rescheduled" in change for change in state.changes)
@@ -365,7 +372,7 @@ async def test_calendar_retries_show_in_the_workflow_details(
     seen: set[str] = set()
     deadline = asyncio.get_running_loop().time() + 30
     while "confirmed" not in seen and asyncio.get_running_loop().time() < deadline:
-        state = await handle.query("status", result_type=BookingState)
+        state = await handle.query(BookingWorkflow.status)
         seen.add(state.waiting_for or "")
         seen.add(state.status)
         await asyncio.sleep(0.05)

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.infra.config import Settings
 from core.temporal.client import connect_temporal
-from core.temporal.models import BookingOutcome, CancelRequest, LifecycleResult
+from core.temporal.models import CancelChange
 from core.temporal.names import booking_workflow_id, side_effect_task_queue
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
@@ -22,6 +22,7 @@ from tests.factories import TestOrg, create_test_org
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
 from worker.main import BookingWorkers
 from worker.telemetry import worker_runtime
+from workflows.client import booking_workflow, cancel_booking
 
 pytestmark = pytest.mark.integration
 
@@ -189,14 +190,10 @@ async def test_worker_serves_temporal_sdk_metrics(
         assert answer.outcome == "booked", answer.message
         assert answer.booking_id is not None
         await wait_for_status(pool, answer.booking_id, {"confirmed"})
-        handle = client.get_workflow_handle(
-            booking_workflow_id(answer.booking_id), result_type=BookingOutcome
-        )
-        cancelled = await handle.execute_update(
-            "cancel_booking", CancelRequest(reason="metrics test"), result_type=LifecycleResult
-        )
+        workflow_id = booking_workflow_id(answer.booking_id)
+        cancelled = await cancel_booking(client, workflow_id, CancelChange(reason="metrics test"))
         assert cancelled.outcome == "cancelled"
-        assert (await handle.result()).final_status == "cancelled"
+        assert (await booking_workflow(client, workflow_id).result()).final_status == "cancelled"
         samples = await worker_samples(address, settings.temporal_task_queue)
     queue = settings.temporal_task_queue
     side_effects = side_effect_task_queue(queue)

@@ -16,17 +16,13 @@ from temporalio.client import Client
 
 from core.domain.org_spec import ServiceSpec
 from core.infra.config import Settings
-from core.temporal.models import (
-    BookResult,
-    CancelRequest,
-    LifecycleResult,
-    RescheduleRequest,
-)
+from core.temporal.models import BookResult, CancelChange, LifecycleResult, RescheduleChange
 from core.temporal.names import booking_workflow_id
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
 from tests.factories import TestOrg, create_test_org
 from worker.main import BookingWorkers
+from workflows.client import cancel_booking, reschedule_booking
 
 pytestmark = pytest.mark.integration
 
@@ -68,9 +64,13 @@ async def org_bookings(pool: asyncpg.Pool, org: TestOrg) -> list[tuple[datetime,
     return [(row["starts_at"], row["status"]) for row in rows]
 
 
-async def change(client: Client, booking_id: UUID, update: str, request: object) -> LifecycleResult:
-    handle = client.get_workflow_handle(booking_workflow_id(booking_id))
-    return await handle.execute_update(update, request, result_type=LifecycleResult)
+async def change(
+    client: Client, booking_id: UUID, request: RescheduleChange | CancelChange
+) -> LifecycleResult:
+    workflow_id = booking_workflow_id(booking_id)
+    if isinstance(request, RescheduleChange):
+        return await reschedule_booking(client, workflow_id, request)
+    return await cancel_booking(client, workflow_id, request)
 
 
 async def test_a_held_booking_and_then_a_confirmed_one_keep_the_slot(
@@ -141,7 +141,7 @@ async def test_a_cancelled_booking_frees_its_slot(
     first = await booked(temporal_client, booking_settings, org, start)
     await wait_for_status(pool, first, {"confirmed"})
     await refused(temporal_client, booking_settings, org, start)
-    result = await change(temporal_client, first, "cancel_booking", CancelRequest(reason="ill"))
+    result = await change(temporal_client, first, CancelChange(reason="ill"))
     assert result.outcome == "cancelled", result.message
 
     second = await booked(temporal_client, booking_settings, org, start)
@@ -188,8 +188,8 @@ async def test_the_service_buffer_is_part_of_the_occupied_time(
         await wait_for_status(pool, booking_id, {"confirmed"})
 
     async def move_later(to: datetime) -> LifecycleResult:
-        request = RescheduleRequest(start=to.isoformat())
-        return await change(temporal_client, later, "reschedule_booking", request)
+        request = RescheduleChange(start=to.isoformat())
+        return await change(temporal_client, later, request)
 
     # 11:15 is inside the buffer of 10:45's booking (busy until 11:30).
     into_buffer = await move_later(ten + 75 * minutes)

@@ -34,6 +34,7 @@ from tests.voice_helpers import (
     vapi_message,
 )
 from worker.main import BookingWorkers
+from workflows.client import booking_state
 
 pytestmark = pytest.mark.integration
 
@@ -114,8 +115,7 @@ async def confirmed(
 
 
 async def workflow_state(client: Client, booking_id: UUID) -> BookingState:
-    handle = client.get_workflow_handle(booking_workflow_id(booking_id))
-    return await handle.query("status", result_type=BookingState)
+    return await booking_state(client, booking_workflow_id(booking_id))
 
 
 async def calendar_writes(sandboxes: Sandboxes, org: TestOrg) -> int:

@@ -7,11 +7,11 @@ not exist (a NotFound logged as a failed booking).
 
 from typing import get_args
 
+from core.domain.messages import CHANGE_REFUSALS
 from core.temporal.models import BookOutcome
-from workflows.booking import _REFUSALS
 
 
 def test_every_answer_that_made_no_booking_refuses_changes() -> None:
     not_booked = [outcome for outcome in get_args(BookOutcome) if outcome != "booked"]
     assert not_booked, "BookOutcome lists the answers"
-    assert [outcome for outcome in not_booked if outcome not in _REFUSALS] == []
+    assert [outcome for outcome in not_booked if outcome not in CHANGE_REFUSALS] == []
