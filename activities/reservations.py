@@ -27,8 +27,10 @@ from core.domain.scheduling import (
     search_window,
     unavailable_message,
 )
+from core.domain.statuses import OCCUPYING
 from core.errors import InvalidInput
 from core.repositories import reservations
+from core.repositories.reservations import ReserveOutcome
 from core.temporal.models import BookingRequest, BookInput, BookResult, ReserveResult
 from core.temporal.names import booking_workflow_id
 
@@ -102,9 +104,9 @@ class ReservationActivities:
             window=window,
         )
         match reservation.outcome:
-            case "stale":
+            case ReserveOutcome.STALE:
                 return None
-            case "booked":
+            case ReserveOutcome.BOOKED:
                 return _booked(
                     request,
                     plan,
@@ -114,14 +116,14 @@ class ReservationActivities:
                     ends,
                     moved=start.moved_to_this_year,
                 )
-            case "retried":
+            case ReserveOutcome.RETRIED:
                 # An earlier attempt of this activity inserted it and its answer was lost.
                 assert reservation.booking is not None
                 return _retried(request, plan, reservation.booking, moved=start.moved_to_this_year)
-            case "already_booked":
+            case ReserveOutcome.ALREADY_BOOKED:
                 assert reservation.booking is not None
                 return _already_booked(plan.catalog, reservation.booking)
-            case _:  # blocked, taken
+            case ReserveOutcome.BLOCKED | ReserveOutcome.TAKEN:
                 options = alternatives_in(reservation.busy, plan.rules, after=begins, now=now)
                 return _unavailable(REFUSALS["busy"], options, plan.rules)
 
@@ -213,7 +215,7 @@ def _retried(
     request: BookInput, plan: _Plan, found: reservations.FoundBooking, *, moved: bool
 ) -> ReserveResult:
     """This request's own booking, made by an earlier attempt whose answer was lost."""
-    if found.status not in ("held", "confirmed"):
+    if found.status not in OCCUPYING:
         return _answer(BookResult(outcome="invalid", message=_GONE, field="booking_id"))
     return _booked(
         request,

@@ -16,8 +16,10 @@ from core.domain.scheduling import (
     check_requested_start,
     unavailable_message,
 )
+from core.domain.statuses import OCCUPYING
 from core.errors import InvalidInput, SlotUnavailable
 from core.repositories import bookings as booking_repo
+from core.repositories.bookings import MoveOutcome
 from core.temporal.models import (
     CancelBookingInput,
     ConfirmBookingInput,
@@ -64,29 +66,29 @@ class SlotActivities:
         ref = move.booking
         now = datetime.now(UTC)
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
-        if booking["status"] not in ("held", "confirmed"):
+        if booking.status not in OCCUPYING:
             raise InvalidInput(
-                f"This booking is {booking['status']}; it can't be moved.", field="booking_id"
+                f"This booking is {booking.status}; it can't be moved.", field="booking_id"
             )
         current = MovedSlot(
             moved=False,
-            starts_at=booking["starts_at"],
-            ends_at=booking["ends_at"],
-            previous_start=booking["starts_at"],
-            previous_end=booking["ends_at"],
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+            previous_start=booking.starts_at,
+            previous_end=booking.ends_at,
         )
         while True:
             catalog, (rules, provider) = await self._catalogs.resolve(
                 ref.org_id,
                 lambda catalog: (
-                    catalog.rules(catalog.service_by_id(booking["service_id"])),
-                    catalog.provider(str(booking["provider_id"])),
+                    catalog.rules(catalog.service_by_id(booking.service_id)),
+                    catalog.provider(str(booking.provider_id)),
                 ),
             )
             start = check_requested_start(move.start, rules, now)
             if isinstance(start, Refusal):
                 reason, after = start.reason, start.after
-            elif start.at == booking["starts_at"]:
+            elif start.at == booking.starts_at:
                 return current
             else:
                 begins, occupied_until = occupied_range(start.at, rules)
@@ -98,7 +100,7 @@ class SlotActivities:
                     ends_at=begins + rules.duration,
                     occupied_until=occupied_until,
                 )
-                if outcome == "moved":
+                if outcome == MoveOutcome.MOVED:
                     return current.model_copy(
                         update={
                             "moved": True,
@@ -106,7 +108,7 @@ class SlotActivities:
                             "ends_at": begins + rules.duration,
                         }
                     )
-                if outcome == "gone":
+                if outcome == MoveOutcome.GONE:
                     raise InvalidInput("This booking can no longer be moved.", field="booking_id")
                 reason, after = REFUSALS["busy"], begins
             options = await alternatives_after(
@@ -127,7 +129,7 @@ class SlotActivities:
         ref = restore.booking
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
         _, rules = await self._catalogs.resolve(
-            ref.org_id, lambda catalog: catalog.rules(catalog.service_by_id(booking["service_id"]))
+            ref.org_id, lambda catalog: catalog.rules(catalog.service_by_id(booking.service_id))
         )
         begins, occupied_until = occupied_range(restore.starts_at, rules)
         outcome = await booking_repo.move(
@@ -140,11 +142,11 @@ class SlotActivities:
             # The old time was the booking's own: a block that arrived since does not undo that.
             respect_calendar=False,
         )
-        if outcome == "taken":
+        if outcome == MoveOutcome.TAKEN:
             raise SlotUnavailable(
                 "The previous time was booked by someone else meanwhile.", alternatives=[]
             )
-        return outcome == "moved"
+        return outcome == MoveOutcome.MOVED
 
     @activity.defn
     @typed_errors
