@@ -8,18 +8,12 @@ from temporalio import activity
 from activities.confirmation import confirm
 from activities.errors import typed_errors
 from core.domain.availability import occupied_range
-from core.domain.scheduling import (
-    REFUSALS,
-    CatalogCache,
-    Refusal,
-    alternatives_after,
-    check_requested_start,
-    unavailable_message,
-)
+from core.domain.catalog import Offering, OrgCatalog
+from core.domain.scheduling import CatalogCache, Refusal, check_requested_start, unavailable_after
 from core.domain.statuses import OCCUPYING
 from core.errors import InvalidInput, SlotUnavailable
 from core.repositories import bookings as booking_repo
-from core.repositories.bookings import MoveOutcome
+from core.repositories.bookings import Booking, MoveOutcome
 from core.temporal.models import (
     CancelBookingInput,
     ConfirmBookingInput,
@@ -78,16 +72,11 @@ class SlotActivities:
             previous_end=booking.ends_at,
         )
         while True:
-            catalog, (rules, provider) = await self._catalogs.resolve(
-                ref.org_id,
-                lambda catalog: (
-                    catalog.rules(catalog.service_by_id(booking.service_id)),
-                    catalog.provider(str(booking.provider_id)),
-                ),
-            )
+            catalog, offering = await self._offering(booking)
+            rules = offering.rules
             start = check_requested_start(move.start, rules, now)
             if isinstance(start, Refusal):
-                reason, after = start.reason, start.after
+                refusal = start
             elif start.at == booking.starts_at:
                 return current
             else:
@@ -110,14 +99,12 @@ class SlotActivities:
                     )
                 if outcome == MoveOutcome.GONE:
                     raise InvalidInput("This booking can no longer be moved.", field="booking_id")
-                reason, after = REFUSALS["busy"], begins
-            options = await alternatives_after(
-                self._pool, self._catalogs, catalog, provider, rules, after=after, now=now
+                refusal = Refusal.taken(begins)  # TAKEN or BLOCKED
+            unavailable = await unavailable_after(
+                self._pool, self._catalogs, catalog, offering, refusal, now=now
             )
-            if options is not None:
-                raise SlotUnavailable(
-                    unavailable_message(reason, options, rules), alternatives=options
-                )
+            if unavailable is not None:
+                raise unavailable
 
     @activity.defn
     @typed_errors
@@ -128,10 +115,8 @@ class SlotActivities:
         """
         ref = restore.booking
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
-        _, rules = await self._catalogs.resolve(
-            ref.org_id, lambda catalog: catalog.rules(catalog.service_by_id(booking.service_id))
-        )
-        begins, occupied_until = occupied_range(restore.starts_at, rules)
+        _, offering = await self._offering(booking)
+        begins, occupied_until = occupied_range(restore.starts_at, offering.rules)
         outcome = await booking_repo.move(
             self._pool,
             org_id=ref.org_id,
@@ -147,6 +132,13 @@ class SlotActivities:
                 "The previous time was booked by someone else meanwhile.", alternatives=[]
             )
         return outcome == MoveOutcome.MOVED
+
+    async def _offering(self, booking: Booking) -> tuple[OrgCatalog, Offering]:
+        """The booking's provider and service, with the rules from the org's configuration."""
+        return await self._catalogs.resolve(
+            booking.org_id,
+            lambda catalog: catalog.booked_offering(booking.provider_id, booking.service_id),
+        )
 
     @activity.defn
     @typed_errors
