@@ -6,6 +6,7 @@ from temporalio import activity
 from activities.errors import typed_errors
 from core.errors import PermanentServiceError
 from core.repositories import bookings as booking_repo
+from core.repositories.bookings import Booking
 from core.temporal.models import BookingRef, CalendarEventResult
 from core.vendors.calendar import CalendarClient, event_id_for_booking
 
@@ -24,20 +25,20 @@ class CalendarActivities:
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
         return CalendarEventResult(event_id=await self.ensure_event(booking))
 
-    async def ensure_event(self, booking: asyncpg.Record) -> str:
+    async def ensure_event(self, booking: Booking) -> str:
         """The booking's event id, creating the event unless an earlier attempt did (409).
 
         PermanentServiceError when our own compensation already deleted it: Google never
         reuses a deleted event's id.
         """
         event = await self._calendar.insert_event(
-            calendar_id=booking["calendar_id"],
-            event_id=event_id_for_booking(booking["id"]),
-            summary=f"{booking['service_name']}: {booking['contact_name'] or 'caller'}",
+            calendar_id=booking.calendar_id,
+            event_id=event_id_for_booking(booking.id),
+            summary=f"{booking.service_name}: {booking.contact_name or 'caller'}",
             description=_description(booking),
-            start=booking["starts_at"],
-            end=booking["ends_at"],
-            time_zone=booking["time_zone"],
+            start=booking.starts_at,
+            end=booking.ends_at,
+            time_zone=booking.time_zone,
         )
         if event.cancelled:
             # Our own compensation deleted it earlier; Google never reuses a deleted id.
@@ -53,11 +54,11 @@ class CalendarActivities:
         a second move sends the latest time); idempotent."""
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
         event = await self._calendar.move_event(
-            calendar_id=booking["calendar_id"],
+            calendar_id=booking.calendar_id,
             event_id=event_id_for_booking(ref.booking_id),
-            start=booking["starts_at"],
-            end=booking["ends_at"],
-            time_zone=booking["time_zone"],
+            start=booking.starts_at,
+            end=booking.ends_at,
+            time_zone=booking.time_zone,
         )
         return CalendarEventResult(event_id=event.id)
 
@@ -67,17 +68,17 @@ class CalendarActivities:
         """Compensation: delete the booking's event; False when it was already gone."""
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
         return await self._calendar.delete_event(
-            calendar_id=booking["calendar_id"], event_id=event_id_for_booking(ref.booking_id)
+            calendar_id=booking.calendar_id, event_id=event_id_for_booking(ref.booking_id)
         )
 
 
-def _description(booking: asyncpg.Record) -> str:
-    lines = [f"Booked by voice agent for {booking['org_name']}."]
-    if booking["contact_phone"]:
-        lines.append(f"Phone: {booking['contact_phone']}")
-    if booking["contact_email"]:
-        lines.append(f"Email: {booking['contact_email']}")
-    if booking["notes"]:
-        lines.append(f"Notes: {booking['notes']}")
-    lines.append(f"Booking id: {booking['id']}")
+def _description(booking: Booking) -> str:
+    lines = [f"Booked by voice agent for {booking.org_name}."]
+    if booking.contact_phone:
+        lines.append(f"Phone: {booking.contact_phone}")
+    if booking.contact_email:
+        lines.append(f"Email: {booking.contact_email}")
+    if booking.notes:
+        lines.append(f"Notes: {booking.notes}")
+    lines.append(f"Booking id: {booking.id}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from activities.calendar import CalendarActivities
 from activities.errors import typed_errors
 from activities.heartbeat import heartbeating
 from activities.sms import SmsActivities
+from core.domain.statuses import BookingStatus
 from core.repositories import bookings as booking_repo
 from core.temporal.models import BookingRef, ConfirmationResult, SendSmsInput
 
@@ -40,8 +41,11 @@ class ConfirmationActivities:
             booking = await booking_repo.get(
                 self._pool, org_id=ref.org_id, booking_id=ref.booking_id
             )
-            event_id = booking["calendar_event_id"]
-            if booking["status"] != "confirmed":
+            if booking.status == BookingStatus.CONFIRMED:
+                # The schema's bookings_confirmed_has_event: confirmed means the event exists.
+                assert booking.calendar_event_id is not None
+                event_id = booking.calendar_event_id
+            else:
                 event_id = await self._calendar.ensure_event(booking)
                 await confirm(self._pool, ref, event_id)
             try:
@@ -57,13 +61,13 @@ class ConfirmationActivities:
             return ConfirmationResult(event_id=event_id, sms=sms)
 
 
-async def confirm(pool: asyncpg.Pool, ref: BookingRef, event_id: str) -> str:
+async def confirm(pool: asyncpg.Pool, ref: BookingRef, event_id: str) -> BookingStatus:
     """`held` → `confirmed` with the event id, in one statement; idempotent. BookingNotHeld
     (final) when the booking is in any other state: the workflow compensates."""
     status = await booking_repo.confirm(
         pool, org_id=ref.org_id, booking_id=ref.booking_id, event_id=event_id
     )
-    if status != "confirmed":
+    if status != BookingStatus.CONFIRMED:
         raise ApplicationError(
             f"booking is {status}, not held; it cannot be confirmed",
             type="BookingNotHeld",

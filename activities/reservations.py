@@ -14,21 +14,21 @@ from temporalio import activity
 
 from activities.errors import typed_errors
 from core.domain import messages
-from core.domain.availability import SchedulingRules, occupied_range
-from core.domain.catalog import OrgCatalog, ProviderInfo, ServiceInfo
+from core.domain.availability import occupied_range
+from core.domain.catalog import Offering, OrgCatalog
 from core.domain.normalize import ParsedTime, normalize_email, normalize_name, normalize_phone
 from core.domain.scheduling import (
-    REFUSALS,
     CatalogCache,
     Refusal,
-    alternatives_after,
-    alternatives_in,
     check_requested_start,
     search_window,
-    unavailable_message,
+    unavailable,
+    unavailable_after,
 )
-from core.errors import InvalidInput
+from core.domain.statuses import OCCUPYING
+from core.errors import InvalidInput, SlotUnavailable
 from core.repositories import reservations
+from core.repositories.reservations import ReserveOutcome
 from core.temporal.models import BookingRequest, BookInput, BookResult, ReserveResult
 from core.temporal.names import booking_workflow_id
 
@@ -40,9 +40,7 @@ class _Plan:
     """A request read against the org's configuration, before anything is written."""
 
     catalog: OrgCatalog
-    provider: ProviderInfo
-    service: ServiceInfo
-    rules: SchedulingRules
+    offering: Offering
     name: str | None
     phone: str | None
     email: str | None
@@ -81,17 +79,18 @@ class ReservationActivities:
         self, request: BookInput, plan: _Plan, start: ParsedTime, now: datetime
     ) -> ReserveResult | None:
         """One statement; None when the cached configuration turned out stale."""
-        begins, occupied_until = occupied_range(start.at, plan.rules)
-        ends = begins + plan.service.duration
-        _, window = search_window(begins, plan.rules, now)
+        rules = plan.offering.rules
+        begins, occupied_until = occupied_range(start.at, rules)
+        ends = begins + plan.offering.service.duration
+        _, window = search_window(begins, rules, now)
         reservation = await reservations.reserve(
             self._pool,
             org_id=request.org_id,
             config_version=plan.catalog.version,
             booking_id=request.booking_id,
             workflow_id=booking_workflow_id(request.booking_id),
-            provider_id=plan.provider.id,
-            service_id=plan.service.id,
+            provider_id=plan.offering.provider.id,
+            service_id=plan.offering.service.id,
             phone=plan.phone,
             email=plan.email,
             name=plan.name,
@@ -102,28 +101,22 @@ class ReservationActivities:
             window=window,
         )
         match reservation.outcome:
-            case "stale":
+            case ReserveOutcome.STALE:
                 return None
-            case "booked":
+            case ReserveOutcome.BOOKED:
                 return _booked(
-                    request,
-                    plan,
-                    plan.provider,
-                    plan.service,
-                    begins,
-                    ends,
-                    moved=start.moved_to_this_year,
+                    request, plan, plan.offering, begins, ends, moved=start.moved_to_this_year
                 )
-            case "retried":
+            case ReserveOutcome.RETRIED:
                 # An earlier attempt of this activity inserted it and its answer was lost.
                 assert reservation.booking is not None
                 return _retried(request, plan, reservation.booking, moved=start.moved_to_this_year)
-            case "already_booked":
+            case ReserveOutcome.ALREADY_BOOKED:
                 assert reservation.booking is not None
                 return _already_booked(plan.catalog, reservation.booking)
-            case _:  # blocked, taken
-                options = alternatives_in(reservation.busy, plan.rules, after=begins, now=now)
-                return _unavailable(REFUSALS["busy"], options, plan.rules)
+            case ReserveOutcome.BLOCKED | ReserveOutcome.TAKEN:
+                taken = Refusal.taken(begins)
+                return _unavailable(unavailable(taken, reservation.busy, rules, now=now))
 
     async def _refused(
         self, request: BookInput, plan: _Plan, refusal: Refusal, now: datetime
@@ -137,18 +130,10 @@ class ReservationActivities:
             )
             if existing is not None:
                 return _retried(request, plan, existing, moved=False)
-        options = await alternatives_after(
-            self._pool,
-            self._catalogs,
-            plan.catalog,
-            plan.provider,
-            plan.rules,
-            after=refusal.after,
-            now=now,
+        refused = await unavailable_after(
+            self._pool, self._catalogs, plan.catalog, plan.offering, refusal, now=now
         )
-        if options is None:
-            return None
-        return _unavailable(refusal.reason, options, plan.rules)
+        return _unavailable(refused) if refused is not None else None
 
 
 def _plan(request: BookInput, catalog: OrgCatalog, now: datetime) -> _Plan:
@@ -159,11 +144,9 @@ def _plan(request: BookInput, catalog: OrgCatalog, now: datetime) -> _Plan:
     email = normalize_email(request.email) if request.email else None
     if phone is None and email is None:
         raise InvalidInput("I need a phone number or an email address to book.", field="phone")
-    provider = catalog.provider(request.provider)
-    service = catalog.service(request.service)
-    rules = catalog.rules(service)
-    start = check_requested_start(request.start, rules, now)
-    return _Plan(catalog, provider, service, rules, name, phone, email, start)
+    offering = catalog.offering(request.provider, request.service)
+    start = check_requested_start(request.start, offering.rules, now)
+    return _Plan(catalog, offering, name, phone, email, start)
 
 
 def _answer(answer: BookResult, booking: BookingRequest | None = None) -> ReserveResult:
@@ -173,14 +156,14 @@ def _answer(answer: BookResult, booking: BookingRequest | None = None) -> Reserv
 def _booked(
     request: BookInput,
     plan: _Plan,
-    provider: ProviderInfo,
-    service: ServiceInfo,
+    offering: Offering,
     begins: datetime,
     ends: datetime,
     *,
     moved: bool,
 ) -> ReserveResult:
     catalog = plan.catalog
+    provider, service = offering.provider, offering.service
     booking = BookingRequest(
         org_id=request.org_id,
         booking_id=request.booking_id,
@@ -213,21 +196,14 @@ def _retried(
     request: BookInput, plan: _Plan, found: reservations.FoundBooking, *, moved: bool
 ) -> ReserveResult:
     """This request's own booking, made by an earlier attempt whose answer was lost."""
-    if found.status not in ("held", "confirmed"):
+    if found.status not in OCCUPYING:
         return _answer(BookResult(outcome="invalid", message=_GONE, field="booking_id"))
-    return _booked(
-        request,
-        plan,
-        plan.catalog.provider(str(found.provider_id)),
-        plan.catalog.service_by_id(found.service_id),
-        found.starts_at,
-        found.ends_at,
-        moved=moved,
-    )
+    offering = plan.catalog.booked_offering(found.provider_id, found.service_id)
+    return _booked(request, plan, offering, found.starts_at, found.ends_at, moved=moved)
 
 
 def _already_booked(catalog: OrgCatalog, found: reservations.FoundBooking) -> ReserveResult:
-    provider = catalog.provider(str(found.provider_id))
+    provider = catalog.provider_by_id(found.provider_id)
     service = catalog.service_by_id(found.service_id)
     message = messages.already_booked(
         service=service.name, provider=provider.name, at=found.starts_at, tz=catalog.time_zone
@@ -242,11 +218,10 @@ def _already_booked(catalog: OrgCatalog, found: reservations.FoundBooking) -> Re
     )
 
 
-def _unavailable(reason: str, options: list[datetime], rules: SchedulingRules) -> ReserveResult:
+def _unavailable(refused: SlotUnavailable) -> ReserveResult:
+    """The refusal as the caller's answer: phase 1 answers it rather than raising it."""
     return _answer(
         BookResult(
-            outcome="unavailable",
-            message=unavailable_message(reason, options, rules),
-            alternatives=options,
+            outcome="unavailable", message=refused.message, alternatives=refused.alternatives
         )
     )

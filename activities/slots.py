@@ -8,16 +8,12 @@ from temporalio import activity
 from activities.confirmation import confirm
 from activities.errors import typed_errors
 from core.domain.availability import occupied_range
-from core.domain.scheduling import (
-    REFUSALS,
-    CatalogCache,
-    Refusal,
-    alternatives_after,
-    check_requested_start,
-    unavailable_message,
-)
+from core.domain.catalog import Offering, OrgCatalog
+from core.domain.scheduling import CatalogCache, Refusal, check_requested_start, unavailable_after
+from core.domain.statuses import OCCUPYING
 from core.errors import InvalidInput, SlotUnavailable
 from core.repositories import bookings as booking_repo
+from core.repositories.bookings import Booking, MoveOutcome
 from core.temporal.models import (
     CancelBookingInput,
     ConfirmBookingInput,
@@ -64,29 +60,24 @@ class SlotActivities:
         ref = move.booking
         now = datetime.now(UTC)
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
-        if booking["status"] not in ("held", "confirmed"):
+        if booking.status not in OCCUPYING:
             raise InvalidInput(
-                f"This booking is {booking['status']}; it can't be moved.", field="booking_id"
+                f"This booking is {booking.status}; it can't be moved.", field="booking_id"
             )
         current = MovedSlot(
             moved=False,
-            starts_at=booking["starts_at"],
-            ends_at=booking["ends_at"],
-            previous_start=booking["starts_at"],
-            previous_end=booking["ends_at"],
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+            previous_start=booking.starts_at,
+            previous_end=booking.ends_at,
         )
         while True:
-            catalog, (rules, provider) = await self._catalogs.resolve(
-                ref.org_id,
-                lambda catalog: (
-                    catalog.rules(catalog.service_by_id(booking["service_id"])),
-                    catalog.provider(str(booking["provider_id"])),
-                ),
-            )
+            catalog, offering = await self._offering(booking)
+            rules = offering.rules
             start = check_requested_start(move.start, rules, now)
             if isinstance(start, Refusal):
-                reason, after = start.reason, start.after
-            elif start.at == booking["starts_at"]:
+                refusal = start
+            elif start.at == booking.starts_at:
                 return current
             else:
                 begins, occupied_until = occupied_range(start.at, rules)
@@ -98,7 +89,7 @@ class SlotActivities:
                     ends_at=begins + rules.duration,
                     occupied_until=occupied_until,
                 )
-                if outcome == "moved":
+                if outcome == MoveOutcome.MOVED:
                     return current.model_copy(
                         update={
                             "moved": True,
@@ -106,16 +97,14 @@ class SlotActivities:
                             "ends_at": begins + rules.duration,
                         }
                     )
-                if outcome == "gone":
+                if outcome == MoveOutcome.GONE:
                     raise InvalidInput("This booking can no longer be moved.", field="booking_id")
-                reason, after = REFUSALS["busy"], begins
-            options = await alternatives_after(
-                self._pool, self._catalogs, catalog, provider, rules, after=after, now=now
+                refusal = Refusal.taken(begins)  # TAKEN or BLOCKED
+            unavailable = await unavailable_after(
+                self._pool, self._catalogs, catalog, offering, refusal, now=now
             )
-            if options is not None:
-                raise SlotUnavailable(
-                    unavailable_message(reason, options, rules), alternatives=options
-                )
+            if unavailable is not None:
+                raise unavailable
 
     @activity.defn
     @typed_errors
@@ -126,10 +115,8 @@ class SlotActivities:
         """
         ref = restore.booking
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
-        _, rules = await self._catalogs.resolve(
-            ref.org_id, lambda catalog: catalog.rules(catalog.service_by_id(booking["service_id"]))
-        )
-        begins, occupied_until = occupied_range(restore.starts_at, rules)
+        _, offering = await self._offering(booking)
+        begins, occupied_until = occupied_range(restore.starts_at, offering.rules)
         outcome = await booking_repo.move(
             self._pool,
             org_id=ref.org_id,
@@ -140,11 +127,18 @@ class SlotActivities:
             # The old time was the booking's own: a block that arrived since does not undo that.
             respect_calendar=False,
         )
-        if outcome == "taken":
+        if outcome == MoveOutcome.TAKEN:
             raise SlotUnavailable(
                 "The previous time was booked by someone else meanwhile.", alternatives=[]
             )
-        return outcome == "moved"
+        return outcome == MoveOutcome.MOVED
+
+    async def _offering(self, booking: Booking) -> tuple[OrgCatalog, Offering]:
+        """The booking's provider and service, with the rules from the org's configuration."""
+        return await self._catalogs.resolve(
+            booking.org_id,
+            lambda catalog: catalog.booked_offering(booking.provider_id, booking.service_id),
+        )
 
     @activity.defn
     @typed_errors

@@ -22,6 +22,8 @@ from core.infra.masking import mask_phone
 from core.repositories import bookings as booking_repo
 from core.repositories import opt_outs
 from core.repositories import sms as sms_repo
+from core.repositories.bookings import Booking
+from core.repositories.sms import LedgerRow
 from core.temporal.models import SendSmsInput, SmsResult
 from core.vendors.sms import SentSms, SmsSender
 
@@ -57,9 +59,7 @@ class SmsActivities:
         async with heartbeating():
             return await self.deliver(request)
 
-    async def deliver(
-        self, request: SendSmsInput, booking: asyncpg.Record | None = None
-    ) -> SmsResult:
+    async def deliver(self, request: SendSmsInput, booking: Booking | None = None) -> SmsResult:
         """Send the booking's message of this kind once. `booking` is the booking's row
         (`bookings.get`) when the caller has just read it, saving a second read.
 
@@ -75,16 +75,16 @@ class SmsActivities:
             booking = await booking_repo.get(
                 self._pool, org_id=ref.org_id, booking_id=ref.booking_id
             )
-        phone = booking["contact_phone"]
+        phone = booking.contact_phone
         if phone is None:
             return SmsResult(status="skipped", error_code="no_phone")
         body = messages.sms_body(
             request.kind,
-            org=booking["org_name"],
-            service=booking["service_name"],
-            provider=booking["provider_name"],
-            at=booking["starts_at"],
-            tz=ensure_timezone(booking["time_zone"]),
+            org=booking.org_name,
+            service=booking.service_name,
+            provider=booking.provider_name,
+            at=booking.starts_at,
+            tz=ensure_timezone(booking.time_zone),
         )
         row = await sms_repo.claim(
             self._pool,
@@ -95,14 +95,14 @@ class SmsActivities:
             to_phone=phone,
             body=body,
         )
-        if row["twilio_sid"] is not None or row["status"] in _HANDLED:
+        if row.twilio_sid is not None or row.status in _HANDLED:
             return SmsResult(
-                status=row["status"], twilio_sid=row["twilio_sid"], error_code=row["error_code"]
+                status=row.status, twilio_sid=row.twilio_sid, error_code=row.error_code
             )
-        sender = booking["sms_sender"]
+        sender = booking.sms_sender
         if not sender:
             await sms_repo.record_outcome(
-                self._pool, message_id=row["id"], status="skipped", error_code="no_sender"
+                self._pool, message_id=row.id, status="skipped", error_code="no_sender"
             )
             return SmsResult(status="skipped", error_code="no_sender")
         if _may_have_reached_twilio(row):
@@ -113,17 +113,17 @@ class SmsActivities:
             # Twilio would refuse it anyway (21610); not asking keeps the ledger honest.
             log.info("sms %s to %s skipped: opted out", request.kind, mask_phone(phone))
             await sms_repo.record_outcome(
-                self._pool, message_id=row["id"], status="skipped", error_code=_OPTED_OUT
+                self._pool, message_id=row.id, status="skipped", error_code=_OPTED_OUT
             )
             return SmsResult(status="skipped", error_code=_OPTED_OUT)
         return await self._send(row, request.kind, to=phone, from_number=sender, body=body)
 
     async def _adopt_earlier_send(
-        self, row: asyncpg.Record, *, to: str, from_number: str, body: str
+        self, row: LedgerRow, *, to: str, from_number: str, body: str
     ) -> SentSms | None:
         """The message an earlier attempt got Twilio to create for this row, now recorded in
         the ledger; None if Twilio has none."""
-        wait = self._sender.request_timeout + _IN_FLIGHT_MARGIN - row["seconds_since_update"]
+        wait = self._sender.request_timeout + _IN_FLIGHT_MARGIN - row.seconds_since_update
         if wait > 0:
             # The earlier request may still be on its way, and Twilio would create the message
             # after a lookup made now. Look once that request would have timed out.
@@ -132,7 +132,7 @@ class SmsActivities:
             )
             await asyncio.sleep(wait)
         candidates = await self._sender.find_sent(
-            to=to, from_number=from_number, body=body, created_after=row["created_at"] - _CLOCK_SKEW
+            to=to, from_number=from_number, body=body, created_after=row.created_at - _CLOCK_SKEW
         )
         # The same text to the same number just before (another booking's) is not ours.
         taken = await sms_repo.recorded_sids(self._pool, sids=[c.sid for c in candidates])
@@ -141,17 +141,17 @@ class SmsActivities:
             return None
         log.info("sms to %s: recording %s, sent by an earlier attempt", mask_phone(to), found.sid)
         await sms_repo.record_sent(
-            self._pool, message_id=row["id"], twilio_sid=found.sid, status=found.status
+            self._pool, message_id=row.id, twilio_sid=found.sid, status=found.status
         )
         return found
 
     async def _send(
-        self, row: asyncpg.Record, kind: str, *, to: str, from_number: str, body: str
+        self, row: LedgerRow, kind: str, *, to: str, from_number: str, body: str
     ) -> SmsResult:
         """Hand the message to Twilio and record what came of it."""
-        if not row["created"]:
+        if not row.created:
             # A row this attempt just created needs no mark: its updated_at is already now.
-            await sms_repo.mark_sending(self._pool, message_id=row["id"])
+            await sms_repo.mark_sending(self._pool, message_id=row.id)
         try:
             sent = await self._sender.send(
                 to=to, body=body, from_number=from_number, status_callback=self._status_callback_url
@@ -165,25 +165,25 @@ class SmsActivities:
                     self._pool, sender=from_number, phone=to, source=opt_outs.TWILIO_REFUSAL_SOURCE
                 )
             await sms_repo.record_outcome(
-                self._pool, message_id=row["id"], status="failed", error_code=error.code
+                self._pool, message_id=row.id, status="failed", error_code=error.code
             )
             return SmsResult(status="failed", error_code=error.code)
         except TransientServiceError as error:
             if error.status in _TURNED_AWAY:
                 # Nothing was created: the retry may send without looking for this request.
                 code = error.code or f"http_{error.status}"
-                await sms_repo.record_turned_away(self._pool, message_id=row["id"], error_code=code)
+                await sms_repo.record_turned_away(self._pool, message_id=row.id, error_code=code)
             raise
         await sms_repo.record_sent(
-            self._pool, message_id=row["id"], twilio_sid=sent.sid, status=sent.status
+            self._pool, message_id=row.id, twilio_sid=sent.sid, status=sent.status
         )
         return SmsResult(status=sent.status, twilio_sid=sent.sid)
 
 
-def _may_have_reached_twilio(row: asyncpg.Record) -> bool:
+def _may_have_reached_twilio(row: LedgerRow) -> bool:
     """Whether an earlier attempt's request for this pending row may have created a message.
 
     Not for a row this attempt created, nor for one whose last request Twilio turned away
     (its error code is kept while the row stays pending).
     """
-    return not row["created"] and row["error_code"] is None
+    return not row.created and row.error_code is None

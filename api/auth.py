@@ -50,20 +50,20 @@ async def org_from_api_key(request: Request, pool: PoolDep) -> Org:
     token = bearer_token(request)
     if token is None:
         raise _UNAUTHORIZED
-    row = await org_repo.find_by_api_key_hash(pool, api_key_hash=hash_token(token))
-    if row is None or not token_matches(token, row["api_key_hash"]):
+    found = await org_repo.find_by_api_key_hash(pool, api_key_hash=hash_token(token))
+    if found is None or not token_matches(token, found.stored_hash):
         raise _UNAUTHORIZED
-    return authenticated_org(Org.from_record(row))
+    return authenticated_org(Org.from_row(found.org))
 
 
 async def org_from_voice_secret(pool: PoolDep, secret: str | None) -> Org:
     """The org whose voice webhook secret this is; 401 for a wrong or missing one."""
     if not secret:
         raise _UNAUTHORIZED
-    row = await org_repo.find_by_voice_secret_hash(pool, voice_secret_hash=hash_token(secret))
-    if row is None or not token_matches(secret, row["voice_secret_hash"]):
+    found = await org_repo.find_by_voice_secret_hash(pool, voice_secret_hash=hash_token(secret))
+    if found is None or not token_matches(secret, found.stored_hash):
         raise _UNAUTHORIZED
-    return authenticated_org(Org.from_record(row))
+    return authenticated_org(Org.from_row(found.org))
 
 
 def authenticated_org(org: Org) -> Org:

@@ -113,11 +113,10 @@ class BookingChanges:
             except ValueError:
                 raise InvalidInput("That booking id isn't valid.", field="booking_id") from None
             try:
-                row = await booking_repo.get(self._pool, org_id=org.id, booking_id=parsed)
+                booking = await booking_repo.get(self._pool, org_id=org.id, booking_id=parsed)
             except NotFound:
                 raise NotFound("I couldn't find that booking.") from None
-            workflow_id: str = row["workflow_id"]
-            return workflow_id
+            return booking.workflow_id
         if not caller_phone:
             raise InvalidInput(
                 "Which booking? I need its id or the caller's number.", field="booking_id"
@@ -128,8 +127,7 @@ class BookingChanges:
         )
         if upcoming is None:
             raise NotFound("I couldn't find an upcoming appointment for this phone number.")
-        found: str = upcoming["workflow_id"]
-        return found
+        return upcoming.workflow_id
 
     async def _ask(
         self, workflow_id: str, request: RescheduleChange | CancelChange, update_id: str

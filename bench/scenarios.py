@@ -20,6 +20,7 @@ import httpx
 from bench.load import Phones, Run, Slot, Slots, booking_id, calls_for, run_calls
 from core.domain.org_spec import WEEKDAYS, OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
 from core.domain.orgs import create_org
+from core.repositories import OCCUPYING_SQL
 
 PROVIDERS = [f"Provider {n}" for n in range(1, 5)]
 STEP = timedelta(minutes=15)
@@ -181,10 +182,10 @@ async def _until_none_held(pool: asyncpg.Pool, count_held: str, *args: object) -
 async def overlapping_pairs(pool: asyncpg.Pool, org_id: UUID) -> int:
     """Pairs of held/confirmed bookings of one provider whose times overlap: must be 0."""
     count: int = await pool.fetchval(
-        """SELECT count(*) FROM bookings a JOIN bookings b
+        f"""SELECT count(*) FROM bookings a JOIN bookings b
              ON a.provider_id = b.provider_id AND a.id < b.id AND a.during && b.during
            WHERE a.org_id = $1 AND b.org_id = $1
-             AND a.status IN ('held', 'confirmed') AND b.status IN ('held', 'confirmed')""",
+             AND a.status IN {OCCUPYING_SQL} AND b.status IN {OCCUPYING_SQL}""",
         org_id,
     )
     return count
@@ -193,7 +194,7 @@ async def overlapping_pairs(pool: asyncpg.Pool, org_id: UUID) -> int:
 async def _held_or_confirmed(pool: asyncpg.Pool, target: Target, day: datetime) -> int:
     start = day.replace(tzinfo=UTC)
     count: int = await pool.fetchval(
-        """SELECT count(*) FROM bookings WHERE org_id = $1 AND status IN ('held', 'confirmed')
+        f"""SELECT count(*) FROM bookings WHERE org_id = $1 AND status IN {OCCUPYING_SQL}
              AND starts_at >= $2 AND starts_at < $3""",
         target.org_id,
         start,

@@ -10,12 +10,11 @@ import binascii
 import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Literal, get_args
+from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
@@ -23,15 +22,14 @@ from api.auth import OrgDep
 from api.deps import PoolDep, SettingsDep
 from core.domain.normalize import normalize_phone
 from core.domain.orgs import Org
+from core.domain.statuses import BookingStatus
 from core.errors import InvalidInput
 from core.infra.config import Settings
 from core.repositories import booking_queries
-from core.repositories.booking_queries import BookingFilter, PagePosition
+from core.repositories.booking_queries import BookingFilter, BookingSummaryRow, PagePosition
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 
-BookingStatus = Literal["held", "confirmed", "cancelled", "failed"]
-BOOKING_STATUSES: tuple[str, ...] = get_args(BookingStatus)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 _MAX_FILTER_INPUT = 64
@@ -172,27 +170,26 @@ async def get_booking(
     row = record.booking
     return BookingDetail(
         **_summary(row, org.time_zone).model_dump(),
-        notes=row["notes"],
-        calendar_event_id=row["calendar_event_id"],
+        notes=row.notes,
+        calendar_event_id=row.calendar_event_id,
         workflow=Workflow(
-            id=row["workflow_id"],
-            temporal_ui_url=temporal_ui_link(settings, row["workflow_id"]),
+            id=row.workflow_id, temporal_ui_url=temporal_ui_link(settings, row.workflow_id)
         ),
         sms_messages=[
             SmsMessage(
-                kind=sms["kind"],
-                status=sms["status"],
-                error_code=sms["error_code"],
-                to=sms["to_phone"],
-                twilio_sid=sms["twilio_sid"],
-                created_at=sms["created_at"],
-                updated_at=sms["updated_at"],
+                kind=sms.kind,
+                status=sms.status,
+                error_code=sms.error_code,
+                to=sms.to_phone,
+                twilio_sid=sms.twilio_sid,
+                created_at=sms.created_at,
+                updated_at=sms.updated_at,
             )
             for sms in record.sms_messages
         ],
-        events=[StatusEvent.model_validate(dict(event)) for event in record.events],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        events=[StatusEvent.model_validate(event, from_attributes=True) for event in record.events],
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -203,31 +200,31 @@ def temporal_ui_link(settings: Settings, workflow_id: str) -> str:
     return f"{base}/namespaces/{namespace}/workflows/{quote(workflow_id, safe='')}"
 
 
-def _summary(row: asyncpg.Record, tz: ZoneInfo) -> BookingSummary:
+def _summary(row: BookingSummaryRow, tz: ZoneInfo) -> BookingSummary:
     return BookingSummary(
-        id=row["id"],
-        status=row["status"],
-        status_reason=row["status_reason"],
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        starts_at_local=row["starts_at"].astimezone(tz),
-        ends_at_local=row["ends_at"].astimezone(tz),
+        id=row.id,
+        status=row.status,
+        status_reason=row.status_reason,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        starts_at_local=row.starts_at.astimezone(tz),
+        ends_at_local=row.ends_at.astimezone(tz),
         time_zone=tz.key,
-        contact=Contact(
-            name=row["contact_name"], phone=row["contact_phone"], email=row["contact_email"]
-        ),
-        provider=Named(id=row["provider_id"], name=row["provider_name"]),
-        service=Named(id=row["service_id"], name=row["service_name"]),
+        contact=Contact(name=row.contact_name, phone=row.contact_phone, email=row.contact_email),
+        provider=Named(id=row.provider_id, name=row.provider_name),
+        service=Named(id=row.service_id, name=row.service_name),
     )
 
 
-def _statuses(values: list[str]) -> tuple[str, ...]:
+def _statuses(values: list[str]) -> tuple[BookingStatus, ...]:
     """`?status=held&status=confirmed` and `?status=held,confirmed`, deduplicated."""
     wanted = [part.strip().lower() for value in values for part in value.split(",")]
-    wanted = [part for part in wanted if part]
-    if any(part not in BOOKING_STATUSES for part in wanted):
-        raise InvalidInput(f"status must be one of {', '.join(BOOKING_STATUSES)}", field="status")
-    return tuple(dict.fromkeys(wanted))
+    try:
+        statuses = [BookingStatus(part) for part in wanted if part]
+    except ValueError:
+        known = ", ".join(BookingStatus)
+        raise InvalidInput(f"status must be one of {known}", field="status") from None
+    return tuple(dict.fromkeys(statuses))
 
 
 def _phone(raw: str | None, org: Org) -> str | None:

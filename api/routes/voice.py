@@ -124,16 +124,16 @@ async def _retell_org(request: Request, pool: PoolDep, slug: str | None) -> Org:
     Unknown org, org without a Retell key and bad signature all answer the same 401."""
     # A slug that cannot exist is not looked up (a NUL byte would make Postgres refuse it).
     known_shape = slug is not None and re.fullmatch(SLUG_PATTERN, slug) is not None
-    row = await org_repo.find_by_slug(pool, slug=slug) if known_shape and slug else None
-    if row is None or not row["retell_api_key"]:
-        if row is not None:
-            log.warning("Retell call for org %s, which has no Retell API key set", row["slug"])
+    found = await org_repo.find_by_slug(pool, slug=slug) if known_shape and slug else None
+    if found is None or not found.retell_api_key:
+        if found is not None:
+            log.warning("Retell call for org %s, which has no Retell API key set", found.org.slug)
         raise _UNSIGNED
     body = await request.body()
     signature = request.headers.get("x-retell-signature")
-    if not retell.signature_valid(body, signature, row["retell_api_key"], _now_ms()):
+    if not retell.signature_valid(body, signature, found.retell_api_key, _now_ms()):
         raise _UNSIGNED
-    return authenticated_org(Org.from_record(row))
+    return authenticated_org(Org.from_row(found.org))
 
 
 async def _json_body(request: Request) -> tuple[Any, str | None]:

@@ -36,6 +36,15 @@ class ServiceInfo:
 _Named = TypeVar("_Named", ProviderInfo, ServiceInfo)
 
 
+@dataclass(frozen=True, slots=True)
+class Offering:
+    """A provider's service in an org, and the rules a booking of it follows."""
+
+    provider: ProviderInfo
+    service: ServiceInfo
+    rules: SchedulingRules
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrgCatalog:
     """Providers and services are in the org's order: the first is the default."""
@@ -61,11 +70,22 @@ class OrgCatalog:
         """The service named (case-insensitive, or by id), else the first; InvalidInput."""
         return _named(self.services, name, kind="service")
 
+    def provider_by_id(self, provider_id: UUID) -> ProviderInfo:
+        return _by_id(self.providers, provider_id, kind="provider")
+
     def service_by_id(self, service_id: UUID) -> ServiceInfo:
-        for service in self.services:
-            if service.id == service_id:
-                return service
-        raise InvalidInput("Sorry, that service no longer exists.", field="service")
+        return _by_id(self.services, service_id, kind="service")
+
+    def offering(self, provider: str | None, service: str | None) -> Offering:
+        """What a caller asks for by name (None: the first); InvalidInput for an unknown one."""
+        return self._offering(self.provider(provider), self.service(service))
+
+    def booked_offering(self, provider_id: UUID, service_id: UUID) -> Offering:
+        """What an existing booking is for; InvalidInput when the org no longer has it."""
+        return self._offering(self.provider_by_id(provider_id), self.service_by_id(service_id))
+
+    def _offering(self, provider: ProviderInfo, service: ServiceInfo) -> Offering:
+        return Offering(provider, service, self.rules(service))
 
     def rules(self, service: ServiceInfo) -> SchedulingRules:
         """How `service` may be booked in this org."""
@@ -78,6 +98,13 @@ class OrgCatalog:
             min_notice=self.min_notice,
             horizon=self.horizon,
         )
+
+
+def _by_id(items: tuple[_Named, ...], item_id: UUID, *, kind: str) -> _Named:
+    found = next((i for i in items if i.id == item_id), None)
+    if found is None:
+        raise InvalidInput(f"Sorry, that {kind} no longer exists.", field=kind)
+    return found
 
 
 def _named(items: tuple[_Named, ...], name: str | None, *, kind: str) -> _Named:

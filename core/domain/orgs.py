@@ -67,13 +67,13 @@ class Org:
     default_region: str
 
     @classmethod
-    def from_record(cls, row: asyncpg.Record) -> "Org":
+    def from_row(cls, row: org_repo.OrgRow) -> "Org":
         return cls(
-            id=row["id"],
-            slug=row["slug"],
-            name=row["name"],
-            time_zone=ZoneInfo(row["time_zone"]),
-            default_region=row["default_region"],
+            id=row.id,
+            slug=row.slug,
+            name=row.name,
+            time_zone=ZoneInfo(row.time_zone),
+            default_region=row.default_region,
         )
 
 

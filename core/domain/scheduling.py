@@ -29,9 +29,9 @@ from core.domain.availability import (
     next_free_starts,
     next_open_day,
 )
-from core.domain.catalog import OrgCatalog, ProviderInfo, ServiceInfo
+from core.domain.catalog import Offering, OrgCatalog, ProviderInfo, ServiceInfo
 from core.domain.normalize import ParsedTime, parse_start
-from core.errors import InvalidInput, TimeInPast
+from core.errors import InvalidInput, SlotUnavailable, TimeInPast
 from core.repositories import catalog as catalog_repo
 from core.repositories import reservations
 
@@ -95,10 +95,16 @@ class CatalogCache:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A start the rules refuse before any row is read: why, and where alternatives begin."""
+    """A start that cannot be booked: why, in the caller's words, and where alternatives
+    begin. The rules refuse some before any row is read; Postgres refuses a taken one."""
 
     reason: str
     after: datetime
+
+    @classmethod
+    def taken(cls, at: datetime) -> "Refusal":
+        """`at` is occupied, by a booking or a calendar busy block."""
+        return cls(REFUSALS["busy"], at)
 
 
 def check_requested_start(
@@ -149,10 +155,6 @@ def alternatives_in(
     return [at for at in found if at < window_end]
 
 
-def unavailable_message(reason: str, alternatives: list[datetime], rules: SchedulingRules) -> str:
-    return messages.unavailable(reason=reason, alternatives=alternatives, tz=rules.tz)
-
-
 async def busy_for(
     conn: asyncpg.Connection | asyncpg.Pool,
     catalogs: CatalogCache,
@@ -170,21 +172,30 @@ async def busy_for(
     return found.busy, found.calendar_synced_at, True
 
 
-async def alternatives_after(
+def unavailable(
+    refusal: Refusal, busy: list[Interval], rules: SchedulingRules, *, now: datetime
+) -> SlotUnavailable:
+    """What a caller hears about a refused start: the reason and the next free starts, given
+    the busy time read for `search_window(refusal.after)`."""
+    options = alternatives_in(busy, rules, after=refusal.after, now=now)
+    message = messages.unavailable(reason=refusal.reason, alternatives=options, tz=rules.tz)
+    return SlotUnavailable(message, alternatives=options)
+
+
+async def unavailable_after(
     conn: asyncpg.Connection | asyncpg.Pool,
     catalogs: CatalogCache,
     catalog: OrgCatalog,
-    provider: ProviderInfo,
-    rules: SchedulingRules,
+    offering: Offering,
+    refusal: Refusal,
     *,
-    after: datetime,
     now: datetime,
-) -> list[datetime] | None:
-    """The next free starts at or after `after`, from one read of the provider's busy time;
-    None when `catalog` turned out stale (the cache is reloaded: decide again with it)."""
-    _, window = search_window(after, rules, now)
-    busy, _, current = await busy_for(conn, catalogs, catalog, provider, window)
-    return alternatives_in(busy, rules, after=after, now=now) if current else None
+) -> SlotUnavailable | None:
+    """`unavailable`, from one read of the provider's busy time; None when `catalog` turned
+    out stale (the cache is reloaded: decide again with it)."""
+    _, window = search_window(refusal.after, offering.rules, now)
+    busy, _, current = await busy_for(conn, catalogs, catalog, offering.provider, window)
+    return unavailable(refusal, busy, offering.rules, now=now) if current else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,24 +228,26 @@ async def day_availability(
     InvalidInput for an unknown provider or service, or a day past the booking horizon.
     """
 
-    def choose(catalog: OrgCatalog) -> tuple[ProviderInfo, ServiceInfo, SchedulingRules]:
-        provider = catalog.provider(provider_name)
-        service = catalog.service(service_name)
-        rules = catalog.rules(service)
+    def choose(catalog: OrgCatalog) -> Offering:
+        offering = catalog.offering(provider_name, service_name)
+        rules = offering.rules
         if datetime.combine(day, time(), tzinfo=rules.tz) > now + rules.horizon:
             raise InvalidInput(
                 f"That date is too far ahead; bookings open {rules.horizon.days} days ahead.",
                 field="date",
             )
-        return provider, service, rules
+        return offering
 
     while True:
-        catalog, (provider, service, rules) = await catalogs.resolve(org_id, choose)
+        catalog, offering = await catalogs.resolve(org_id, choose)
+        rules = offering.rules
         day_start = datetime.combine(day, time(), tzinfo=rules.tz)
         latest = now + rules.horizon
         window_end = min(day_start + SEARCH_WINDOW, latest + timedelta(days=1))
         window = (day_start - timedelta(days=1), window_end)
-        busy, synced_at, current = await busy_for(conn, catalogs, catalog, provider, window)
+        busy, synced_at, current = await busy_for(
+            conn, catalogs, catalog, offering.provider, window
+        )
         if current:
             break
     starts = free_starts_on(day, rules, busy, now)
@@ -246,4 +259,4 @@ async def day_availability(
             next_day = found[0]
             next_starts = [at for at in found[1] if at < window_end]
     availability = DayAvailability(day, starts, next_day, next_starts, synced_at)
-    return provider, service, rules, availability
+    return offering.provider, offering.service, rules, availability

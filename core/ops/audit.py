@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-import asyncpg
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -117,39 +116,39 @@ async def _database_findings(
     findings = [
         Finding(
             Check.CONFIRMED_WITHOUT_EVENT,
-            row["org_slug"],
-            row["id"],
-            f"confirmed without a calendar event (starts {row['starts_at']:%Y-%m-%d %H:%M %Z})",
+            row.org_slug,
+            row.id,
+            f"confirmed without a calendar event (starts {row.starts_at:%Y-%m-%d %H:%M %Z})",
         )
         for row in await queries.confirmed_without_event(db, org_id=org_id)
     ]
     findings += [
         Finding(
             Check.OVERLAPPING_BOOKINGS,
-            row["org_slug"],
-            row["id"],
-            f"{row['status']} overlaps {row['other_status']} booking {row['other_id']} of the "
-            f"same provider from {row['overlap'].lower:%Y-%m-%d %H:%M %Z}",
+            row.org_slug,
+            row.id,
+            f"{row.status} overlaps {row.other_status} booking {row.other_id} of the "
+            f"same provider from {row.overlap[0]:%Y-%m-%d %H:%M %Z}",
         )
         for row in await queries.overlapping(db, org_id=org_id)
     ]
     findings += [
         Finding(
             Check.SMS_PENDING,
-            row["org_slug"],
-            row["booking_id"],
-            f"{row['kind']} SMS to {mask_phone(row['to_phone'])} {row['status']} for "
-            f"{_age(row['waiting_seconds'])}",
+            row.org_slug,
+            row.booking_id,
+            f"{row.kind} SMS to {mask_phone(row.to_phone)} {row.status} for "
+            f"{_age(row.waiting_seconds)}",
         )
         for row in await queries.stale_sms(db, org_id=org_id, older_than=options.sms_after)
     ]
     findings += [
         Finding(
             Check.OVERLAPS_CALENDAR_BLOCK,
-            row["org_slug"],
-            row["id"],
-            f"overlaps calendar event {row['event_id']} (from "
-            f"{row['block_start']:%Y-%m-%d %H:%M %Z}) added to the calendar after it was booked",
+            row.org_slug,
+            row.id,
+            f"overlaps calendar event {row.event_id} (from "
+            f"{row.block_start:%Y-%m-%d %H:%M %Z}) added to the calendar after it was booked",
         )
         for row in await queries.busy_block_conflicts(db, org_id=org_id)
     ]
@@ -182,23 +181,23 @@ async def _workflow_findings(
         db, org_id=org_id, grace=options.grace, workflow_ids=list(running)
     )
     findings: list[Finding] = []
-    gone: list[asyncpg.Record] = []
+    gone: list[queries.BookingToReconcile] = []
     for row in rows:
-        workflow = running.get(row["workflow_id"])
+        workflow = running.get(row.workflow_id)
         if workflow is None:
             gone.append(row)  # only held / upcoming confirmed rows get here; see the query
-        elif row["settled"] and workflow.status not in _AGREEING.get(row["status"], ()):
+        elif row.settled and workflow.status not in _AGREEING.get(row.status, ()):
             findings.append(
                 Finding(
                     Check.STATUS_MISMATCH,
-                    row["org_slug"],
-                    row["id"],
-                    f"database says {row['status']} (unchanged for "
-                    f"{_age(row['seconds_since_update'])}), workflow says {workflow.status}",
+                    row.org_slug,
+                    row.id,
+                    f"database says {row.status} (unchanged for "
+                    f"{_age(row.seconds_since_update)}), workflow says {workflow.status}",
                 )
             )
     findings += await _findings_for_gone(client, gone)
-    findings += _workflows_without_rows(running, {row["workflow_id"] for row in rows}, options)
+    findings += _workflows_without_rows(running, {row.workflow_id for row in rows}, options)
     return findings
 
 
@@ -220,7 +219,9 @@ async def _running_workflows(client: Client, org_slug: str | None) -> dict[str, 
     return running
 
 
-async def _findings_for_gone(client: Client, rows: list[asyncpg.Record]) -> list[Finding]:
+async def _findings_for_gone(
+    client: Client, rows: list[queries.BookingToReconcile]
+) -> list[Finding]:
     """Held and upcoming confirmed bookings absent from the running list: describe each workflow
     (a listing can lag) and report those that really are not running."""
     limit = asyncio.Semaphore(_DESCRIBE_CONCURRENCY)
@@ -229,20 +230,20 @@ async def _findings_for_gone(client: Client, rows: list[asyncpg.Record]) -> list
         async with limit:
             return await describe_workflow(client, workflow_id)
 
-    states = await asyncio.gather(*(state_of(row["workflow_id"]) for row in rows))
+    states = await asyncio.gather(*(state_of(row.workflow_id) for row in rows))
     findings = []
     for row, state in zip(rows, states, strict=True):
         if state == "running":
             continue
-        workflow = f"workflow {row['workflow_id']} {_as_verb(state)}"
-        if row["status"] == "held":
+        workflow = f"workflow {row.workflow_id} {_as_verb(state)}"
+        if row.status == BookingStatus.HELD:
             check = Check.HELD_WITHOUT_WORKFLOW
-            detail = f"held for {_age(row['seconds_since_update'])}; {workflow}"
+            detail = f"held for {_age(row.seconds_since_update)}; {workflow}"
         else:
             # The appointment is still ahead and nobody will remind, move or cancel it.
             check = Check.STATUS_MISMATCH
             detail = f"confirmed, appointment ahead; {workflow}: the slot is held by nobody"
-        findings.append(Finding(check, row["org_slug"], row["id"], detail))
+        findings.append(Finding(check, row.org_slug, row.id, detail))
     return findings
 
 

@@ -6,18 +6,80 @@ or a constraint dropped by hand, would not say so. Every query takes `org_id`: N
 orgs. Rows carry the org's slug, since a report names orgs the way operators do.
 """
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
-import asyncpg
-
+from core.domain.availability import Interval
+from core.domain.statuses import BookingStatus
 from core.errors import NotFound
-from core.repositories import Executor
+from core.repositories import OCCUPYING_SQL, Executor, from_record
 
 # SMS rows not yet accepted by Twilio, and rows Twilio has not reported on since (these statuses
 # are what the `sms_messages_pending` partial index covers).
 _UNSENT = "pending"
 _IN_FLIGHT = ("queued", "sending")
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmedWithoutEvent:
+    """A confirmed booking with no calendar event."""
+
+    id: UUID
+    org_slug: str
+    starts_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverlappingPair:
+    """Two bookings of one provider occupying shared time; `overlap` is that time."""
+
+    id: UUID
+    other_id: UUID
+    org_slug: str
+    status: BookingStatus
+    other_status: BookingStatus
+    overlap: Interval
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StaleSms:
+    """An SMS ledger row waiting too long; `waiting_seconds` counts from creation for a
+    pending row, from its last update otherwise."""
+
+    id: UUID
+    booking_id: UUID
+    org_slug: str
+    kind: str
+    status: str
+    to_phone: str
+    waiting_seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BookingToReconcile:
+    """A booking to compare with its workflow. `upcoming`: the appointment has not ended;
+    `settled`: unchanged for the grace."""
+
+    id: UUID
+    org_slug: str
+    status: BookingStatus
+    workflow_id: str
+    upcoming: bool
+    settled: bool
+    seconds_since_update: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BusyBlockConflict:
+    """A booking under a calendar busy block (event `event_id`, from `block_start`) that
+    arrived after the booking was made."""
+
+    id: UUID
+    org_slug: str
+    starts_at: datetime
+    event_id: str
+    block_start: datetime
 
 
 async def org_id_by_slug(conn: Executor, *, slug: str) -> UUID:
@@ -28,9 +90,11 @@ async def org_id_by_slug(conn: Executor, *, slug: str) -> UUID:
     return org_id
 
 
-async def confirmed_without_event(conn: Executor, *, org_id: UUID | None) -> list[asyncpg.Record]:
-    """Confirmed bookings with no calendar event: id, org_slug, starts_at."""
-    return await conn.fetch(
+async def confirmed_without_event(
+    conn: Executor, *, org_id: UUID | None
+) -> list[ConfirmedWithoutEvent]:
+    """Confirmed bookings with no calendar event."""
+    rows = await conn.fetch(
         """
         SELECT b.id, o.slug AS org_slug, b.starts_at
         FROM bookings b JOIN organizations o ON o.id = b.org_id
@@ -40,37 +104,49 @@ async def confirmed_without_event(conn: Executor, *, org_id: UUID | None) -> lis
         """,
         org_id,
     )
+    return [from_record(ConfirmedWithoutEvent, r) for r in rows]
 
 
-async def overlapping(conn: Executor, *, org_id: UUID | None) -> list[asyncpg.Record]:
+async def overlapping(conn: Executor, *, org_id: UUID | None) -> list[OverlappingPair]:
     """Pairs of held/confirmed bookings of one provider whose occupied ranges overlap, each pair
-    once: id, other_id, org_slug, status, other_status, overlap (the shared range)."""
-    # The join condition is the exclusion constraint's own (provider =, during &&), so its GiST
-    # index serves the self-join instead of a comparison of every pair.
-    return await conn.fetch(
-        """
+    once."""
+    # The join condition is the exclusion constraint's own (provider =, during &&), and the
+    # statuses its own literal list, so its partial GiST index serves the self-join instead of
+    # a comparison of every pair.
+    rows = await conn.fetch(
+        f"""
         SELECT a.id, b.id AS other_id, o.slug AS org_slug, a.status::text AS status,
                b.status::text AS other_status, a.during * b.during AS overlap
         FROM bookings a
         JOIN bookings b ON b.provider_id = a.provider_id AND b.org_id = a.org_id
                        AND b.during && a.during AND b.id > a.id
         JOIN organizations o ON o.id = a.org_id
-        WHERE a.status IN ('held', 'confirmed') AND b.status IN ('held', 'confirmed')
+        WHERE a.status IN {OCCUPYING_SQL} AND b.status IN {OCCUPYING_SQL}
           AND ($1::uuid IS NULL OR a.org_id = $1)
         ORDER BY o.slug, lower(a.during)
         """,
         org_id,
     )
+    return [
+        from_record(
+            OverlappingPair,
+            r,
+            status=BookingStatus(r["status"]),
+            other_status=BookingStatus(r["other_status"]),
+            overlap=(r["overlap"].lower, r["overlap"].upper),
+        )
+        for r in rows
+    ]
 
 
 async def stale_sms(
     conn: Executor, *, org_id: UUID | None, older_than: timedelta
-) -> list[asyncpg.Record]:
+) -> list[StaleSms]:
     """SMS still `pending` `older_than` after creation, or `queued`/`sending` without an update
-    for that long: id, booking_id, org_slug, kind, status, to_phone, waiting_seconds."""
+    for that long."""
     # Pending counts from creation: retries bump updated_at, and a text that has not left after
     # this long is late however busily it is being retried.
-    return await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT m.id, m.booking_id, o.slug AS org_slug, m.kind, m.status, m.to_phone,
                extract(epoch FROM now() - CASE WHEN m.status = $3 THEN m.created_at
@@ -87,21 +163,19 @@ async def stale_sms(
         _UNSENT,
         list(_IN_FLIGHT),
     )
+    return [from_record(StaleSms, r) for r in rows]
 
 
 async def bookings_to_reconcile(
     conn: Executor, *, org_id: UUID | None, grace: timedelta, workflow_ids: list[str]
-) -> list[asyncpg.Record]:
+) -> list[BookingToReconcile]:
     """The bookings to compare with Temporal: those whose workflow is in `workflow_ids` (the
     running ones), whatever their status, and those that need a running workflow and have been
     unchanged for `grace` (held, or confirmed with the appointment still ahead).
-
-    Columns: id, org_slug, status, workflow_id, upcoming (the appointment has not ended),
-    settled (unchanged for `grace`), seconds_since_update.
     """
     # Confirmed bookings whose visit is over are left out: their workflows end after the visit
     # and Temporal's retention then forgets them, so there is nothing left to compare.
-    return await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT b.id, o.slug AS org_slug, b.status::text AS status, b.workflow_id,
                b.ends_at > now() AS upcoming,
@@ -118,23 +192,24 @@ async def bookings_to_reconcile(
         grace,
         workflow_ids,
     )
+    return [from_record(BookingToReconcile, r, status=BookingStatus(r["status"])) for r in rows]
 
 
-async def busy_block_conflicts(conn: Executor, *, org_id: UUID | None) -> list[asyncpg.Record]:
+async def busy_block_conflicts(conn: Executor, *, org_id: UUID | None) -> list[BusyBlockConflict]:
     """Upcoming held/confirmed bookings that overlap a calendar busy block which arrived after
-    the booking was made (the clinic blocked the time in Google later): id, org_slug,
-    starts_at, event_id, block_start."""
-    return await conn.fetch(
-        """
+    the booking was made (the clinic blocked the time in Google later)."""
+    rows = await conn.fetch(
+        f"""
         SELECT b.id, o.slug AS org_slug, b.starts_at, k.event_id,
                lower(k.during) AS block_start
         FROM bookings b
         JOIN calendar_busy_blocks k ON k.provider_id = b.provider_id AND k.org_id = b.org_id
                                    AND k.during && b.during AND k.first_seen_at > b.created_at
         JOIN organizations o ON o.id = b.org_id
-        WHERE b.status IN ('held', 'confirmed') AND b.ends_at > now()
+        WHERE b.status IN {OCCUPYING_SQL} AND b.ends_at > now()
           AND ($1::uuid IS NULL OR b.org_id = $1)
         ORDER BY o.slug, b.starts_at
         """,
         org_id,
     )
+    return [from_record(BusyBlockConflict, r) for r in rows]

@@ -10,15 +10,16 @@ from uuid import UUID
 
 import asyncpg
 
+from core.domain.statuses import BookingStatus
 from core.errors import NotFound
-from core.repositories import Executor
+from core.repositories import Executor, from_record
 
 
 @dataclass(frozen=True, slots=True)
 class BookingFilter:
     """Which bookings to list; an empty or None field does not filter."""
 
-    statuses: tuple[str, ...] = ()
+    statuses: tuple[BookingStatus, ...] = ()
     starts_from: datetime | None = None  # inclusive
     starts_before: datetime | None = None  # exclusive
     phone: str | None = None  # E.164
@@ -32,13 +33,60 @@ class PagePosition:
     booking_id: UUID
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BookingSummaryRow:
+    """A booking as the API lists it (`_SUMMARY_COLUMNS`)."""
+
+    id: UUID
+    status: BookingStatus
+    status_reason: str | None
+    starts_at: datetime
+    ends_at: datetime
+    calendar_event_id: str | None
+    notes: str | None
+    workflow_id: str
+    created_at: datetime
+    updated_at: datetime
+    contact_name: str | None
+    contact_phone: str | None
+    contact_email: str | None
+    provider_id: UUID
+    provider_name: str
+    service_id: UUID
+    service_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmsMessageRow:
+    """One SMS ledger row of a booking."""
+
+    kind: str
+    status: str
+    error_code: str | None
+    to_phone: str
+    twilio_sid: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusEventRow:
+    """One entry of a booking's trail: a status change or a move (`from_status` None: created)."""
+
+    from_status: BookingStatus | None
+    to_status: BookingStatus
+    starts_at: datetime
+    reason: str | None
+    at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class BookingRecord:
     """One booking with its SMS messages and status trail, read in one snapshot."""
 
-    booking: asyncpg.Record
-    sms_messages: list[asyncpg.Record]
-    events: list[asyncpg.Record]
+    booking: BookingSummaryRow
+    sms_messages: list[SmsMessageRow]
+    events: list[StatusEventRow]
 
 
 _SUMMARY_COLUMNS = """
@@ -63,7 +111,7 @@ async def page(
     filters: BookingFilter,
     after: PagePosition | None,
     limit: int,
-) -> tuple[list[asyncpg.Record], bool]:
+) -> tuple[list[BookingSummaryRow], bool]:
     """Up to `limit` of the org's bookings ordered by (starts_at, id), starting after `after`,
     and whether more follow."""
     args: list[object] = [org_id]
@@ -98,7 +146,7 @@ async def page(
         """,
         *args,
     )
-    return rows[:limit], len(rows) > limit
+    return [_summary(row) for row in rows[:limit]], len(rows) > limit
 
 
 async def full_record(pool: asyncpg.Pool, *, org_id: UUID, booking_id: UUID) -> BookingRecord:
@@ -119,7 +167,7 @@ async def full_record(pool: asyncpg.Pool, *, org_id: UUID, booking_id: UUID) -> 
         )
         if booking is None:
             raise NotFound("there is no such booking")
-        sms_messages = await conn.fetch(
+        sms_rows = await conn.fetch(
             """
             SELECT kind, status, error_code, to_phone, twilio_sid, created_at, updated_at
             FROM sms_messages
@@ -129,7 +177,7 @@ async def full_record(pool: asyncpg.Pool, *, org_id: UUID, booking_id: UUID) -> 
             booking_id,
             org_id,
         )
-        events = await conn.fetch(
+        event_rows = await conn.fetch(
             """
             SELECT from_status::text AS from_status, to_status::text AS to_status, starts_at,
                    reason, at
@@ -140,4 +188,20 @@ async def full_record(pool: asyncpg.Pool, *, org_id: UUID, booking_id: UUID) -> 
             booking_id,
             org_id,
         )
-    return BookingRecord(booking=booking, sms_messages=sms_messages, events=events)
+    return BookingRecord(
+        booking=_summary(booking),
+        sms_messages=[from_record(SmsMessageRow, r) for r in sms_rows],
+        events=[
+            from_record(
+                StatusEventRow,
+                r,
+                from_status=BookingStatus(r["from_status"]) if r["from_status"] else None,
+                to_status=BookingStatus(r["to_status"]),
+            )
+            for r in event_rows
+        ],
+    )
+
+
+def _summary(record: asyncpg.Record) -> BookingSummaryRow:
+    return from_record(BookingSummaryRow, record, status=BookingStatus(record["status"]))

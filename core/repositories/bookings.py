@@ -1,17 +1,69 @@
 """SQL for bookings. Every statement is scoped by org; the schema enforces the invariants."""
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from enum import StrEnum
 from uuid import UUID
 
 import asyncpg
 from asyncpg import Range
 
+from core.domain.statuses import OCCUPYING, BookingStatus
 from core.errors import NotFound
-from core.repositories import Executor
+from core.repositories import OCCUPYING_SQL, Executor, from_record, sql_statuses
 
 
-async def get(conn: Executor, *, org_id: UUID, booking_id: UUID) -> asyncpg.Record:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Booking:
+    """A booking with what its messages and calendar event need: contact, provider, service
+    and org."""
+
+    id: UUID
+    org_id: UUID
+    status: BookingStatus
+    starts_at: datetime
+    ends_at: datetime
+    calendar_event_id: str | None
+    status_reason: str | None
+    notes: str | None
+    workflow_id: str
+    provider_id: UUID
+    service_id: UUID
+    contact_name: str | None
+    contact_phone: str | None
+    contact_email: str | None
+    provider_name: str
+    calendar_id: str
+    service_name: str
+    org_slug: str
+    org_name: str
+    time_zone: str
+    sms_sender: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingBooking:
+    """A caller's next booking: enough to reach its workflow."""
+
+    id: UUID
+    workflow_id: str
+    starts_at: datetime
+
+
+class MoveOutcome(StrEnum):
+    """What an attempt to move a booking came to (not a booking status: the booking keeps its
+    own, held or confirmed, whichever this is)."""
+
+    MOVED = "moved"
+    # The exclusion constraint refused the new range: another booking occupies it.
+    TAKEN = "taken"
+    # The provider's calendar has a busy block there.
+    BLOCKED = "blocked"
+    # The booking is neither held nor confirmed (any more).
+    GONE = "gone"
+
+
+async def get(conn: Executor, *, org_id: UUID, booking_id: UUID) -> Booking:
     """The booking with what messages and calendar events need; NotFound outside the org."""
     row = await conn.fetchrow(
         """
@@ -32,10 +84,12 @@ async def get(conn: Executor, *, org_id: UUID, booking_id: UUID) -> asyncpg.Reco
     )
     if row is None:
         raise NotFound("there is no such booking")
-    return row
+    return from_record(Booking, row, status=BookingStatus(row["status"]))
 
 
-async def confirm(conn: Executor, *, org_id: UUID, booking_id: UUID, event_id: str) -> str:
+async def confirm(
+    conn: Executor, *, org_id: UUID, booking_id: UUID, event_id: str
+) -> BookingStatus:
     """Set `confirmed` with its event id in one statement (from `held` only); returns the status.
 
     Idempotent: an already confirmed booking keeps its status. Any other state is returned as
@@ -45,13 +99,16 @@ async def confirm(conn: Executor, *, org_id: UUID, booking_id: UUID, event_id: s
         conn,
         org_id=org_id,
         booking_id=booking_id,
-        assignments="status = 'confirmed', calendar_event_id = $3",
-        from_statuses="'held'",
+        to=BookingStatus.CONFIRMED,
+        from_statuses=(BookingStatus.HELD,),
+        also_set="calendar_event_id = $3",
         value=event_id,
     )
 
 
-async def mark_failed(conn: Executor, *, org_id: UUID, booking_id: UUID, reason: str) -> str:
+async def mark_failed(
+    conn: Executor, *, org_id: UUID, booking_id: UUID, reason: str
+) -> BookingStatus:
     """Release the slot of a booking phase 2 could not confirm: `held` → `failed` with the
     reason; idempotent, returns the status. A booking that is confirmed stays confirmed: once
     the patient may have been told "booked", only a cancellation ends it."""
@@ -59,13 +116,11 @@ async def mark_failed(conn: Executor, *, org_id: UUID, booking_id: UUID, reason:
         conn,
         org_id=org_id,
         booking_id=booking_id,
-        assignments="status = 'failed', status_reason = $3",
-        from_statuses="'held'",
+        to=BookingStatus.FAILED,
+        from_statuses=(BookingStatus.HELD,),
+        also_set="status_reason = $3",
         value=reason,
     )
-
-
-MoveOutcome = Literal["moved", "blocked", "taken", "gone"]
 
 
 async def move(
@@ -80,14 +135,14 @@ async def move(
 ) -> MoveOutcome:
     """Move a held or confirmed booking in one statement.
 
-    `taken`: the exclusion constraint refused the new range (judged against every other
+    `TAKEN`: the exclusion constraint refused the new range (judged against every other
     booking; the old range is released by the same statement, so a move is never half done);
-    `blocked`: the provider's calendar has a busy block there (unless `respect_calendar` is
-    off); `gone`: the booking is neither held nor confirmed (any more).
+    `BLOCKED`: the provider's calendar has a busy block there (unless `respect_calendar` is
+    off); `GONE`: the booking is neither held nor confirmed (any more).
     """
     try:
         row = await conn.fetchrow(
-            """
+            f"""
             WITH target AS (
                 SELECT b.id, EXISTS (
                     SELECT 1 FROM calendar_busy_blocks k
@@ -95,7 +150,7 @@ async def move(
                       AND k.during && $5
                 ) AS blocked
                 FROM bookings b
-                WHERE b.id = $1 AND b.org_id = $2 AND b.status IN ('held', 'confirmed')
+                WHERE b.id = $1 AND b.org_id = $2 AND b.status IN {OCCUPYING_SQL}
             ), moved AS (
                 UPDATE bookings SET starts_at = $3, ends_at = $4, during = $5, updated_at = now()
                 WHERE id = (SELECT id FROM target WHERE NOT blocked)
@@ -112,14 +167,14 @@ async def move(
             respect_calendar,
         )
     except asyncpg.ExclusionViolationError:
-        return "taken"
+        return MoveOutcome.TAKEN
     assert row is not None
     if row["moved"]:
-        return "moved"
-    return "blocked" if row["blocked"] else "gone"
+        return MoveOutcome.MOVED
+    return MoveOutcome.BLOCKED if row["blocked"] else MoveOutcome.GONE
 
 
-async def cancel(conn: Executor, *, org_id: UUID, booking_id: UUID, reason: str) -> str:
+async def cancel(conn: Executor, *, org_id: UUID, booking_id: UUID, reason: str) -> BookingStatus:
     """held/confirmed → `cancelled` with the reason, releasing the slot; idempotent.
 
     Returns the status after the statement: `cancelled`, or what it already was.
@@ -128,21 +183,22 @@ async def cancel(conn: Executor, *, org_id: UUID, booking_id: UUID, reason: str)
         conn,
         org_id=org_id,
         booking_id=booking_id,
-        assignments="status = 'cancelled', status_reason = $3",
-        from_statuses="'held', 'confirmed'",
+        to=BookingStatus.CANCELLED,
+        from_statuses=OCCUPYING,
+        also_set="status_reason = $3",
         value=reason,
     )
 
 
 async def next_upcoming_for_phone(
     conn: Executor, *, org_id: UUID, phone: str, after: datetime
-) -> asyncpg.Record | None:
+) -> UpcomingBooking | None:
     """The caller's next held or confirmed booking starting after `after`, in this org."""
-    return await conn.fetchrow(
-        """
+    row = await conn.fetchrow(
+        f"""
         SELECT b.id, b.workflow_id, b.starts_at FROM bookings b
         JOIN contacts c ON c.id = b.contact_id AND c.org_id = b.org_id
-        WHERE b.org_id = $1 AND c.phone = $2 AND b.status IN ('held', 'confirmed')
+        WHERE b.org_id = $1 AND c.phone = $2 AND b.status IN {OCCUPYING_SQL}
           AND b.starts_at > $3
         ORDER BY b.starts_at LIMIT 1
         """,
@@ -150,6 +206,9 @@ async def next_upcoming_for_phone(
         phone,
         after,
     )
+    if row is None:
+        return None
+    return from_record(UpcomingBooking, row)
 
 
 async def _transition(
@@ -157,19 +216,20 @@ async def _transition(
     *,
     org_id: UUID,
     booking_id: UUID,
-    assignments: str,
-    from_statuses: str,
+    to: BookingStatus,
+    from_statuses: tuple[BookingStatus, ...],
+    also_set: str,
     value: str,
-) -> str:
-    """Apply `assignments` (with `value` as $3) if the booking is in `from_statuses`; return
-    the status afterwards either way, in one statement, so a repeat is a no-op that still
-    reports where the booking is. `assignments` and `from_statuses` are fixed SQL fragments
-    from this module, never input. NotFound outside the org."""
+) -> BookingStatus:
+    """Set status `to` and `also_set` (with `value` as $3) if the booking is in
+    `from_statuses`; return the status afterwards either way, in one statement, so a repeat is
+    a no-op that still reports where the booking is. `also_set` is a fixed SQL fragment from
+    this module, never input. NotFound outside the org."""
     status: str | None = await conn.fetchval(
         f"""
         WITH changed AS (
-            UPDATE bookings SET {assignments}, updated_at = now()
-            WHERE id = $1 AND org_id = $2 AND status IN ({from_statuses})
+            UPDATE bookings SET status = '{to.value}', {also_set}, updated_at = now()
+            WHERE id = $1 AND org_id = $2 AND status IN {sql_statuses(from_statuses)}
             RETURNING status
         )
         SELECT status::text FROM changed
@@ -183,4 +243,4 @@ async def _transition(
     )
     if status is None:
         raise NotFound("there is no such booking")
-    return status
+    return BookingStatus(status)

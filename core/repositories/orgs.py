@@ -1,5 +1,6 @@
 """SQL for organizations and their providers, services and opening hours."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
@@ -7,7 +8,7 @@ import asyncpg
 
 from core.domain.org_spec import OrgSpec
 from core.errors import NotFound
-from core.repositories import Executor
+from core.repositories import Executor, from_record
 
 # Postgres' default name for `slug text UNIQUE` in 0001_schema.sql.
 SLUG_CONSTRAINT = "organizations_slug_key"
@@ -101,33 +102,67 @@ _ORG_COLUMNS = (
 )
 
 
-async def find_by_api_key_hash(conn: Executor, *, api_key_hash: str) -> asyncpg.Record | None:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgRow:
+    """An org's own settings (`_ORG_COLUMNS`), without its providers, services or secrets."""
+
+    id: UUID
+    slug: str
+    name: str
+    time_zone: str
+    default_region: str
+    sms_sender: str | None
+    slot_step: timedelta
+    min_notice: timedelta
+    horizon: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class OrgByHash:
+    """An org found by a credential's hash, with the hash stored for it: the caller compares
+    the two in constant time."""
+
+    org: OrgRow
+    stored_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrgWithRetellKey:
+    """An org and the key that verifies its Retell webhook signatures (None: not set)."""
+
+    org: OrgRow
+    retell_api_key: str | None
+
+
+async def find_by_api_key_hash(conn: Executor, *, api_key_hash: str) -> OrgByHash | None:
     """The org whose API key hashes to this, with the stored hash for a constant-time check."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         f"SELECT {_ORG_COLUMNS}, api_key_hash FROM organizations WHERE api_key_hash = $1",
         api_key_hash,
     )
+    return OrgByHash(from_record(OrgRow, row), row["api_key_hash"]) if row is not None else None
 
 
-async def find_by_voice_secret_hash(
-    conn: Executor, *, voice_secret_hash: str
-) -> asyncpg.Record | None:
-    """The org whose voice webhook secret hashes to this."""
-    return await conn.fetchrow(
+async def find_by_voice_secret_hash(conn: Executor, *, voice_secret_hash: str) -> OrgByHash | None:
+    """The org whose voice webhook secret hashes to this, with the stored hash."""
+    row = await conn.fetchrow(
         f"""
         SELECT {_ORG_COLUMNS}, voice_secret_hash FROM organizations
         WHERE voice_secret_hash = $1
         """,
         voice_secret_hash,
     )
+    return (
+        OrgByHash(from_record(OrgRow, row), row["voice_secret_hash"]) if row is not None else None
+    )
 
 
-async def find_by_slug(conn: Executor, *, slug: str) -> asyncpg.Record | None:
-    """The org with this slug, including its secrets' hashes and Retell key, for webhook auth."""
-    return await conn.fetchrow(
-        f"""
-        SELECT {_ORG_COLUMNS}, api_key_hash, voice_secret_hash, retell_api_key
-        FROM organizations WHERE slug = $1
-        """,
+async def find_by_slug(conn: Executor, *, slug: str) -> OrgWithRetellKey | None:
+    """The org with this slug and its Retell key, for Retell webhook auth."""
+    row = await conn.fetchrow(
+        f"SELECT {_ORG_COLUMNS}, retell_api_key FROM organizations WHERE slug = $1",
         slug,
     )
+    if row is None:
+        return None
+    return OrgWithRetellKey(from_record(OrgRow, row), row["retell_api_key"])

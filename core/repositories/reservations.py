@@ -6,15 +6,32 @@ one round trip to Postgres.
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from enum import StrEnum
 from uuid import UUID
 
 from asyncpg import Range, Record
 
 from core.domain.availability import Interval
-from core.repositories import Executor
+from core.domain.statuses import BookingStatus
+from core.repositories import Executor, from_record
 
-ReserveOutcome = Literal["stale", "retried", "already_booked", "blocked", "taken", "booked"]
+
+class ReserveOutcome(StrEnum):
+    """What `reserve_booking` decided for one attempt to book (not a booking status: the
+    function returns these words as its `outcome`)."""
+
+    # The org's configuration changed since the caller read it: decide again.
+    STALE = "stale"
+    # An earlier attempt with this booking id already made it.
+    RETRIED = "retried"
+    # The caller already holds a held or confirmed booking at this start.
+    ALREADY_BOOKED = "already_booked"
+    # The provider's calendar has a busy block there.
+    BLOCKED = "blocked"
+    # Another booking occupies the time (the exclusion constraint refused it).
+    TAKEN = "taken"
+    # The booking was inserted, held.
+    BOOKED = "booked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +39,7 @@ class FoundBooking:
     """A booking `reserve_booking` found or made."""
 
     booking_id: UUID
-    status: str
+    status: BookingStatus
     provider_id: UUID
     service_id: UUID
     starts_at: datetime
@@ -93,7 +110,9 @@ async def reserve(
     )
     assert row is not None  # the function always returns one row
     found = _found(row) if row["booking_id"] is not None else None
-    return Reservation(outcome=row["outcome"], booking=found, busy=_intervals(row["busy"]))
+    return Reservation(
+        outcome=ReserveOutcome(row["outcome"]), booking=found, busy=_intervals(row["busy"])
+    )
 
 
 async def find(conn: Executor, *, org_id: UUID, booking_id: UUID) -> FoundBooking | None:
@@ -134,14 +153,7 @@ async def busy_time(
 
 
 def _found(row: Record) -> FoundBooking:
-    return FoundBooking(
-        booking_id=row["booking_id"],
-        status=row["status"],
-        provider_id=row["provider_id"],
-        service_id=row["service_id"],
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-    )
+    return from_record(FoundBooking, row, status=BookingStatus(row["status"]))
 
 
 def _intervals(ranges: list[Range] | None) -> list[Interval]:

@@ -1,11 +1,28 @@
 """SQL for the SMS ledger: one row per (booking, send_key), checked before Twilio is called."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-import asyncpg
+from core.repositories import Executor, from_record
 
-from core.repositories import Executor
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerRow:
+    """One send's ledger row as `claim` found or made it.
+
+    `created`: this call made it. `seconds_since_update`: for a row still `pending` without
+    SID, how long ago the last attempt claimed it or announced a send (`mark_sending`).
+    """
+
+    id: UUID
+    status: str
+    twilio_sid: str | None
+    error_code: str | None
+    created: bool
+    created_at: datetime
+    seconds_since_update: float
 
 
 async def claim(
@@ -17,14 +34,11 @@ async def claim(
     send_key: str,
     to_phone: str,
     body: str,
-) -> asyncpg.Record:
+) -> LedgerRow:
     """The ledger row for this send, created `pending` if new.
 
     A row that already has a Twilio SID or a final status means the message was handled before
-    and must not be sent again. Besides id, status, twilio_sid and error_code the row says
-    whether this call `created` it, its `created_at`, and `seconds_since_update`: for a row
-    still `pending` without SID, how long ago the last attempt claimed it or announced a send
-    (`mark_sending`).
+    and must not be sent again.
     """
     row = await conn.fetchrow(
         """
@@ -54,7 +68,7 @@ async def claim(
         body,
     )
     assert row is not None
-    return row
+    return from_record(LedgerRow, row)
 
 
 async def mark_sending(conn: Executor, *, message_id: UUID) -> None:

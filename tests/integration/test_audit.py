@@ -215,12 +215,13 @@ async def test_rows_the_schema_forbids_are_found_in_a_shadow_table(
                 event,
                 booking_workflow_id(ids[name]),
             )
-        assert [r["id"] for r in await queries.confirmed_without_event(conn, org_id=org.id)] == [
+        assert [r.id for r in await queries.confirmed_without_event(conn, org_id=org.id)] == [
             ids["no_event"]
         ]
         [pair] = await queries.overlapping(conn, org_id=org.id)
-        assert {pair["id"], pair["other_id"]} == {ids["first"], ids["second"]}
-        assert pair["overlap"].lower == start + timedelta(hours=2, minutes=30)
+        assert {pair.id, pair.other_id} == {ids["first"], ids["second"]}
+        overlap_start, _ = pair.overlap
+        assert overlap_start == start + timedelta(hours=2, minutes=30)
 
         found = _by_check(await run_audit(conn, temporal_client, _options(org, timedelta(0))))
         [no_event] = found[Check.CONFIRMED_WITHOUT_EVENT]

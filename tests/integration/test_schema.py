@@ -1,6 +1,7 @@
 """The migrations build the schema, and the schema itself enforces the booking invariants."""
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -8,7 +9,9 @@ import asyncpg
 import pytest
 from asyncpg import Range
 
+from core.domain.statuses import OCCUPYING, BookingStatus
 from core.infra.migrate import discover, migrate
+from core.repositories import OCCUPYING_SQL
 from tests.conftest import Stack
 from tests.factories import TestOrg, create_test_org, insert_contact
 
@@ -85,6 +88,22 @@ async def test_migrations_build_expected_schema(pool: asyncpg.Pool) -> None:
     assert versions == [m.version for m in discover()]
     statuses = await pool.fetchval("SELECT enum_range(NULL::booking_status)::text[]")
     assert statuses == ["held", "confirmed", "cancelled", "failed"]
+
+
+async def test_the_code_names_the_schemas_booking_statuses(pool: asyncpg.Pool) -> None:
+    """BookingStatus is the SQL enum, OCCUPYING what the exclusion constraint counts, and
+    OCCUPYING_SQL the list the migrations' functions use: a change on either side fails here."""
+    enum = await pool.fetchval("SELECT enum_range(NULL::booking_status)::text[]")
+    assert enum == list(BookingStatus)
+    constraint = await pool.fetchval(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'bookings_no_overlap'"
+    )
+    # e.g. WHERE ((status = ANY (ARRAY['held'::booking_status, 'confirmed'::booking_status])))
+    predicate = constraint.partition(" WHERE ")[2]
+    assert sorted(re.findall(r"'(\w+)'::booking_status", predicate)) == sorted(OCCUPYING)
+    for function in ("provider_busy", "held_by_caller"):
+        source = await pool.fetchval("SELECT prosrc FROM pg_proc WHERE proname = $1", function)
+        assert f"status IN {OCCUPYING_SQL}" in source, function
 
 
 async def test_migrate_is_idempotent_and_safe_concurrently(

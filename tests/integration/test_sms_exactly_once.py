@@ -82,13 +82,13 @@ async def book_directly(pool: asyncpg.Pool, org: TestOrg | None = None, **kw: st
     row = await booking_repo.get(pool, org_id=org.id, booking_id=booking_id)
     body = messages.sms_body(
         "confirmation",
-        org=row["org_name"],
-        service=row["service_name"],
-        provider=row["provider_name"],
-        at=row["starts_at"],
-        tz=ensure_timezone(row["time_zone"]),
+        org=row.org_name,
+        service=row.service_name,
+        provider=row.provider_name,
+        at=row.starts_at,
+        tz=ensure_timezone(row.time_zone),
     )
-    return Booked(org, booking_id, phone, row["sms_sender"], body)
+    return Booked(org, booking_id, phone, row.sms_sender, body)
 
 
 async def claim_pending(pool: asyncpg.Pool, booked: Booked) -> None:
@@ -102,7 +102,7 @@ async def claim_pending(pool: asyncpg.Pool, booked: Booked) -> None:
         to_phone=booked.phone,
         body=booked.body,
     )
-    assert (row["created"], row["status"], row["twilio_sid"]) == (True, "pending", None)
+    assert (row.created, row.status, row.twilio_sid) == (True, "pending", None)
 
 
 async def ledger(pool: asyncpg.Pool, booked: Booked) -> asyncpg.Record:

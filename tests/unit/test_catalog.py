@@ -58,3 +58,21 @@ def test_the_rules_of_a_service_come_from_the_org_and_the_service() -> None:
         timedelta(days=60),
     )
     assert rules.opening_hours == CATALOG.hours
+
+
+def test_an_offering_by_names_or_by_a_bookings_ids_carries_the_services_rules() -> None:
+    asked = CATALOG.offering("dr. okafor", None)
+    assert (asked.provider, asked.service) == (OKAFOR, CHECKUP)
+    assert asked.rules == CATALOG.rules(CHECKUP)
+    assert CATALOG.booked_offering(OKAFOR.id, CHECKUP.id) == asked
+    assert CATALOG.provider_by_id(RIVERA.id) is RIVERA
+
+
+def test_a_booking_whose_provider_or_service_is_gone_is_invalid_input() -> None:
+    with pytest.raises(InvalidInput) as provider:
+        CATALOG.booked_offering(uuid.uuid4(), CHECKUP.id)
+    assert provider.value.field == "provider"
+    assert provider.value.message == "Sorry, that provider no longer exists."
+    with pytest.raises(InvalidInput) as service:
+        CATALOG.booked_offering(RIVERA.id, uuid.uuid4())
+    assert service.value.field == "service"

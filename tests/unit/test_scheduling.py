@@ -11,6 +11,7 @@ from core.domain.scheduling import (
     alternatives_in,
     check_requested_start,
     search_window,
+    unavailable,
 )
 
 UTC_RULES = SchedulingRules(
@@ -60,6 +61,19 @@ def test_alternatives_skip_the_busy_time_read_for_their_window() -> None:
         datetime(2031, 3, 5, 12, 0, tzinfo=UTC),
         datetime(2031, 3, 5, 12, 30, tzinfo=UTC),
     ]
+
+
+def test_a_taken_start_is_refused_with_the_next_free_starts_after_it() -> None:
+    at = datetime(2031, 3, 5, 10, 0, tzinfo=UTC)
+    refusal = Refusal.taken(at)
+    assert refusal == Refusal("That time is already taken.", at)
+    refused = unavailable(refusal, [(at, at + timedelta(hours=1))], UTC_RULES, now=NOW)
+    assert refused.alternatives == [
+        datetime(2031, 3, 5, 11, 0, tzinfo=UTC),
+        datetime(2031, 3, 5, 11, 30, tzinfo=UTC),
+        datetime(2031, 3, 5, 12, 0, tzinfo=UTC),
+    ]
+    assert refused.message.startswith("That time is already taken. The next free times are ")
 
 
 def test_a_search_past_the_horizon_starts_from_now() -> None:
