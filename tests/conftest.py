@@ -21,11 +21,10 @@ from core.infra.db import create_pool
 from core.infra.logs import LIBRARY_LEVELS, UVICORN_LOGGERS
 from core.infra.migrate import migrate
 from core.temporal.client import connect_temporal
-from core.vendors.integrations import build_calendar_client, build_sms_sender
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import EmbeddedTemporal, start_embedded_temporal
 from sandbox.runner import Sandboxes, running_sandboxes
-from worker.main import BookingWorkers, build_workers
+from worker.main import BookingWorkers, booking_workers
 
 
 @dataclass(frozen=True)
@@ -127,26 +126,12 @@ async def booking_settings(stack: Stack, sandboxes: Sandboxes) -> AsyncIterator[
 
 
 @asynccontextmanager
-async def built_workers(
-    client: Client, settings: Settings, pool: asyncpg.Pool
-) -> AsyncIterator[BookingWorkers]:
-    """The real workers (real SDK clients from settings) on the test's own task queue, built
-    but not polling: the caller runs both, or one of them, as it needs."""
-    sender = build_sms_sender(settings)
-    try:
-        yield build_workers(
-            client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
-        )
-    finally:
-        await sender.aclose()
-
-
-@asynccontextmanager
 async def running_worker(
     client: Client, settings: Settings, pool: asyncpg.Pool
 ) -> AsyncIterator[BookingWorkers]:
-    """The real workers (real SDK clients from settings) on the test's own task queue."""
-    async with built_workers(client, settings, pool) as workers, workers.running():
+    """The workers `booking worker` runs (real SDK clients from settings), polling the test's
+    own task queue until the block exits."""
+    async with booking_workers(client, settings, pool) as workers, workers.running():
         yield workers
 
 

@@ -17,10 +17,9 @@ from core.infra.config import Settings
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status, wait_until
-from tests.conftest import built_workers
 from tests.factories import create_test_org
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
-from worker.main import BookingWorkers
+from worker.main import BookingWorkers, booking_workers
 
 
 async def test_every_answer_comes_before_any_vendor_request(
@@ -38,7 +37,7 @@ async def test_every_answer_comes_before_any_vendor_request(
         (vapi_call("book_appointment", {"name": "Sam Wilson", "start": start.isoformat()}), caller),
     ]
     async with (
-        built_workers(temporal_client, booking_settings, pool) as workers,
+        booking_workers(temporal_client, booking_settings, pool) as workers,
         workers.answers,
         api_client(booking_settings) as api,
     ):
