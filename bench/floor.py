@@ -38,8 +38,7 @@ from bench.floor_workflow import FLOOR_TASK_QUEUE, FloorWorkflow, noop
 from core.infra.config import Settings
 from core.infra.db import create_pool
 from core.temporal.client import connect_temporal
-from core.vendors.integrations import build_calendar_client, build_sms_sender
-from worker.main import build_workers
+from worker.main import booking_workers
 
 
 def floor_workflow_id(tool_call_id: str) -> str:
@@ -130,17 +129,15 @@ async def _serve_worker(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     client = await connect_temporal(settings)
     # The booking worker is only built, for its configuration; its pool and vendor clients are
-    # never used, but build_workers wants real ones.
+    # never used, but booking_workers wants real ones.
     pool = await create_pool(settings)
-    sender = build_sms_sender(settings)
     try:
-        booking = build_workers(
-            client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
-        )
-        async with floor_worker(booking.answers):
+        async with (
+            booking_workers(client, settings, pool) as booking,
+            floor_worker(booking.answers),
+        ):
             await stop.wait()
     finally:
-        await sender.aclose()
         await pool.close()
 
 

@@ -4,6 +4,7 @@ import asyncio
 import inspect
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -17,6 +18,7 @@ from core.infra.config import Settings
 from core.temporal.models import BookResult
 from sandbox.runner import Sandboxes
 from tests.factories import TestOrg
+from worker.main import BookingWorkers
 from workflows.client import book_input, request_booking, timings_from
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -92,6 +94,58 @@ async def book(
     return await request_booking(
         client, request, task_queue=settings.temporal_task_queue, timings=timings_from(settings)
     )
+
+
+@dataclass(frozen=True)
+class BookingEnv:
+    """What a test that books usually works with (the `booking_env` fixture): settings pointed
+    at the sandboxes, the Temporal client, the pool, the sandboxes, the workers polling the
+    settings' task queue, and a fresh org."""
+
+    settings: Settings
+    temporal: Client
+    pool: asyncpg.Pool
+    sandboxes: Sandboxes
+    workers: BookingWorkers
+    org: TestOrg
+
+    async def book(
+        self,
+        *,
+        start: datetime | str,
+        key: str | None = None,
+        org: TestOrg | None = None,
+        settings: Settings | None = None,
+        **fields: object,
+    ) -> BookResult:
+        """`book` for this env's org on its settings, unless another `org` or `settings` is
+        given (a second org, a changed lead time)."""
+        return await book(
+            self.temporal,
+            settings or self.settings,
+            org or self.org,
+            start=start,
+            key=key,
+            **fields,
+        )
+
+    async def book_confirmed(
+        self,
+        start: datetime,
+        *,
+        phone: str | None = None,
+        org: TestOrg | None = None,
+        settings: Settings | None = None,
+    ) -> UUID:
+        """A booking made the normal way, once it is confirmed (calendar event written):
+        its id."""
+        answer = await self.book(
+            start=start, phone=phone or unique_phone(), org=org, settings=settings
+        )
+        assert answer.outcome == "booked", answer.message
+        assert answer.booking_id is not None
+        await wait_for_status(self.pool, answer.booking_id, {"confirmed"})
+        return answer.booking_id
 
 
 async def wait_until(

@@ -1,18 +1,26 @@
-"""Session-wide real infrastructure: one embedded Postgres and one Temporal dev server per run.
+"""Session-wide real infrastructure: one embedded Postgres and one Temporal dev server per run,
+and the fixtures every test that books composes from.
 
 Each test isolates itself with a fresh org and a fresh task queue instead of global cleanup, and
 everything listens on OS-chosen ports / private sockets, so tests run while `booking dev` is up.
+
+The usual test names `booking_env` (settings on the sandboxes, the workers polling, a fresh org), or
+the parts it needs: `booking_settings`, `worker`, `org`, `api` (the app in front of the
+worker). A variation comes from a factory, not a copy: `make_worker(**overrides)` for other
+settings, `make_org(**overrides)` for a second org or another shape of one.
 """
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 import asyncpg
+import httpx
 import pytest
 from temporalio.client import Client
 
@@ -21,11 +29,13 @@ from core.infra.db import create_pool
 from core.infra.logs import LIBRARY_LEVELS, UVICORN_LOGGERS
 from core.infra.migrate import migrate
 from core.temporal.client import connect_temporal
-from core.vendors.integrations import build_calendar_client, build_sms_sender
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import EmbeddedTemporal, start_embedded_temporal
 from sandbox.runner import Sandboxes, running_sandboxes
-from worker.main import BookingWorkers, build_workers
+from tests.apiclient import api_client
+from tests.booking_helpers import BookingEnv
+from tests.factories import TestOrg, create_test_org
+from worker.main import BookingWorkers, booking_workers
 
 
 @dataclass(frozen=True)
@@ -127,35 +137,95 @@ async def booking_settings(stack: Stack, sandboxes: Sandboxes) -> AsyncIterator[
 
 
 @asynccontextmanager
-async def built_workers(
-    client: Client, settings: Settings, pool: asyncpg.Pool
-) -> AsyncIterator[BookingWorkers]:
-    """The real workers (real SDK clients from settings) on the test's own task queue, built
-    but not polling: the caller runs both, or one of them, as it needs."""
-    sender = build_sms_sender(settings)
-    try:
-        yield build_workers(
-            client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
-        )
-    finally:
-        await sender.aclose()
-
-
-@asynccontextmanager
 async def running_worker(
     client: Client, settings: Settings, pool: asyncpg.Pool
 ) -> AsyncIterator[BookingWorkers]:
-    """The real workers (real SDK clients from settings) on the test's own task queue."""
-    async with built_workers(client, settings, pool) as workers, workers.running():
+    """The workers `booking worker` runs (real SDK clients from settings), polling the test's
+    own task queue until the block exits."""
+    async with booking_workers(client, settings, pool) as workers, workers.running():
         yield workers
 
 
+class MakeWorker(Protocol):
+    def __call__(
+        self, settings: Settings | None = None, *, client: Client | None = None, **overrides: object
+    ) -> Awaitable[BookingWorkers]: ...
+
+
 @pytest.fixture
-async def worker(
+async def make_worker(
     temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool
-) -> AsyncIterator[BookingWorkers]:
-    async with running_worker(temporal_client, booking_settings, pool) as running:
-        yield running
+) -> AsyncIterator[MakeWorker]:
+    """Start the real workers, polling until the test ends: on `booking_settings` changed by
+    `overrides` (shorter timings, another public URL), or on `settings` and `client` of the
+    test's own (an encrypting client, another database)."""
+    async with AsyncExitStack() as started:
+
+        async def start(
+            settings: Settings | None = None, *, client: Client | None = None, **overrides: object
+        ) -> BookingWorkers:
+            chosen = (settings or booking_settings).model_copy(update=overrides)
+            return await started.enter_async_context(
+                running_worker(client or temporal_client, chosen, pool)
+            )
+
+        yield start
+
+
+@pytest.fixture
+async def worker(make_worker: MakeWorker) -> BookingWorkers:
+    """The real workers on `booking_settings`, polling for the whole test."""
+    return await make_worker()
+
+
+MakeOrg = Callable[..., Awaitable[TestOrg]]
+
+
+@pytest.fixture
+def make_org(pool: asyncpg.Pool) -> MakeOrg:
+    """Create a fresh org the way the admin API does, the spec changed by keyword overrides
+    (`retell_api_key=...`, `services=[...]`): for a second org or an org of another shape."""
+
+    async def make(**overrides: object) -> TestOrg:
+        return await create_test_org(pool, **overrides)
+
+    return make
+
+
+@pytest.fixture
+async def org(make_org: MakeOrg) -> TestOrg:
+    """A fresh org of the usual shape (`tests.factories.org_spec`)."""
+    return await make_org()
+
+
+@pytest.fixture
+async def api(
+    booking_settings: Settings, worker: BookingWorkers
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app (with its lifespan) on `booking_settings`, the workers polling behind it."""
+    async with api_client(booking_settings) as client:
+        yield client
+
+
+@pytest.fixture
+def booking_env(
+    booking_settings: Settings,
+    temporal_client: Client,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    worker: BookingWorkers,
+    org: TestOrg,
+) -> BookingEnv:
+    """The usual stage for a test that books. Built from the fixtures of those names, so a test
+    that also names `pool`, `sandboxes` or `org` gets the same objects."""
+    return BookingEnv(
+        settings=booking_settings,
+        temporal=temporal_client,
+        pool=pool,
+        sandboxes=sandboxes,
+        workers=worker,
+        org=org,
+    )
 
 
 @pytest.fixture

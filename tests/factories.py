@@ -3,15 +3,19 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
 from core.domain.orgs import OrgCredentials, create_org
+from core.domain.statuses import BookingStatus
+from core.repositories import bookings as booking_repo
 from core.repositories import catalog as catalog_repo
 from core.repositories import reservations
 from core.temporal.names import booking_workflow_id
+from core.vendors.calendar import event_id_for_booking
 
 
 @dataclass(frozen=True)
@@ -107,16 +111,32 @@ async def reserve(
     )
 
 
-async def insert_held_booking(
+async def insert_booking(
     pool: asyncpg.Pool,
     org: TestOrg,
-    *,
     start: datetime,
+    *,
     phone: str,
-    name: str = "Sam Wilson",
-    minutes: int = 30,
+    status: str = BookingStatus.HELD,
+    **reserving: Any,
 ) -> UUID:
-    """A held booking made by phase 1's own statement, without a workflow behind it."""
-    made = await reserve(pool, org, start, phone=phone, name=name, minutes=minutes)
+    """A booking without a workflow behind it: made by phase 1's own statement (`reserve`,
+    which `reserving` is passed to), then taken to `status` by the repository functions the
+    activities use (a failed one with the reason "test", a cancelled one "caller cancelled")."""
+    made = await reserve(pool, org, start, phone=phone, **reserving)
     assert made.outcome == "booked" and made.booking is not None, made
-    return made.booking.booking_id
+    booking_id = made.booking.booking_id
+    match status:
+        case BookingStatus.CONFIRMED:
+            event_id = event_id_for_booking(booking_id)
+            await booking_repo.confirm(
+                pool, org_id=org.id, booking_id=booking_id, event_id=event_id
+            )
+        case BookingStatus.FAILED:
+            await booking_repo.mark_failed(
+                pool, org_id=org.id, booking_id=booking_id, reason="test"
+            )
+        case BookingStatus.CANCELLED:
+            reason = "caller cancelled"
+            await booking_repo.cancel(pool, org_id=org.id, booking_id=booking_id, reason=reason)
+    return booking_id

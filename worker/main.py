@@ -84,17 +84,40 @@ class BookingWorkers:
             yield
 
 
-def build_workers(
+@contextlib.asynccontextmanager
+async def booking_workers(
+    client: Client,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    *,
+    sms_sender: SmsSender | None = None,
+    calendar: CalendarClient | None = None,
+) -> AsyncIterator[BookingWorkers]:
+    """Both workers for `settings`' task queue, every workflow and activity registered, built
+    but not polling: `booking worker`, the tests and the bench all build them here.
+
+    The vendor clients are the ones `settings` names unless given; those built here are closed
+    when the block exits, given ones are left to their owner.
+    """
+    async with contextlib.AsyncExitStack() as owned:
+        if sms_sender is None:
+            sms_sender = build_sms_sender(settings)
+            owned.push_async_callback(sms_sender.aclose)
+        if calendar is None:
+            calendar = build_calendar_client(settings)
+        yield _build_workers(client, settings, pool, sms_sender=sms_sender, calendar=calendar)
+
+
+def _build_workers(
     client: Client,
     settings: Settings,
     pool: asyncpg.Pool,
     *,
     sms_sender: SmsSender,
     calendar: CalendarClient,
-    task_queue: str | None = None,
 ) -> BookingWorkers:
-    """Both workers for the booking task queue, every workflow and activity registered."""
-    queue = task_queue or settings.temporal_task_queue
+    """The workers' activities bound to their clients, and which worker registers what."""
+    queue = settings.temporal_task_queue
     catalogs = CatalogCache(pool)
     reservations = ReservationActivities(pool, catalogs)
     slots = SlotActivities(pool, catalogs)
@@ -153,24 +176,15 @@ async def run_worker(
 ) -> None:
     """Poll until `stop` is set, then let in-flight tasks finish before returning. The
     side-effect role also keeps every provider calendar's sync running."""
-    sender = build_sms_sender(settings)
-    workers = build_workers(
-        client, settings, pool, sms_sender=sender, calendar=build_calendar_client(settings)
-    )
-    try:
-        async with workers.running(role):
-            log.info("worker polling task queue %s (%s)", settings.temporal_task_queue, role)
-            supervising = None
-            if role != "answers" and settings.calendar_sync_autostart:
-                supervising = asyncio.create_task(
-                    keep_calendar_syncs_running(client, settings, pool)
-                )
-            await stop.wait()
-            if supervising is not None:
-                supervising.cancel()
-            log.info("worker stopping; in-flight tasks finish first")
-    finally:
-        await sender.aclose()
+    async with booking_workers(client, settings, pool) as workers, workers.running(role):
+        log.info("worker polling task queue %s (%s)", settings.temporal_task_queue, role)
+        supervising = None
+        if role != "answers" and settings.calendar_sync_autostart:
+            supervising = asyncio.create_task(keep_calendar_syncs_running(client, settings, pool))
+        await stop.wait()
+        if supervising is not None:
+            supervising.cancel()
+        log.info("worker stopping; in-flight tasks finish first")
 
 
 async def keep_calendar_syncs_running(

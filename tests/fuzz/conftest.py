@@ -1,7 +1,7 @@
-"""Fixtures of the fuzz tests: a fresh org per test function (Hypothesis examples share it),
-the real app with its lifespan, and a real worker so that valid bookings really happen."""
+"""Fixtures of the fuzz tests: a fresh org per test function (Hypothesis examples share it).
+The tests talk to tests/conftest.py's `api`: the real app with its lifespan, and a real worker
+behind it so that valid bookings really happen."""
 
-from collections.abc import AsyncIterator
 from datetime import time
 from uuid import UUID
 
@@ -10,37 +10,26 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from core.infra.config import Settings
-from tests.apiclient import api_client
 from tests.booking_helpers import local_start
-from tests.factories import create_test_org
+from tests.conftest import MakeOrg
 from tests.fuzz.harness import Ledger
 from tests.fuzz.strategies import VALID_PHONES
-from worker.main import BookingWorkers
 
 RETELL_KEY = "key_retell_fuzz_0123456789"
 
 
 @pytest.fixture
-async def ledger(pool: asyncpg.Pool, temporal_client: Client) -> Ledger:
-    org = await create_test_org(pool, retell_api_key=RETELL_KEY)
+async def ledger(pool: asyncpg.Pool, temporal_client: Client, make_org: MakeOrg) -> Ledger:
+    org = await make_org(retell_api_key=RETELL_KEY)
     return Ledger(pool=pool, temporal=temporal_client, org=org)
 
 
 @pytest.fixture
-async def client(
-    booking_settings: Settings, worker: BookingWorkers
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(booking_settings) as running:
-        yield running
-
-
-@pytest.fixture
-async def seeded(client: httpx.AsyncClient, ledger: Ledger) -> Ledger:
+async def seeded(api: httpx.AsyncClient, ledger: Ledger) -> Ledger:
     """The ledger with three bookings already made, one for each of the first three valid
     phones, so that reschedule and cancel calls (by id or by the caller's number) find some."""
     for days, phone in zip((4, 5, 6), VALID_PHONES[:3], strict=True):
-        response = await client.post(
+        response = await api.post(
             "/bookings",
             json={"name": "Seed Booking", "phone": phone, "start": _ten_am(days)},
             headers={

@@ -72,14 +72,14 @@ def booking_posts(draw: st.DrawFn) -> tuple[bytes, str, Any, bool]:
 @fuzz_settings(150)
 @given(request=booking_posts())
 async def test_post_bookings(
-    client: httpx.AsyncClient, ledger: Ledger, request: tuple[bytes, str, Any, bool]
+    api: httpx.AsyncClient, ledger: Ledger, request: tuple[bytes, str, Any, bool]
 ) -> None:
     raw, content_type, key, authorized = request
     headers = {**api_headers(ledger, authorized), b"content-type": content_type.encode()}
     if key is not MISSING:
         headers[b"idempotency-key"] = key
     before = await ledger.snapshot()
-    response, what = await send(client, ledger, "POST", "/bookings", body=raw, headers=headers)
+    response, what = await send(api, ledger, "POST", "/bookings", body=raw, headers=headers)
     booked: set[UUID] = set()
     if response.status_code == 201:
         answer = response.json()
@@ -128,7 +128,7 @@ def changes(draw: st.DrawFn) -> tuple[str, str, bytes | None, str, Any]:
 @fuzz_settings(100)
 @given(change=changes())
 async def test_reschedule_and_cancel(
-    client: httpx.AsyncClient, seeded: Ledger, change: tuple[str, str, bytes | None, str, Any]
+    api: httpx.AsyncClient, seeded: Ledger, change: tuple[str, str, bytes | None, str, Any]
 ) -> None:
     ledger = seeded
     action, target, body, content_type, key = change
@@ -140,7 +140,7 @@ async def test_reschedule_and_cancel(
         headers[b"idempotency-key"] = key
     url = ledger.resolve_text(f"/bookings/{target}/{action}" if target else "/bookings")
     before = await ledger.snapshot()
-    response, what = await send(client, ledger, "POST", url, body=body, headers=headers)
+    response, what = await send(api, ledger, "POST", url, body=body, headers=headers)
     booked: set[UUID] = set()
     if action == "book":
         assert response.status_code in (201, 409), what  # 409: that slot is taken
@@ -174,11 +174,11 @@ def queries(draw: st.DrawFn) -> str:
 
 @fuzz_settings(300)
 @given(url=queries())
-async def test_queries(client: httpx.AsyncClient, seeded: Ledger, url: str) -> None:
+async def test_queries(api: httpx.AsyncClient, seeded: Ledger, url: str) -> None:
     ledger = seeded
     url = ledger.resolve_text(url)
     before = await ledger.snapshot()
-    response, what = await send(client, ledger, "GET", url, headers=api_headers(ledger))
+    response, what = await send(api, ledger, "GET", url, headers=api_headers(ledger))
     if response.status_code == 200:
         answer = response.json()
         if url.startswith("/bookings?"):

@@ -6,14 +6,14 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
-import asyncpg
 import httpx
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
 from api.voice.retell import sign
-from tests.factories import TestOrg, create_test_org
+from tests.conftest import MakeOrg
+from tests.factories import TestOrg
 from tests.fuzz.bodies import broken_bodies, content_types, encoded, header_bytes, retell_request
 from tests.fuzz.conftest import RETELL_KEY
 from tests.fuzz.harness import Ledger, assert_speakable, fuzz_settings
@@ -49,7 +49,7 @@ def signed_requests(draw: st.DrawFn) -> tuple[bytes, str | None, str, bool]:
 @fuzz_settings(200)
 @given(request=signed_requests())
 async def test_signed_calls_of_any_shape_get_a_200_answer(
-    client: httpx.AsyncClient, seeded: Ledger, request: tuple[bytes, str | None, str, bool]
+    api: httpx.AsyncClient, seeded: Ledger, request: tuple[bytes, str | None, str, bool]
 ) -> None:
     raw, tool, content_type, org_in_path = request
     ledger = seeded
@@ -63,7 +63,7 @@ async def test_signed_calls_of_any_shape_get_a_200_answer(
         "Content-Type": content_type,
     }
     before = await ledger.snapshot()
-    response = await client.post(url, content=raw, headers=headers)
+    response = await api.post(url, content=raw, headers=headers)
     what = f"{response.status_code} {response.text[:300]!r} for {url} {raw[:300]!r}"
     assert response.status_code == 200, what
     answer: dict[str, Any] = response.json()
@@ -80,12 +80,12 @@ async def test_signed_calls_of_any_shape_get_a_200_answer(
 
 @pytest.mark.parametrize("name", ["\x1b", "book\nappointment", "x" * 500])
 async def test_an_answer_that_echoes_the_function_name_is_one_line(
-    client: httpx.AsyncClient, ledger: Ledger, name: str
+    api: httpx.AsyncClient, ledger: Ledger, name: str
 ) -> None:
     """Found by the fuzzer: the unknown-tool answer echoed the name with its control
     characters (Vapi's answers went through one_line, Retell's did not)."""
     raw = encoded({"name": name, "call": {"call_id": "retell-echo"}, "args": {}})
-    response = await client.post(
+    response = await api.post(
         f"/voice/retell/{ledger.org.slug}",
         content=raw,
         headers={
@@ -116,8 +116,8 @@ BAD_SIGNATURES = (
 
 
 @pytest.fixture
-async def keyless_org(pool: asyncpg.Pool) -> TestOrg:
-    return await create_test_org(pool)
+async def keyless_org(make_org: MakeOrg) -> TestOrg:
+    return await make_org()
 
 
 @fuzz_settings(25)
@@ -127,7 +127,7 @@ async def keyless_org(pool: asyncpg.Pool) -> TestOrg:
     slug=hostile_text.map(lambda text: f"org-{text}"),
 )
 async def test_bad_signatures_are_401_and_write_nothing(
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
     seeded: Ledger,
     keyless_org: TestOrg,
     payload: Any,
@@ -143,7 +143,7 @@ async def test_bad_signatures_are_401_and_write_nothing(
         if signature is not None:
             headers[b"x-retell-signature"] = signature
         before = await ledger.snapshot()
-        response = await client.post(f"/voice/retell/{path}", content=raw, headers=headers)
+        response = await api.post(f"/voice/retell/{path}", content=raw, headers=headers)
         what = f"{case}: {response.status_code} {response.text[:200]!r} for {path!r} {signature!r}"
         if case == "odd slug" and response.status_code in (307, 404, 405):
             # A slug with an encoded "/" leaves the route; an empty one is redirected.

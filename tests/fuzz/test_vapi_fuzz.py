@@ -129,9 +129,9 @@ async def post_and_check(
 @fuzz_settings(200)
 @given(body=vapi_message())
 async def test_tool_calls_with_hostile_arguments(
-    client: httpx.AsyncClient, seeded: Ledger, body: VapiBody
+    api: httpx.AsyncClient, seeded: Ledger, body: VapiBody
 ) -> None:
-    await post_and_check(client, seeded, encoded(body.body), body)
+    await post_and_check(api, seeded, encoded(body.body), body)
 
 
 @fuzz_settings(150)
@@ -141,11 +141,11 @@ async def test_tool_calls_with_hostile_arguments(
     auth=st.sampled_from(AUTH),
 )
 async def test_broken_bodies_content_types_and_secrets(
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
     ledger: Ledger,
     request: tuple[bytes, VapiBody | None],
     content_type: str,
     auth: str,
 ) -> None:
     raw, expected = request
-    await post_and_check(client, ledger, raw, expected, content_type=content_type, auth=auth)
+    await post_and_check(api, ledger, raw, expected, content_type=content_type, auth=auth)

@@ -11,22 +11,31 @@ from datetime import time
 from typing import Any
 
 import asyncpg
+import httpx
 from temporalio.client import Client
 
 from core.infra.config import Settings
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
-from tests.booking_helpers import book, local_start, unique_phone, wait_for_status, wait_until
-from tests.conftest import built_workers
-from tests.factories import create_test_org
+from tests.booking_helpers import (
+    BookingEnv,
+    local_start,
+    unique_phone,
+    wait_for_status,
+    wait_until,
+)
+from tests.factories import TestOrg
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
-from worker.main import BookingWorkers
+from worker.main import booking_workers
 
 
 async def test_every_answer_comes_before_any_vendor_request(
-    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, sandboxes: Sandboxes
+    temporal_client: Client,
+    booking_settings: Settings,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     caller, rival = unique_phone(), unique_phone()
     start = local_start(days_ahead=3, at=time(10))
     calls = [
@@ -38,7 +47,7 @@ async def test_every_answer_comes_before_any_vendor_request(
         (vapi_call("book_appointment", {"name": "Sam Wilson", "start": start.isoformat()}), caller),
     ]
     async with (
-        built_workers(temporal_client, booking_settings, pool) as workers,
+        booking_workers(temporal_client, booking_settings, pool) as workers,
         workers.answers,
         api_client(booking_settings) as api,
     ):
@@ -82,18 +91,13 @@ async def _texts(sandboxes: Sandboxes, *phones: str) -> list[dict[str, str]]:
 
 
 async def test_a_refused_calendar_event_means_no_confirmation_text_only_the_apology(
-    temporal_client: Client,
-    booking_settings: Settings,
-    pool: asyncpg.Pool,
-    sandboxes: Sandboxes,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, pool: asyncpg.Pool, sandboxes: Sandboxes, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     await sandboxes.calendar.add_fault(
         status=403, code="forbidden", path_contains=org.calendar_id, method="POST"
     )
     phone = unique_phone()
-    answer = await book(temporal_client, booking_settings, org, start=local_start(4), phone=phone)
+    answer = await booking_env.book(start=local_start(4), phone=phone)
     assert answer.outcome == "booked" and answer.booking_id is not None
     await wait_for_status(pool, answer.booking_id, {"failed"})
     await wait_until(lambda: _texts(sandboxes, phone), what="the apology")
@@ -106,19 +110,17 @@ async def test_a_refused_calendar_event_means_no_confirmation_text_only_the_apol
 
 
 async def test_a_caller_asking_again_for_their_own_slot_hears_already_booked(
-    booking_settings: Settings, pool: asyncpg.Pool, worker: BookingWorkers
+    api: httpx.AsyncClient, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     start = local_start(days_ahead=3, at=time(15)).isoformat()
     headers = {"Authorization": f"Bearer {org.credentials.api_key}"}
     body = {"name": "Kim Park", "phone": "(212) 555-0177", "start": start}
-    async with api_client(booking_settings) as api:
-        first = await api.post("/bookings", json=body, headers=headers | {"Idempotency-Key": "a"})
-        again = await api.post(
-            "/bookings",
-            json=body | {"name": "Kim Park-Lee"},
-            headers=headers | {"Idempotency-Key": "b"},
-        )
+    first = await api.post("/bookings", json=body, headers=headers | {"Idempotency-Key": "a"})
+    again = await api.post(
+        "/bookings",
+        json=body | {"name": "Kim Park-Lee"},
+        headers=headers | {"Idempotency-Key": "b"},
+    )
     assert first.status_code == 201
     assert again.status_code == 200
     assert again.json()["outcome"] == "already_booked"

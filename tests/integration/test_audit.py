@@ -19,16 +19,14 @@ import asyncpg
 from asyncpg import Range
 from temporalio.client import Client
 
-from core.infra.config import Settings
 from core.infra.masking import mask_phone
 from core.ops.audit import AuditOptions, Check, Finding, run_audit
 from core.repositories import audit as queries
 from core.temporal.names import BOOKING_STATUS, booking_workflow_id
-from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
-from tests.conftest import Stack
-from tests.factories import TestOrg, create_test_org, insert_contact
+from tests.booking_helpers import BookingEnv, local_start, unique_phone
+from tests.conftest import MakeOrg, Stack
+from tests.factories import TestOrg, insert_contact
 from tests.integration.test_cli import DevProcess
-from worker.main import BookingWorkers
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,25 +42,19 @@ def _by_check(findings: list[Finding]) -> dict[Check, list[Finding]]:
     return grouped
 
 
-async def _confirmed_booking(
-    client: Client, settings: Settings, pool: asyncpg.Pool, org: TestOrg, hour: int = 10
-) -> UUID:
-    """A booking confirmed by the real workflow, with its search attribute visible to listings
-    (the audit reads visibility, which trails the workflow by a moment)."""
-    answer = await book(
-        client, settings, org, start=local_start(at=time(hour)), phone=unique_phone()
-    )
-    assert answer.outcome == "booked" and answer.booking_id is not None, answer
-    await wait_for_status(pool, answer.booking_id, {"confirmed"})
+async def _confirmed_booking(env: BookingEnv, hour: int = 10, org: TestOrg | None = None) -> UUID:
+    """A booking (of the env's org unless told) confirmed by the real workflow, with its search
+    attribute visible to listings (the audit reads visibility, which trails the workflow by a
+    moment)."""
+    booking_id = await env.book_confirmed(local_start(at=time(hour)), org=org)
     query = (
-        f"WorkflowId = '{booking_workflow_id(answer.booking_id)}' "
-        f"AND {BOOKING_STATUS.name} = 'confirmed'"
+        f"WorkflowId = '{booking_workflow_id(booking_id)}' AND {BOOKING_STATUS.name} = 'confirmed'"
     )
     deadline = asyncio.get_running_loop().time() + 20
-    while not [execution async for execution in client.list_workflows(query)]:
+    while not [execution async for execution in env.temporal.list_workflows(query)]:
         assert asyncio.get_running_loop().time() < deadline, "search attribute never visible"
         await asyncio.sleep(0.1)
-    return answer.booking_id
+    return booking_id
 
 
 async def _held_row_without_workflow(pool: asyncpg.Pool, org: TestOrg, phone: str) -> UUID:
@@ -104,21 +96,19 @@ async def _held_row_without_workflow(pool: asyncpg.Pool, org: TestOrg, phone: st
 
 
 async def test_a_clean_org_with_a_confirmed_booking_has_no_findings(
-    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: BookingWorkers
+    booking_env: BookingEnv, temporal_client: Client, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
-    await _confirmed_booking(temporal_client, booking_settings, pool, org)
+    await _confirmed_booking(booking_env)
     # Grace 0: the fresh rows count as settled, so the running workflow really is compared.
     assert await run_audit(pool, temporal_client, _options(org, grace=timedelta(0))) == []
 
 
 async def test_broken_rows_are_each_found(
-    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: BookingWorkers
+    booking_env: BookingEnv, temporal_client: Client, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     phone = unique_phone()
     held = await _held_row_without_workflow(pool, org, phone)
-    flipped = await _confirmed_booking(temporal_client, booking_settings, pool, org, hour=10)
+    flipped = await _confirmed_booking(booking_env, hour=10)
     await pool.execute(
         """
         UPDATE bookings SET status = 'failed', status_reason = 'x',
@@ -127,7 +117,7 @@ async def test_broken_rows_are_each_found(
         """,
         flipped,
     )
-    orphaned = await _confirmed_booking(temporal_client, booking_settings, pool, org, hour=11)
+    orphaned = await _confirmed_booking(booking_env, hour=11)
     await temporal_client.get_workflow_handle(booking_workflow_id(orphaned)).terminate("audit test")
     await pool.execute(
         "UPDATE bookings SET updated_at = now() - interval '10 minutes' WHERE id = $1", orphaned
@@ -151,10 +141,9 @@ async def test_broken_rows_are_each_found(
 
 
 async def test_recent_changes_are_in_flight_not_findings(
-    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: BookingWorkers
+    booking_env: BookingEnv, temporal_client: Client, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
-    booking_id = await _confirmed_booking(temporal_client, booking_settings, pool, org)
+    booking_id = await _confirmed_booking(booking_env)
     await pool.execute(
         "UPDATE bookings SET status = 'failed', status_reason = 'x' WHERE id = $1", booking_id
     )
@@ -164,10 +153,9 @@ async def test_recent_changes_are_in_flight_not_findings(
 
 
 async def test_a_running_workflow_holding_a_slot_without_a_row_is_found(
-    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, worker: BookingWorkers
+    booking_env: BookingEnv, temporal_client: Client, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
-    booking_id = await _confirmed_booking(temporal_client, booking_settings, pool, org)
+    booking_id = await _confirmed_booking(booking_env)
     await pool.execute("DELETE FROM bookings WHERE id = $1", booking_id)
     found = await run_audit(pool, temporal_client, _options(org, grace=timedelta(0)))
     assert [(f.check, f.org_slug, f.booking_id) for f in found] == [
@@ -177,9 +165,8 @@ async def test_a_running_workflow_holding_a_slot_without_a_row_is_found(
 
 
 async def test_rows_the_schema_forbids_are_found_in_a_shadow_table(
-    stack: Stack, pool: asyncpg.Pool, temporal_client: Client
+    stack: Stack, pool: asyncpg.Pool, temporal_client: Client, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     contact_id = await insert_contact(pool, org, unique_phone())
     conn = await asyncpg.connect(stack.database_url)
     transaction = conn.transaction()
@@ -257,18 +244,13 @@ def _run_cli(stack: Stack, cwd: Path, *args: str) -> subprocess.CompletedProcess
 
 
 async def test_cli_exits_1_with_a_table_on_a_broken_org_and_0_on_a_clean_one(
-    stack: Stack,
-    tmp_path: Path,
-    temporal_client: Client,
-    booking_settings: Settings,
-    pool: asyncpg.Pool,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, stack: Stack, tmp_path: Path, pool: asyncpg.Pool, make_org: MakeOrg
 ) -> None:
-    broken = await create_test_org(pool)
+    broken = await make_org()
     phone = unique_phone()
     held = await _held_row_without_workflow(pool, broken, phone)
-    clean = await create_test_org(pool)
-    await _confirmed_booking(temporal_client, booking_settings, pool, clean)
+    clean = await make_org()
+    await _confirmed_booking(booking_env, org=clean)
 
     table = await asyncio.to_thread(_run_cli, stack, tmp_path, "--org", broken.slug)
     assert table.returncode == 1, table.stderr

@@ -16,7 +16,7 @@ from bench.floor_workflow import FloorWorkflow, noop
 from bench.history import history_counts
 from bench.load import Call, Slot, vapi_body
 from core.infra.config import Settings
-from tests.conftest import built_workers
+from worker.main import booking_workers
 
 _SWAPPED = {"task_queue", "workflows", "activities"}
 
@@ -27,7 +27,7 @@ async def booking_worker(
 ) -> AsyncIterator[Worker]:
     """The answer-path worker as `booking worker` builds it, not run: only its settings are
     used."""
-    async with built_workers(client, settings, pool) as workers:
+    async with booking_workers(client, settings, pool) as workers:
         yield workers.answers
 
 

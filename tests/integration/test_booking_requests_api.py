@@ -2,7 +2,6 @@
 
 import gc
 import logging
-from collections.abc import AsyncIterator
 from datetime import time, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -22,25 +21,11 @@ from tests.booking_helpers import (
     wait_for_status,
     weekday_name,
 )
-from tests.conftest import running_worker
-from tests.factories import TestOrg, create_test_org
+from tests.conftest import MakeOrg, running_worker
+from tests.factories import TestOrg
 from tests.voice_helpers import org_row_counts, vapi_call, vapi_headers, vapi_message
-from worker.main import BookingWorkers
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def org(pool: asyncpg.Pool) -> TestOrg:
-    return await create_test_org(pool)
-
-
-@pytest.fixture
-async def client(
-    booking_settings: Settings, worker: BookingWorkers
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(booking_settings) as running:
-        yield running
 
 
 def auth(org: TestOrg, key: str | None = None) -> dict[str, str]:
@@ -61,11 +46,11 @@ def booking(days_ahead: int, at: time, **fields: Any) -> dict[str, Any]:
 
 
 async def test_post_books_and_a_retry_with_the_same_key_gets_the_same_booking(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     key = str(uuid4())
-    first = await client.post("/bookings", json=booking(2, time(10)), headers=auth(org, key))
-    again = await client.post("/bookings", json=booking(2, time(10)), headers=auth(org, key))
+    first = await api.post("/bookings", json=booking(2, time(10)), headers=auth(org, key))
+    again = await api.post("/bookings", json=booking(2, time(10)), headers=auth(org, key))
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     body = first.json()
@@ -73,15 +58,15 @@ async def test_post_books_and_a_retry_with_the_same_key_gets_the_same_booking(
     assert body["start"] == local_start(days_ahead=2, at=time(10)).isoformat()
     assert first.headers["location"] == f"/bookings/{body['booking_id']}"
     assert await pool.fetchval("SELECT count(*) FROM bookings WHERE org_id = $1", org.id) == 1
-    detail = await client.get(first.headers["location"], headers=auth(org))
+    detail = await api.get(first.headers["location"], headers=auth(org))
     assert detail.status_code == 200
     assert detail.json()["contact"]["phone"] == "+12125550123"
     await wait_for_status(pool, body["booking_id"], {"confirmed"})
 
 
-async def test_taken_slot_is_409_with_alternatives(client: httpx.AsyncClient, org: TestOrg) -> None:
-    first = await client.post("/bookings", json=booking(3, time(11)), headers=auth(org, "a"))
-    taken = await client.post(
+async def test_taken_slot_is_409_with_alternatives(api: httpx.AsyncClient, org: TestOrg) -> None:
+    first = await api.post("/bookings", json=booking(3, time(11)), headers=auth(org, "a"))
+    taken = await api.post(
         "/bookings",
         json=booking(3, time(11), name="Ann Lee", phone="(212) 555-0144"),
         headers=auth(org, "b"),
@@ -98,15 +83,15 @@ async def test_taken_slot_is_409_with_alternatives(client: httpx.AsyncClient, or
 
 
 async def test_idempotency_keys_are_per_org(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, make_org: MakeOrg
 ) -> None:
-    other = await create_test_org(pool)
-    mine = await client.post("/bookings", json=booking(4, time(9)), headers=auth(org, "same"))
-    theirs = await client.post("/bookings", json=booking(4, time(9)), headers=auth(other, "same"))
+    other = await make_org()
+    mine = await api.post("/bookings", json=booking(4, time(9)), headers=auth(org, "same"))
+    theirs = await api.post("/bookings", json=booking(4, time(9)), headers=auth(other, "same"))
     assert mine.status_code == theirs.status_code == 201
     assert mine.json()["booking_id"] != theirs.json()["booking_id"]
     assert (
-        await client.get(f"/bookings/{mine.json()['booking_id']}", headers=auth(other))
+        await api.get(f"/bookings/{mine.json()['booking_id']}", headers=auth(other))
     ).status_code == 404
 
 
@@ -134,35 +119,35 @@ BAD_POSTS: list[tuple[str, dict[str, Any], dict[str, str], int, str]] = [
     ("case", "body", "headers", "status", "words"), BAD_POSTS, ids=[c[0] for c in BAD_POSTS]
 )
 async def test_bad_bookings_are_refused_and_write_nothing(
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
     pool: asyncpg.Pool,
     case: str,
     body: dict[str, Any],
     headers: dict[str, str],
     status: int,
     words: str,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
-    response = await client.post("/bookings", json=body, headers=auth(org, str(uuid4())))
+    response = await api.post("/bookings", json=body, headers=auth(org, str(uuid4())))
     assert response.status_code == status, response.text
     assert words in response.json()["error"]["message"]
     assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
 
 
 async def test_transport_errors_are_clear_4xx_and_write_nothing(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
-    no_key = await client.post("/bookings", json=booking(5, time(10)), headers=auth(org))
-    malformed = await client.post(
+    no_key = await api.post("/bookings", json=booking(5, time(10)), headers=auth(org))
+    malformed = await api.post(
         "/bookings",
         content=b"{oops",
         headers={**auth(org, "k"), "Content-Type": "application/json"},
     )
-    form = await client.post("/bookings", data={"name": "Sam"}, headers=auth(org, "k"))
-    huge = await client.post(
+    form = await api.post("/bookings", data={"name": "Sam"}, headers=auth(org, "k"))
+    huge = await api.post(
         "/bookings", json=booking(5, time(10), notes="x" * 300_000), headers=auth(org, "k")
     )
-    anonymous = await client.post(
+    anonymous = await api.post(
         "/bookings", json=booking(5, time(10)), headers={"Idempotency-Key": "k"}
     )
     statuses = [r.status_code for r in (no_key, malformed, form, huge, anonymous)]
@@ -173,13 +158,11 @@ async def test_transport_errors_are_clear_4xx_and_write_nothing(
 
 
 async def test_availability_lists_free_times_in_the_org_zone(
-    client: httpx.AsyncClient, org: TestOrg
+    api: httpx.AsyncClient, org: TestOrg
 ) -> None:
     day = local_start(days_ahead=6).date()
-    await client.post("/bookings", json=booking(6, time(8)), headers=auth(org, "early"))
-    response = await client.get(
-        "/availability", params={"date": day.isoformat()}, headers=auth(org)
-    )
+    await api.post("/bookings", json=booking(6, time(8)), headers=auth(org, "early"))
+    response = await api.get("/availability", params={"date": day.isoformat()}, headers=auth(org))
     assert response.status_code == 200
     body = response.json()
     assert body["date"] == day.isoformat()
@@ -192,16 +175,15 @@ async def test_availability_lists_free_times_in_the_org_zone(
 
 
 async def test_availability_on_a_spring_forward_day(
-    client: httpx.AsyncClient, pool: asyncpg.Pool
+    api: httpx.AsyncClient, make_org: MakeOrg
 ) -> None:
     # The next spring-forward day in New York: 02:00 becomes 03:00. Open 00:00-06:00 that day.
     day = dst_days()[0]
-    org = await create_test_org(
-        pool,
+    org = await make_org(
         horizon_days=730,
         hours=[OpeningSpec(weekday=weekday_name(day), opens=time(0), closes=time(6))],
     )
-    response = await client.get("/availability", params={"date": str(day)}, headers=auth(org))
+    response = await api.get("/availability", params={"date": str(day)}, headers=auth(org))
     assert response.status_code == 200
     assert response.json()["free_starts"] == [
         f"{day}T00:00:00-05:00",
@@ -217,19 +199,16 @@ async def test_availability_on_a_spring_forward_day(
     ]
 
 
-async def test_availability_on_a_fall_back_day(
-    client: httpx.AsyncClient, pool: asyncpg.Pool
-) -> None:
+async def test_availability_on_a_fall_back_day(api: httpx.AsyncClient, make_org: MakeOrg) -> None:
     # The next fall-back day in New York: 02:00 EDT becomes 01:00 EST; 01:00-02:00 happens twice.
     day = dst_days()[1]
-    org = await create_test_org(
-        pool,
+    org = await make_org(
         horizon_days=730,
         slot_step_minutes=60,
         services=[{"name": "Consultation", "duration_minutes": 60}],
         hours=[OpeningSpec(weekday=weekday_name(day), opens=time(0), closes=time(4))],
     )
-    response = await client.get("/availability", params={"date": str(day)}, headers=auth(org))
+    response = await api.get("/availability", params={"date": str(day)}, headers=auth(org))
     # Wall-clock grid, ambiguous 01:00 read as its first occurrence; 5 real hours of opening.
     assert response.json()["free_starts"] == [
         f"{day}T00:00:00-04:00",
@@ -256,15 +235,15 @@ AHEAD = str(local_day(days_ahead=7))
     ],
 )
 async def test_bad_availability_queries_are_422(
-    client: httpx.AsyncClient, org: TestOrg, params: dict[str, str], words: str
+    api: httpx.AsyncClient, org: TestOrg, params: dict[str, str], words: str
 ) -> None:
-    response = await client.get("/availability", params=params, headers=auth(org))
+    response = await api.get("/availability", params=params, headers=auth(org))
     assert response.status_code == 422
     assert words in response.json()["error"]["message"]
 
 
-async def test_availability_needs_the_org_key(client: httpx.AsyncClient, org: TestOrg) -> None:
-    response = await client.get("/availability", params={"date": AHEAD})
+async def test_availability_needs_the_org_key(api: httpx.AsyncClient) -> None:
+    response = await api.get("/availability", params={"date": AHEAD})
     assert response.status_code == 401
 
 

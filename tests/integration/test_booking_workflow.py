@@ -14,6 +14,7 @@ from core.temporal.names import booking_workflow_id
 from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import (
+    BookingEnv,
     book,
     local_start,
     sms_rows,
@@ -24,9 +25,8 @@ from tests.booking_helpers import (
     wait_until,
 )
 from tests.conftest import running_worker
-from tests.factories import create_test_org
+from tests.factories import TestOrg
 from tests.reliability.processes import start_worker, worker_processes
-from worker.main import BookingWorkers
 from workflows.client import booking_state
 
 
@@ -35,15 +35,14 @@ async def _events(sandboxes: Sandboxes, calendar_id: str) -> list[dict]:
 
 
 async def test_happy_path_confirms_with_one_event_and_one_sms(
+    booking_env: BookingEnv,
     temporal_client: Client,
-    booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
-    worker: BookingWorkers,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     phone = unique_phone()
-    answer = await book(temporal_client, booking_settings, org, start=local_start(), phone=phone)
+    answer = await booking_env.book(start=local_start(), phone=phone)
     assert answer.outcome == "booked", answer
     assert answer.booking_id is not None
     assert "Booked: Consultation with Dr. Test on" in answer.message
@@ -67,21 +66,14 @@ async def test_happy_path_confirms_with_one_event_and_one_sms(
 
 
 async def test_calendar_answering_503_three_times_after_creating_confirms_with_one_event(
-    temporal_client: Client,
-    booking_settings: Settings,
-    pool: asyncpg.Pool,
-    sandboxes: Sandboxes,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, pool: asyncpg.Pool, sandboxes: Sandboxes, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     # The first insert creates the event and every answer until the fourth is lost: each retry
     # must find that event, not make another.
     await sandboxes.calendar.add_fault(
         status=503, count=3, path_contains=org.calendar_id, method="POST", after_processing=True
     )
-    answer = await book(
-        temporal_client, booking_settings, org, start=local_start(), phone=unique_phone()
-    )
+    answer = await booking_env.book(start=local_start(), phone=unique_phone())
     assert answer.outcome == "booked"
     assert answer.booking_id is not None
     await wait_for_status(pool, answer.booking_id, {"confirmed"})
@@ -91,19 +83,18 @@ async def test_calendar_answering_503_three_times_after_creating_confirms_with_o
 
 
 async def test_calendar_forbidden_compensates(
+    booking_env: BookingEnv,
     temporal_client: Client,
-    booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
-    worker: BookingWorkers,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     phone = unique_phone()
     await sandboxes.calendar.add_fault(
         status=403, code="forbidden", path_contains=org.calendar_id, method="POST", count=1
     )
     start = local_start()
-    answer = await book(temporal_client, booking_settings, org, start=start, phone=phone)
+    answer = await booking_env.book(start=start, phone=phone)
     assert answer.outcome == "booked" and answer.booking_id is not None
     row = await wait_for_status(pool, answer.booking_id, {"failed"})
     assert "forbidden" in row["status_reason"].lower()
@@ -120,18 +111,17 @@ async def test_calendar_forbidden_compensates(
     # The event never existed, so no confirmation text went out: the apology alone.
     assert await sandboxes.twilio.count_messages(to=phone) == 1
     # The slot is free again: another caller can take it.
-    again = await book(temporal_client, booking_settings, org, start=start, phone=unique_phone())
+    again = await booking_env.book(start=start, phone=unique_phone())
     assert again.outcome == "booked", again
 
 
 async def test_calendar_refusing_after_creating_the_event_compensates_by_deleting_it(
+    booking_env: BookingEnv,
     temporal_client: Client,
-    booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
-    worker: BookingWorkers,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     phone = unique_phone()
     # Google stores the event but answers "forbidden": the booking fails with a real event to
     # undo.
@@ -144,7 +134,7 @@ async def test_calendar_refusing_after_creating_the_event_compensates_by_deletin
         after_processing=True,
     )
     start = local_start()
-    answer = await book(temporal_client, booking_settings, org, start=start, phone=phone)
+    answer = await booking_env.book(start=start, phone=phone)
     assert answer.outcome == "booked" and answer.booking_id is not None
     row = await wait_for_status(pool, answer.booking_id, {"failed"})
     assert "forbidden" in row["status_reason"].lower()
@@ -160,21 +150,16 @@ async def test_calendar_refusing_after_creating_the_event_compensates_by_deletin
     sms = {r["kind"]: r["twilio_sid"] for r in await sms_rows(pool, answer.booking_id)}
     assert set(sms) == {"apology"} and all(sms.values()), sms
     # The slot is free again: another caller can take it.
-    again = await book(temporal_client, booking_settings, org, start=start, phone=unique_phone())
+    again = await booking_env.book(start=start, phone=unique_phone())
     assert again.outcome == "booked", again
 
 
 async def test_sms_opted_out_still_confirms_and_records_the_failure(
-    temporal_client: Client,
-    booking_settings: Settings,
-    pool: asyncpg.Pool,
-    sandboxes: Sandboxes,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, pool: asyncpg.Pool, sandboxes: Sandboxes
 ) -> None:
-    org = await create_test_org(pool)
     phone = unique_phone()
     await sandboxes.twilio.set_number(phone, "opted_out")
-    answer = await book(temporal_client, booking_settings, org, start=local_start(), phone=phone)
+    answer = await booking_env.book(start=local_start(), phone=phone)
     assert answer.booking_id is not None
     await wait_for_phase2(pool, answer.booking_id)
     sms = await sms_rows(pool, answer.booking_id)
@@ -184,20 +169,13 @@ async def test_sms_opted_out_still_confirms_and_records_the_failure(
 
 
 async def test_concurrent_overlapping_bookings_never_overlap(
-    temporal_client: Client,
-    booking_settings: Settings,
-    pool: asyncpg.Pool,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     base = local_start(days_ahead=2)
     # 30 requests for 30-minute slots starting every 10 minutes: heavy pairwise overlap.
     starts = [base + timedelta(minutes=10 * i) for i in range(30)]
     answers = await asyncio.gather(
-        *(
-            book(temporal_client, booking_settings, org, start=s, phone=unique_phone())
-            for s in starts
-        )
+        *(booking_env.book(start=s, phone=unique_phone()) for s in starts)
     )
     outcomes = {a.outcome for a in answers}
     assert outcomes <= {"booked", "unavailable"}, [
@@ -217,20 +195,12 @@ async def test_concurrent_overlapping_bookings_never_overlap(
 
 
 async def test_five_copies_of_one_tool_call_make_one_booking(
-    temporal_client: Client,
-    booking_settings: Settings,
-    pool: asyncpg.Pool,
-    sandboxes: Sandboxes,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, pool: asyncpg.Pool, sandboxes: Sandboxes, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     phone = unique_phone()
     answers = await asyncio.gather(
         *(
-            book(
-                temporal_client,
-                booking_settings,
-                org,
+            booking_env.book(
                 start=local_start(),
                 phone=phone,
                 key="toolcall-same",
@@ -245,10 +215,7 @@ async def test_five_copies_of_one_tool_call_make_one_booking(
     assert await sandboxes.calendar.count_created(org.calendar_id) == 1
     assert await sandboxes.twilio.count_messages(to=phone) == 1
     # A retry long after the first answer still gets that answer and changes nothing.
-    late = await book(
-        temporal_client,
-        booking_settings,
-        org,
+    late = await booking_env.book(
         start=local_start(),
         phone=phone,
         key="toolcall-same",
@@ -258,33 +225,21 @@ async def test_five_copies_of_one_tool_call_make_one_booking(
 
 
 async def test_invalid_and_unavailable_answers(
-    temporal_client: Client,
-    booking_settings: Settings,
-    pool: asyncpg.Pool,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
-    no_contact = await book(temporal_client, booking_settings, org, start=local_start())
+    no_contact = await booking_env.book(start=local_start())
     assert (no_contact.outcome, no_contact.field) == ("invalid", "phone")
-    bad_phone = await book(temporal_client, booking_settings, org, start=local_start(), phone="12")
+    bad_phone = await booking_env.book(start=local_start(), phone="12")
     assert (bad_phone.outcome, bad_phone.field) == ("invalid", "phone")
-    bad_time = await book(
-        temporal_client, booking_settings, org, start="next tuesday-ish", phone=unique_phone()
-    )
+    bad_time = await booking_env.book(start="next tuesday-ish", phone=unique_phone())
     assert (bad_time.outcome, bad_time.field) == ("invalid", "start")
-    closed = await book(
-        temporal_client,
-        booking_settings,
-        org,
+    closed = await booking_env.book(
         start=local_start(at=local_start().time().replace(hour=22)),
         phone=unique_phone(),
     )
     assert closed.outcome == "unavailable" and len(closed.alternatives) == 3
     assert "not open" in closed.message
-    yesterday = await book(
-        temporal_client,
-        booking_settings,
-        org,
+    yesterday = await booking_env.book(
         start=local_start(days_ahead=-1),
         phone=unique_phone(),
     )
@@ -302,8 +257,8 @@ async def test_worker_killed_after_the_vendors_acted_but_before_it_knew_creates_
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     tmp_path: Path,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     phone = unique_phone()
     # Google, then Twilio, create the event and the message at once but hold their answers, so
     # a worker dies in each worst window: the vendor did it, the worker never learned it.
@@ -373,8 +328,8 @@ async def test_calendar_still_failing_at_the_deadline_compensates(
     booking_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     start = local_start()
     # The deadline falls a few seconds from now, while the calendar keeps answering 503.
     settings = booking_settings.model_copy(

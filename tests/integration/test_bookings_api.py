@@ -13,15 +13,21 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from core.domain.statuses import BookingStatus
 from core.infra.config import Settings
-from core.repositories import bookings as booking_repo
 from core.temporal.names import booking_workflow_id
 from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
-from tests.booking_helpers import NEW_YORK, book, local_start, unique_phone, wait_for_status
-from tests.factories import TestOrg, create_test_org, insert_held_booking
-from worker.main import BookingWorkers
+from tests.booking_helpers import (
+    NEW_YORK,
+    BookingEnv,
+    local_start,
+    unique_phone,
+    wait_for_status,
+)
+from tests.conftest import MakeOrg
+from tests.factories import TestOrg, insert_booking
 
 # A day far enough ahead that no other test's bookings share it; in New York's summer time
 # (EDT, UTC-4), which the offsets below spell out.
@@ -42,25 +48,11 @@ async def _seed(
     org: TestOrg,
     start: datetime,
     *,
-    status: str = "confirmed",
+    status: str = BookingStatus.CONFIRMED,
     phone: str = "+12125550123",
 ) -> UUID:
-    """A 30-minute booking through the repository functions the workflow's activities use."""
-    booking_id = await insert_held_booking(pool, org, start=start, phone=phone)
-    if status == "confirmed":
-        event_id = event_id_for_booking(booking_id)
-        await booking_repo.confirm(pool, org_id=org.id, booking_id=booking_id, event_id=event_id)
-    elif status == "failed":
-        await booking_repo.mark_failed(pool, org_id=org.id, booking_id=booking_id, reason="test")
-    elif status == "cancelled":
-        # No repository function cancels yet; the lifecycle handlers will own that.
-        await pool.execute(
-            "UPDATE bookings SET status = 'cancelled', status_reason = 'caller cancelled' "
-            "WHERE id = $1 AND org_id = $2",
-            booking_id,
-            org.id,
-        )
-    return booking_id
+    """A 30-minute booking for Sam Wilson, confirmed unless told otherwise."""
+    return await insert_booking(pool, org, start, phone=phone, status=status)
 
 
 async def _ids(client: httpx.AsyncClient, org: TestOrg, **params: Any) -> list[str]:
@@ -69,8 +61,9 @@ async def _ids(client: httpx.AsyncClient, org: TestOrg, **params: Any) -> list[s
     return [item["id"] for item in response.json()["items"]]
 
 
-async def test_no_or_wrong_api_key_is_401(settings: Settings, pool: asyncpg.Pool) -> None:
-    org = await create_test_org(pool)
+async def test_no_or_wrong_api_key_is_401(
+    settings: Settings, pool: asyncpg.Pool, org: TestOrg
+) -> None:
     booking_id = await _seed(pool, org, _at(DAY, 9))
     bad_headers: list[dict[str, str]] = [
         {},
@@ -88,9 +81,8 @@ async def test_no_or_wrong_api_key_is_401(settings: Settings, pool: asyncpg.Pool
 
 
 async def test_list_filters_by_status_repeated_or_comma_separated(
-    settings: Settings, pool: asyncpg.Pool
+    settings: Settings, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     held = await _seed(pool, org, _at(DAY, 9), status="held")
     confirmed = await _seed(pool, org, _at(DAY, 10))
     cancelled = await _seed(pool, org, _at(DAY, 11), status="cancelled")
@@ -109,9 +101,8 @@ async def test_list_filters_by_status_repeated_or_comma_separated(
 
 
 async def test_list_filters_by_time_window_read_in_the_org_zone(
-    settings: Settings, pool: asyncpg.Pool
+    settings: Settings, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     # 21:00 the evening before is already DAY in UTC; 23:30 on DAY is the next day in UTC.
     evening_before = await _seed(pool, org, _at(DAY - timedelta(days=1), 21))
     morning = await _seed(pool, org, _at(DAY, 9))
@@ -144,9 +135,8 @@ async def test_list_filters_by_time_window_read_in_the_org_zone(
 
 
 async def test_list_filters_by_phone_in_any_format_of_the_org_region(
-    settings: Settings, pool: asyncpg.Pool
+    settings: Settings, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     sams = [await _seed(pool, org, _at(DAY, hour)) for hour in (9, 11)]
     await _seed(pool, org, _at(DAY, 10), phone="+12125550188")
     async with api_client(settings) as client:
@@ -159,9 +149,8 @@ async def test_list_filters_by_phone_in_any_format_of_the_org_region(
 
 
 async def test_pages_cover_every_booking_exactly_once_in_start_order(
-    settings: Settings, pool: asyncpg.Pool
+    settings: Settings, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     # Three bookings share one start (two failed ones released the slot), so the id breaks ties.
     shared = _at(DAY, 10)
     for status in ("failed", "failed", "confirmed"):
@@ -203,18 +192,11 @@ async def test_pages_cover_every_booking_exactly_once_in_start_order(
 
 
 async def test_detail_of_a_real_workflow_booking_shows_sms_trail_and_workflow_link(
-    temporal_client: Client,
-    booking_settings: Settings,
-    pool: asyncpg.Pool,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, temporal_client: Client, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     phone = unique_phone()
     start = local_start(days_ahead=3, at=time(14))
-    answer = await book(
-        temporal_client,
-        booking_settings,
-        org,
+    answer = await booking_env.book(
         start=start,
         phone=phone,
         email="Sam@Example.com",
@@ -222,7 +204,9 @@ async def test_detail_of_a_real_workflow_booking_shows_sms_trail_and_workflow_li
     )
     assert answer.outcome == "booked" and answer.booking_id is not None, answer
     await wait_for_status(pool, answer.booking_id, {"confirmed"})
-    api_settings = booking_settings.model_copy(update={"temporal_ui_url": "http://ui.test:8080/"})
+    api_settings = booking_env.settings.model_copy(
+        update={"temporal_ui_url": "http://ui.test:8080/"}
+    )
     async with api_client(api_settings) as client:
         response = await client.get(f"/bookings/{answer.booking_id}", headers=_auth(org))
         listed = await _ids(client, org, phone=phone)
@@ -257,23 +241,16 @@ async def test_detail_of_a_real_workflow_booking_shows_sms_trail_and_workflow_li
 
 
 async def test_detail_of_a_compensated_booking_shows_reason_apology_and_failed_trail(
-    temporal_client: Client,
-    booking_settings: Settings,
-    pool: asyncpg.Pool,
-    sandboxes: Sandboxes,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, pool: asyncpg.Pool, sandboxes: Sandboxes, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     await sandboxes.calendar.add_fault(
         status=403, code="forbidden", path_contains=org.calendar_id, method="POST", count=1
     )
     phone = unique_phone()
-    answer = await book(
-        temporal_client, booking_settings, org, start=local_start(days_ahead=3), phone=phone
-    )
+    answer = await booking_env.book(start=local_start(days_ahead=3), phone=phone)
     assert answer.booking_id is not None, answer
     await wait_for_status(pool, answer.booking_id, {"failed"})
-    async with api_client(booking_settings) as client:
+    async with api_client(booking_env.settings) as client:
         # The apology is sent after the status changes; wait for it to be recorded.
         for _ in range(100):
             response = await client.get(f"/bookings/{answer.booking_id}", headers=_auth(org))
@@ -294,10 +271,10 @@ async def test_detail_of_a_compensated_booking_shows_reason_apology_and_failed_t
 
 
 async def test_another_orgs_booking_is_not_found_and_never_listed(
-    settings: Settings, pool: asyncpg.Pool
+    settings: Settings, pool: asyncpg.Pool, make_org: MakeOrg
 ) -> None:
-    org_a = await create_test_org(pool)
-    org_b = await create_test_org(pool)
+    org_a = await make_org()
+    org_b = await make_org()
     booking_a = await _seed(pool, org_a, _at(DAY, 9))
     async with api_client(settings) as client:
         assert (await client.get(f"/bookings/{booking_a}", headers=_auth(org_a))).status_code == 200
@@ -349,9 +326,8 @@ def _cursor(payload: object) -> str:
     ],
 )
 async def test_bad_filter_values_are_422_naming_the_parameter(
-    settings: Settings, pool: asyncpg.Pool, params: dict[str, Any], field: str
+    settings: Settings, params: dict[str, Any], field: str, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     async with api_client(settings) as client:
         response = await client.get("/bookings", params=params, headers=_auth(org))
     assert response.status_code == 422, response.text
@@ -360,9 +336,8 @@ async def test_bad_filter_values_are_422_naming_the_parameter(
 
 
 async def test_malformed_booking_id_is_422_and_unknown_one_404(
-    settings: Settings, pool: asyncpg.Pool
+    settings: Settings, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     async with api_client(settings) as client:
         malformed = await client.get("/bookings/not-a-uuid", headers=_auth(org))
         unknown = await client.get(f"/bookings/{uuid4()}", headers=_auth(org))

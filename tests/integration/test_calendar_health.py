@@ -10,9 +10,9 @@ from temporalio.client import Client
 from core.infra.config import Settings
 from core.ops.audit import AuditOptions, Check, run_audit
 from tests.apiclient import api_client
-from tests.booking_helpers import book, local_start, unique_phone
-from tests.factories import TestOrg, create_test_org
-from worker.main import BookingWorkers
+from tests.booking_helpers import BookingEnv, local_start, unique_phone
+from tests.conftest import MakeOrg
+from tests.factories import TestOrg
 
 
 def _options(org: TestOrg, sync_after: timedelta) -> AuditOptions:
@@ -38,9 +38,9 @@ async def _synced(pool: asyncpg.Pool, org: TestOrg, ago: timedelta, error: str |
 
 
 async def test_a_calendar_not_synced_lately_is_a_finding_and_a_metric(
-    pool: asyncpg.Pool, temporal_client: Client, settings: Settings
+    pool: asyncpg.Pool, temporal_client: Client, settings: Settings, make_org: MakeOrg
 ) -> None:
-    never, late, fresh = [await create_test_org(pool) for _ in range(3)]
+    never, late, fresh = [await make_org() for _ in range(3)]
     await _synced(pool, late, timedelta(hours=2), "Google Calendar list failed: HTTP 403")
     await _synced(pool, fresh, timedelta(minutes=1), None)
 
@@ -65,15 +65,11 @@ async def test_a_calendar_not_synced_lately_is_a_finding_and_a_metric(
 
 
 async def test_a_booking_overlapped_by_a_block_that_arrived_later_is_a_finding(
-    pool: asyncpg.Pool,
-    temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, pool: asyncpg.Pool, temporal_client: Client, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     await _synced(pool, org, timedelta(0), None)
     start = local_start(days_ahead=3)
-    answer = await book(temporal_client, booking_settings, org, start=start, phone=unique_phone())
+    answer = await booking_env.book(start=start, phone=unique_phone())
     assert answer.booking_id is not None
     # One block the clinic had before the booking (first seen earlier: the booking was made
     # around it, a matter for whoever moved it), and one added in Google afterwards.

@@ -28,7 +28,7 @@ from sandbox.runner import Sandboxes
 from tests.apiclient import served_api
 from tests.booking_helpers import local_start, unique_phone, wait_for_status, wait_until
 from tests.conftest import running_worker
-from tests.factories import TestOrg, create_test_org, org_spec
+from tests.factories import TestOrg, org_spec
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
 from workflows.calendar_sync import CalendarSyncWorkflow
 from workflows.client import calendar_sync_timings, ensure_calendar_sync
@@ -51,13 +51,13 @@ async def synced_org(
     settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
+    org: TestOrg,
     *,
     reconcile: timedelta,
 ) -> AsyncIterator[Synced]:
-    """An org whose provider calendar is synced by the real worker, with the API on a port the
+    """`org` with its provider calendar synced by the real worker, with the API on a port the
     sandbox can notify; the sync is stopped on the way out if it still runs."""
     await sandboxes.calendar.drop_notifications(False)
-    org = await create_test_org(pool)
     calendar = CalendarRef(org_id=org.id, provider_id=org.provider_id)
     handle = temporal_client.get_workflow_handle(calendar_sync_workflow_id(org.provider_id))
     try:
@@ -86,22 +86,30 @@ async def synced_org(
 
 @pytest.fixture
 async def pushed(
-    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, sandboxes: Sandboxes
+    temporal_client: Client,
+    booking_settings: Settings,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
 ) -> AsyncIterator[Synced]:
     """Synced with a reconcile too rare to matter: only push notifications bring changes."""
     async with synced_org(
-        temporal_client, booking_settings, pool, sandboxes, reconcile=_NEVER
+        temporal_client, booking_settings, pool, sandboxes, org, reconcile=_NEVER
     ) as synced:
         yield synced
 
 
 @pytest.fixture
 async def reconciled(
-    temporal_client: Client, booking_settings: Settings, pool: asyncpg.Pool, sandboxes: Sandboxes
+    temporal_client: Client,
+    booking_settings: Settings,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
 ) -> AsyncIterator[Synced]:
     """Synced with a reconcile every second."""
     async with synced_org(
-        temporal_client, booking_settings, pool, sandboxes, reconcile=timedelta(seconds=1)
+        temporal_client, booking_settings, pool, sandboxes, org, reconcile=timedelta(seconds=1)
     ) as synced:
         yield synced
 
@@ -193,9 +201,7 @@ async def test_our_own_booking_events_are_not_busy_blocks(
     assert await _no_block(pool, org, event_id_for_booking(booking_id))
 
 
-async def test_a_notification_needs_its_channel_token(
-    pushed: Synced, pool: asyncpg.Pool, sandboxes: Sandboxes, temporal_client: Client
-) -> None:
+async def test_a_notification_needs_its_channel_token(pushed: Synced, sandboxes: Sandboxes) -> None:
     channel = next(
         c
         for c in (await sandboxes.calendar.push())["channels"]

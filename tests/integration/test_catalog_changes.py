@@ -16,7 +16,7 @@ from activities.reservations import ReservationActivities
 from core.domain.scheduling import CatalogCache, day_availability
 from core.temporal.models import BookInput
 from tests.booking_helpers import local_day, local_start, unique_phone
-from tests.factories import TestOrg, create_test_org
+from tests.factories import TestOrg
 
 
 def _request(org: TestOrg, *, provider: str, days_ahead: int) -> BookInput:
@@ -33,9 +33,8 @@ def _request(org: TestOrg, *, provider: str, days_ahead: int) -> BookInput:
 
 
 async def test_a_provider_added_after_the_cache_was_filled_is_bookable_at_once(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     catalogs = CatalogCache(pool)
     reservations = ReservationActivities(pool, catalogs)
     environment = ActivityEnvironment()
@@ -58,9 +57,8 @@ async def test_a_provider_added_after_the_cache_was_filled_is_bookable_at_once(
 
 
 async def test_a_service_added_after_the_cache_was_filled_has_availability_at_once(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     catalogs = CatalogCache(pool)
     day, now = local_day(3), datetime.now(UTC)
     await day_availability(

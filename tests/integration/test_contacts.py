@@ -17,14 +17,13 @@ from activities.reservations import ReservationActivities
 from core.domain.scheduling import CatalogCache
 from core.temporal.models import BookInput
 from tests.booking_helpers import local_start, unique_phone
-from tests.factories import create_test_org
+from tests.factories import TestOrg
 
 
 @pytest.mark.parametrize("by", ["phone", "email"])
 async def test_twenty_concurrent_bookings_of_one_caller_make_one_contact(
-    pool: asyncpg.Pool, by: str
+    pool: asyncpg.Pool, by: str, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     activities = ReservationActivities(pool, CatalogCache(pool))
     phone = unique_phone() if by == "phone" else None
     first = local_start(days_ahead=2, at=time(8))

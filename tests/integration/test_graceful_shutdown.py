@@ -31,7 +31,7 @@ from tests.booking_helpers import (
     wait_until_answered,
 )
 from tests.conftest import running_worker
-from tests.factories import create_test_org
+from tests.factories import TestOrg
 from tests.processes import process_env
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
 
@@ -146,8 +146,8 @@ async def test_sigterm_lets_the_calendar_call_in_flight_finish_and_nothing_runs_
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     tmp_path: Path,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     phone = unique_phone()
     # Creating the event takes 3 s, so the worker is told to stop while the call is in flight.
     await sandboxes.calendar.add_fault(
@@ -198,8 +198,8 @@ async def test_an_activity_running_past_the_grace_is_retried_elsewhere_and_not_d
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     tmp_path: Path,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     phone = unique_phone()
     # Google sits on the insert longer than the stopping worker's grace, then acts on it anyway,
     # as a server does with a request whose client has gone; Twilio is as slow with the text.
@@ -241,8 +241,8 @@ async def test_sigterm_lets_an_in_flight_voice_request_get_its_answer(
     booking_settings: Settings,
     pool: asyncpg.Pool,
     tmp_path: Path,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     port = free_port()
     log = tmp_path / "api.log"
     env = process_env(

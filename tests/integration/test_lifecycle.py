@@ -1,7 +1,6 @@
 """Reschedule, cancel and reminders on the running BookingWorkflow, on the real stack."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
@@ -10,40 +9,18 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowHandle
 
-from core.infra.config import Settings
 from core.temporal.models import BookingWorkflowResult, LifecycleResult, RescheduleChange
 from core.temporal.names import APPOINTMENT_START, BOOKING_STATUS, booking_workflow_id
 from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
-from tests.apiclient import api_client
-from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
-from tests.factories import TestOrg, create_test_org
+from tests.booking_helpers import BookingEnv, local_start, unique_phone, wait_for_status
+from tests.conftest import MakeOrg
+from tests.factories import TestOrg
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
-from worker.main import BookingWorkers
 from workflows.booking import BookingWorkflow
 from workflows.client import booking_workflow, reschedule_booking
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def org(pool: asyncpg.Pool) -> TestOrg:
-    return await create_test_org(pool)
-
-
-async def confirmed_booking(
-    client: Client,
-    settings: Settings,
-    org: TestOrg,
-    pool: asyncpg.Pool,
-    start: datetime,
-    phone: str | None = None,
-) -> UUID:
-    answer = await book(client, settings, org, start=start, phone=phone or unique_phone())
-    assert answer.outcome == "booked", answer.message
-    assert answer.booking_id is not None
-    await wait_for_status(pool, answer.booking_id, {"confirmed"})
-    return answer.booking_id
 
 
 def workflow(
@@ -93,16 +70,13 @@ async def wait_for_kind(
 
 
 async def test_reschedule_to_a_free_slot_moves_slot_event_and_search_attribute(
+    booking_env: BookingEnv,
     temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,
 ) -> None:
-    booking_id = await confirmed_booking(
-        temporal_client, booking_settings, org, pool, local_start(2, time(10))
-    )
+    booking_id = await booking_env.book_confirmed(local_start(2, time(10)))
     new_start = local_start(2, time(15, 30))
     result = await reschedule(temporal_client, booking_id, new_start)
     assert result.outcome == "rescheduled"
@@ -128,17 +102,14 @@ async def test_reschedule_to_a_free_slot_moves_slot_event_and_search_attribute(
 
 
 async def test_reschedule_to_a_taken_slot_keeps_the_old_one(
+    booking_env: BookingEnv,
     temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,
 ) -> None:
-    first = await confirmed_booking(
-        temporal_client, booking_settings, org, pool, local_start(3, time(10))
-    )
-    await confirmed_booking(temporal_client, booking_settings, org, pool, local_start(3, time(11)))
+    first = await booking_env.book_confirmed(local_start(3, time(10)))
+    await booking_env.book_confirmed(local_start(3, time(11)))
     result = await reschedule(temporal_client, first, local_start(3, time(11)))
     assert result.outcome == "unavailable"
     assert "already taken" in result.message
@@ -151,15 +122,14 @@ async def test_reschedule_to_a_taken_slot_keeps_the_old_one(
 
 
 async def test_calendar_refusing_the_move_moves_the_slot_back(
+    booking_env: BookingEnv,
     temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,
 ) -> None:
     original = local_start(4, time(10))
-    booking_id = await confirmed_booking(temporal_client, booking_settings, org, pool, original)
+    booking_id = await booking_env.book_confirmed(original)
     await sandboxes.calendar.add_fault(
         status=403, code="forbidden", method="PATCH", path_contains=org.calendar_id
     )
@@ -170,31 +140,19 @@ async def test_calendar_refusing_the_move_moves_the_slot_back(
         await pool.fetchval("SELECT starts_at FROM bookings WHERE id = $1", booking_id) == original
     )
     # The time it tried is free again: someone else can book it.
-    other = await book(
-        temporal_client, booking_settings, org, start=local_start(4, time(14)), phone=unique_phone()
-    )
+    other = await booking_env.book(start=local_start(4, time(14)), phone=unique_phone())
     assert other.outcome == "booked"
 
 
-@pytest.fixture
-async def api(
-    booking_settings: Settings, worker: BookingWorkers
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(booking_settings) as client:
-        yield client
-
-
 async def test_cancel_twice_through_the_api(
+    booking_env: BookingEnv,
     temporal_client: Client,
-    booking_settings: Settings,
     api: httpx.AsyncClient,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,
 ) -> None:
-    booking_id = await confirmed_booking(
-        temporal_client, booking_settings, org, pool, local_start(5, time(9))
-    )
+    booking_id = await booking_env.book_confirmed(local_start(5, time(9)))
     headers = {"Authorization": f"Bearer {org.credentials.api_key}"}
     first = await api.post(
         f"/bookings/{booking_id}/cancel", json={"reason": "feeling better"}, headers=headers
@@ -217,16 +175,10 @@ async def test_cancel_twice_through_the_api(
 
 
 async def test_reschedule_through_the_api_and_another_orgs_key(
-    temporal_client: Client,
-    booking_settings: Settings,
-    api: httpx.AsyncClient,
-    pool: asyncpg.Pool,
-    org: TestOrg,
+    booking_env: BookingEnv, api: httpx.AsyncClient, org: TestOrg, make_org: MakeOrg
 ) -> None:
-    booking_id = await confirmed_booking(
-        temporal_client, booking_settings, org, pool, local_start(6, time(9))
-    )
-    other = await create_test_org(pool)
+    booking_id = await booking_env.book_confirmed(local_start(6, time(9)))
+    other = await make_org()
     foreign = await api.post(
         f"/bookings/{booking_id}/reschedule",
         json={"start": local_start(6, time(13)).isoformat()},
@@ -243,15 +195,9 @@ async def test_reschedule_through_the_api_and_another_orgs_key(
 
 
 async def test_signals_sent_as_the_temporal_ui_sends_them(
-    temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
-    pool: asyncpg.Pool,
-    org: TestOrg,
+    booking_env: BookingEnv, temporal_client: Client, pool: asyncpg.Pool
 ) -> None:
-    booking_id = await confirmed_booking(
-        temporal_client, booking_settings, org, pool, local_start(7, time(10))
-    )
+    booking_id = await booking_env.book_confirmed(local_start(7, time(10)))
     handle = workflow(temporal_client, booking_id)
     # The UI's "Send a Signal" sends the registered name ("reschedule", "cancel") and plain
     # JSON: what signalling the handler by reference with a dict sends.
@@ -277,30 +223,23 @@ async def test_signals_sent_as_the_temporal_ui_sends_them(
 
 
 async def test_reminder_fires_after_the_lead_time_and_not_after_a_cancel(
-    temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
-    pool: asyncpg.Pool,
-    sandboxes: Sandboxes,
-    org: TestOrg,
+    booking_env: BookingEnv, temporal_client: Client, pool: asyncpg.Pool, sandboxes: Sandboxes
 ) -> None:
     start_kept, start_cancelled = local_start(8, time(10)), local_start(8, time(11))
     # A lead time that makes the reminder due a few seconds after the booking is made: the
     # workflow arms it if it is due after the slot was taken, and sends it at once if it is
     # already due when the booking is confirmed, so only taking the slot has to come first.
     due = datetime.now(UTC) + timedelta(seconds=4)
-    kept_settings = booking_settings.model_copy(update={"reminder_lead_time": start_kept - due})
+    kept_settings = booking_env.settings.model_copy(update={"reminder_lead_time": start_kept - due})
     phone = unique_phone()
-    kept = await confirmed_booking(temporal_client, kept_settings, org, pool, start_kept, phone)
+    kept = await booking_env.book_confirmed(start_kept, phone=phone, settings=kept_settings)
 
     # The default lead time (a day) arms the other reminder a week from now: the cancel surely
     # comes first, and the closed workflow shows the armed reminder went with it.
-    cancelled = await confirmed_booking(
-        temporal_client, booking_settings, org, pool, start_cancelled
-    )
+    cancelled = await booking_env.book_confirmed(start_cancelled)
     handle = workflow(temporal_client, cancelled)
     state = await handle.query(BookingWorkflow.status)
-    assert state.reminder_due_at == start_cancelled - booking_settings.reminder_lead_time
+    assert state.reminder_due_at == start_cancelled - booking_env.settings.reminder_lead_time
     await handle.signal(BookingWorkflow.cancel_signal, {"reason": "changed plans"})
     try:
         outcome = await asyncio.wait_for(handle.result(), timeout=30)
@@ -319,28 +258,18 @@ async def test_reminder_fires_after_the_lead_time_and_not_after_a_cancel(
 
 
 async def test_no_reminder_when_booked_inside_the_lead_time_and_rearmed_on_reschedule(
-    temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
-    pool: asyncpg.Pool,
-    org: TestOrg,
+    booking_env: BookingEnv, temporal_client: Client
 ) -> None:
-    inside = await confirmed_booking(
-        temporal_client,
-        booking_settings.model_copy(update={"reminder_lead_time": timedelta(days=30)}),
-        org,
-        pool,
+    inside = await booking_env.book_confirmed(
         local_start(9, time(10)),
+        settings=booking_env.settings.model_copy(update={"reminder_lead_time": timedelta(days=30)}),
     )
     state = await workflow(temporal_client, inside).query(BookingWorkflow.status)
     assert state.reminder_due_at is None
     lead = timedelta(hours=24)
-    armed = await confirmed_booking(
-        temporal_client,
-        booking_settings.model_copy(update={"reminder_lead_time": lead}),
-        org,
-        pool,
+    armed = await booking_env.book_confirmed(
         local_start(9, time(12)),
+        settings=booking_env.settings.model_copy(update={"reminder_lead_time": lead}),
     )
     await reschedule(temporal_client, armed, local_start(9, time(17)))
     state = await workflow(temporal_client, armed).query(BookingWorkflow.status)
@@ -350,9 +279,8 @@ async def test_no_reminder_when_booked_inside_the_lead_time_and_rearmed_on_resch
 
 
 async def test_calendar_retries_show_in_the_workflow_details(
+    booking_env: BookingEnv,
     temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     org: TestOrg,
@@ -360,10 +288,7 @@ async def test_calendar_retries_show_in_the_workflow_details(
     await sandboxes.calendar.add_fault(
         status=503, count=4, method="POST", path_contains=org.calendar_id
     )
-    answer = await book(
-        temporal_client,
-        booking_settings,
-        org,
+    answer = await booking_env.book(
         start=local_start(10, time(10)),
         phone=unique_phone(),
     )
@@ -383,16 +308,10 @@ async def test_calendar_retries_show_in_the_workflow_details(
 
 
 async def test_voice_tools_move_and_cancel_the_callers_next_booking(
-    temporal_client: Client,
-    booking_settings: Settings,
-    api: httpx.AsyncClient,
-    pool: asyncpg.Pool,
-    org: TestOrg,
+    booking_env: BookingEnv, api: httpx.AsyncClient, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
     caller = unique_phone()
-    booking_id = await confirmed_booking(
-        temporal_client, booking_settings, org, pool, local_start(11, time(10)), caller
-    )
+    booking_id = await booking_env.book_confirmed(local_start(11, time(10)), phone=caller)
     new_start = local_start(11, time(14))
     moved = await api.post(
         "/voice/vapi",

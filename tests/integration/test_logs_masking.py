@@ -29,8 +29,7 @@ from core.infra.logs import configure_logging
 from core.infra.masking import mask_phone
 from core.temporal.client import connect_temporal
 from tests.booking_helpers import local_start, unique_phone, wait_for_status, wait_until
-from tests.conftest import Stack, make_settings, running_worker
-from tests.factories import create_test_org
+from tests.conftest import MakeOrg, Stack, make_settings, running_worker
 from tests.integration.workflow_probes import FailsItsTask
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
 from worker.main import workflow_runner
@@ -102,7 +101,7 @@ async def wait_for_sms_status(pool: asyncpg.Pool, booking_id: UUID, status: str)
 
 @pytest.mark.usefixtures("restore_logging")
 async def test_a_booking_logs_json_lines_with_its_ids_and_no_raw_phone_or_email(
-    booking_settings: Settings, temporal_client: Client, pool: asyncpg.Pool
+    booking_settings: Settings, temporal_client: Client, pool: asyncpg.Pool, make_org: MakeOrg
 ) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
@@ -117,7 +116,7 @@ async def test_a_booking_logs_json_lines_with_its_ids_and_no_raw_phone_or_email(
     )
     stream = io.StringIO()
     configure_logging(settings, stream)
-    org = await create_test_org(pool)
+    org = await make_org()
     caller = unique_phone()
     area, exchange, line = caller[2:5], caller[5:8], caller[8:]
     email = f"sam.{uuid4().hex[:8]}@example.com"

@@ -2,7 +2,6 @@
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from datetime import time
 from uuid import uuid4
 
@@ -18,9 +17,8 @@ from core.temporal.names import booking_workflow_id, side_effect_task_queue
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
 from tests.conftest import Stack, make_settings, running_worker
-from tests.factories import TestOrg, create_test_org
+from tests.factories import TestOrg
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
-from worker.main import BookingWorkers
 from worker.telemetry import worker_runtime
 from workflows.client import booking_workflow, cancel_booking
 
@@ -48,34 +46,21 @@ async def scrape(client: httpx.AsyncClient) -> Samples:
     return parse(response.text)
 
 
-@pytest.fixture
-async def org(pool: asyncpg.Pool) -> TestOrg:
-    return await create_test_org(pool)
-
-
-@pytest.fixture
-async def client(
-    booking_settings: Settings, worker: BookingWorkers
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(booking_settings) as running:
-        yield running
-
-
 async def test_voice_and_rest_bookings_are_counted_by_route_tool_and_outcome(
-    client: httpx.AsyncClient, org: TestOrg
+    api: httpx.AsyncClient, org: TestOrg
 ) -> None:
-    before = await scrape(client)
+    before = await scrape(api)
     start = local_start(days_ahead=2, at=time(14)).isoformat()
     for call_id, expected in (("m1", "Booked:"), ("m2", "already taken")):
         call = vapi_call("book_appointment", {"name": "Sam Wilson", "start": start}, call_id)
-        response = await client.post(
+        response = await api.post(
             "/voice/vapi",
             json=vapi_message(call, caller=unique_phone()),
             headers=vapi_headers(org),
         )
         assert response.status_code == 200
         assert expected in response.json()["results"][0]["result"]
-    rest = await client.post(
+    rest = await api.post(
         "/bookings",
         json={
             "name": "Ann Lee",
@@ -88,7 +73,7 @@ async def test_voice_and_rest_bookings_are_counted_by_route_tool_and_outcome(
         },
     )
     assert rest.status_code == 201, rest.text
-    after = await scrape(client)
+    after = await scrape(api)
 
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
@@ -107,15 +92,15 @@ async def test_voice_and_rest_bookings_are_counted_by_route_tool_and_outcome(
     assert delta("booking_outcomes_total", outcome="error", channel="vapi") == 0
 
 
-async def test_cancel_tool_outcomes_are_counted(client: httpx.AsyncClient, org: TestOrg) -> None:
-    before = await scrape(client)
+async def test_cancel_tool_outcomes_are_counted(api: httpx.AsyncClient, org: TestOrg) -> None:
+    before = await scrape(api)
     message = vapi_message(
         vapi_call("cancel_appointment", {"booking_id": str(uuid4())}, "c1"),
         vapi_call("cancel_appointment", {"booking_id": "not-a-uuid"}, "c2"),
     )
-    response = await client.post("/voice/vapi", json=message, headers=vapi_headers(org))
+    response = await api.post("/voice/vapi", json=message, headers=vapi_headers(org))
     assert response.status_code == 200
-    after = await scrape(client)
+    after = await scrape(api)
     labels = {"change": "cancel", "channel": "vapi"}
     for outcome in ("not_found", "invalid"):
         name = "booking_changes_total"
@@ -130,15 +115,15 @@ async def test_cancel_tool_outcomes_are_counted(client: httpx.AsyncClient, org: 
 
 
 async def test_paths_are_counted_by_route_template_never_raw(
-    client: httpx.AsyncClient, org: TestOrg
+    api: httpx.AsyncClient, org: TestOrg
 ) -> None:
     raw_id = str(uuid4())
-    before = await scrape(client)
-    assert (await client.get(f"/no/such/path/{raw_id}")).status_code == 404
+    before = await scrape(api)
+    assert (await api.get(f"/no/such/path/{raw_id}")).status_code == 404
     headers = {"Authorization": f"Bearer {org.credentials.api_key}"}
-    assert (await client.get(f"/bookings/{raw_id}", headers=headers)).status_code == 404
-    assert (await client.get("/openapi.json")).status_code == 200
-    response = await client.get("/metrics")
+    assert (await api.get(f"/bookings/{raw_id}", headers=headers)).status_code == 404
+    assert (await api.get("/openapi.json")).status_code == 200
+    response = await api.get("/metrics")
     after = parse(response.text)
     name = "booking_http_requests_total"
     for labels in (

@@ -28,8 +28,8 @@ from devstack.temporal import free_port, temporal_binary
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, wait_for_status, wait_until
-from tests.conftest import Stack, make_settings, running_worker
-from tests.factories import TestOrg, create_test_org
+from tests.conftest import MakeWorker, Stack, make_settings, running_worker
+from tests.factories import TestOrg
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
 
 pytestmark = pytest.mark.integration
@@ -62,16 +62,12 @@ async def encrypted_client(encrypted_settings: Settings) -> Client:
 
 @pytest.fixture
 async def api(
-    encrypted_settings: Settings, encrypted_client: Client, pool: asyncpg.Pool
+    encrypted_settings: Settings, encrypted_client: Client, make_worker: MakeWorker
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_worker(encrypted_client, encrypted_settings, pool):
-        async with api_client(encrypted_settings) as client:
-            yield client
-
-
-@pytest.fixture
-async def org(pool: asyncpg.Pool) -> TestOrg:
-    return await create_test_org(pool)
+    """The app and the workers on the encrypting settings and client."""
+    await make_worker(encrypted_settings, client=encrypted_client)
+    async with api_client(encrypted_settings) as client:
+        yield client
 
 
 async def book_and_cancel(api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool) -> UUID:

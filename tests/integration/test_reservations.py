@@ -8,7 +8,7 @@ from asyncpg import Range
 
 from core.repositories import catalog as catalog_repo
 from tests.booking_helpers import local_start, unique_phone
-from tests.factories import TestOrg, create_test_org, reserve
+from tests.factories import TestOrg, reserve
 
 
 async def _counts(pool: asyncpg.Pool, org: TestOrg) -> tuple[int, int]:
@@ -21,8 +21,9 @@ async def _counts(pool: asyncpg.Pool, org: TestOrg) -> tuple[int, int]:
     return row["bookings"], row["contacts"]
 
 
-async def test_booked_then_retried_then_already_booked_then_taken(pool: asyncpg.Pool) -> None:
-    org = await create_test_org(pool)
+async def test_booked_then_retried_then_already_booked_then_taken(
+    pool: asyncpg.Pool, org: TestOrg
+) -> None:
     start, caller = local_start(days_ahead=2, at=time(10)), unique_phone()
     first = await reserve(pool, org, start, phone=caller)
     assert first.outcome == "booked" and first.booking is not None
@@ -44,9 +45,8 @@ async def test_booked_then_retried_then_already_booked_then_taken(pool: asyncpg.
 
 
 async def test_a_calendar_block_refuses_the_time_and_is_part_of_the_busy_time(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     start = local_start(days_ahead=2, at=time(14))
     block = (start - timedelta(minutes=10), start + timedelta(minutes=20))
     await pool.execute(
@@ -64,8 +64,9 @@ async def test_a_calendar_block_refuses_the_time_and_is_part_of_the_busy_time(
     assert after.outcome == "booked"
 
 
-async def test_a_stale_configuration_version_writes_nothing(pool: asyncpg.Pool) -> None:
-    org = await create_test_org(pool)
+async def test_a_stale_configuration_version_writes_nothing(
+    pool: asyncpg.Pool, org: TestOrg
+) -> None:
     before = await catalog_repo.version(pool, org_id=org.id)
     assert before is not None
     await pool.execute(
@@ -77,8 +78,9 @@ async def test_a_stale_configuration_version_writes_nothing(pool: asyncpg.Pool) 
     assert stale.outcome == "stale" and await _counts(pool, org) == (0, 0)
 
 
-async def test_every_change_to_what_scheduling_reads_bumps_the_version(pool: asyncpg.Pool) -> None:
-    org = await create_test_org(pool)
+async def test_every_change_to_what_scheduling_reads_bumps_the_version(
+    pool: asyncpg.Pool, org: TestOrg
+) -> None:
     changes = [
         "UPDATE organizations SET min_notice = interval '2 hours' WHERE id = $1",
         "UPDATE services SET buffer_minutes = 5 WHERE org_id = $1",
@@ -98,11 +100,12 @@ async def test_every_change_to_what_scheduling_reads_bumps_the_version(pool: asy
     assert await catalog_repo.version(pool, org_id=org.id) == versions[-1]
 
 
-async def test_concurrent_copies_by_one_caller_never_hear_taken(pool: asyncpg.Pool) -> None:
+async def test_concurrent_copies_by_one_caller_never_hear_taken(
+    pool: asyncpg.Pool, org: TestOrg
+) -> None:
     """Ten requests of one caller for one start at once (an agent re-issuing while the first
     is in flight): one booking; every other copy is answered with it, whether it saw the
     booking before inserting or lost the race at the exclusion constraint."""
-    org = await create_test_org(pool)
     start, caller = local_start(days_ahead=2, at=time(16)), unique_phone()
     results = await asyncio.gather(*(reserve(pool, org, start, phone=caller) for _ in range(10)))
     outcomes = sorted(r.outcome for r in results)

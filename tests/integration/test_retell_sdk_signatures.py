@@ -5,7 +5,6 @@ import json
 import time
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 from retell.lib.webhook_auth import symmetric
@@ -13,7 +12,8 @@ from retell.lib.webhook_auth import symmetric
 from core.infra.config import Settings
 from tests.apiclient import api_client
 from tests.booking_helpers import local_start
-from tests.factories import TestOrg, create_test_org
+from tests.conftest import MakeOrg
+from tests.factories import TestOrg
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +21,8 @@ RETELL_KEY = "key_retell_sdk_0123456789"
 
 
 @pytest.fixture
-async def org(pool: asyncpg.Pool) -> TestOrg:
-    return await create_test_org(pool, retell_api_key=RETELL_KEY)
+async def org(make_org: MakeOrg) -> TestOrg:
+    return await make_org(retell_api_key=RETELL_KEY)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the Google Calendar sandbox, service-account JWT grant included. No Postgres or 
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -17,7 +16,7 @@ from core.errors import PermanentServiceError, TransientServiceError
 from core.vendors.calendar import EventPage, event_id_for_booking
 from core.vendors.google_calendar import GoogleCalendarClient
 from sandbox.google_oauth import generate_service_account
-from sandbox.runner import Sandboxes, running_sandboxes
+from sandbox.runner import Sandboxes
 from tests.booking_helpers import local_start, wait_until
 
 CAL = "clinic-main@group.calendar.google.com"
@@ -25,12 +24,6 @@ TZ = "America/New_York"
 DELEGATE = "scheduler@clinic.example"
 START = local_start(days_ahead=30).replace(hour=14).astimezone(UTC)  # 2 PM in New York
 END = START + timedelta(minutes=30)
-
-
-@pytest.fixture(scope="module")
-async def sb() -> AsyncIterator[Sandboxes]:
-    async with running_sandboxes() as sandboxes:
-        yield sandboxes
 
 
 @pytest.fixture(autouse=True)

@@ -12,17 +12,11 @@ from core.errors import TransientServiceError
 from core.vendors.calendar import event_id_for_booking
 from core.vendors.google_calendar import GoogleCalendarClient
 from core.vendors.sms import TwilioSmsSender
-from sandbox.runner import Sandboxes, running_sandboxes
+from sandbox.runner import Sandboxes
 
 CAL = "creations@group.calendar.google.com"
 TO = "+12125550147"
 FROM = "+12125550100"
-
-
-@pytest.fixture(scope="module")
-async def sb() -> AsyncIterator[Sandboxes]:
-    async with running_sandboxes(callback_delay=0.01) as sandboxes:
-        yield sandboxes
 
 
 @pytest.fixture(autouse=True)

@@ -22,18 +22,12 @@ from twilio.rest import Client
 
 from core.errors import PermanentServiceError, TransientServiceError
 from core.vendors.sms import SentSms, TwilioSmsSender
-from sandbox.runner import Sandboxes, running_sandboxes
+from sandbox.runner import Sandboxes
 from sandbox.server import LoopbackServer
 from tests.booking_helpers import wait_until
 
 TO = "+15551230001"
 FROM = "+15550009999"
-
-
-@pytest.fixture(scope="module")
-async def sb() -> AsyncIterator[Sandboxes]:
-    async with running_sandboxes(callback_delay=0.01) as sandboxes:
-        yield sandboxes
 
 
 @pytest.fixture(autouse=True)

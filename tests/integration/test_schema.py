@@ -12,8 +12,8 @@ from asyncpg import Range
 from core.domain.statuses import OCCUPYING, BookingStatus
 from core.infra.migrate import discover, migrate
 from core.repositories import OCCUPYING_SQL
-from tests.conftest import Stack
-from tests.factories import TestOrg, create_test_org, insert_contact
+from tests.conftest import MakeOrg, Stack
+from tests.factories import TestOrg, insert_contact
 
 # A whole hour years ahead: no other booking of the test's org is near it.
 START = (datetime.now(UTC) + timedelta(days=5 * 365)).replace(minute=0, second=0, microsecond=0)
@@ -122,8 +122,9 @@ async def test_migrate_is_idempotent_and_safe_concurrently(
         await conn.close()
 
 
-async def test_overlapping_bookings_of_one_provider_are_rejected(pool: asyncpg.Pool) -> None:
-    org = await create_test_org(pool)
+async def test_overlapping_bookings_of_one_provider_are_rejected(
+    pool: asyncpg.Pool, org: TestOrg
+) -> None:
     contact = await insert_contact(pool, org)
     await _insert_booking(pool, org, contact, START)  # START to START + 30 min
     with pytest.raises(asyncpg.ExclusionViolationError) as caught:
@@ -149,9 +150,8 @@ def _event_for(status: str) -> str | None:
 @pytest.mark.parametrize("existing", _HOLDS_TIME)
 @pytest.mark.parametrize("new", _HOLDS_TIME)
 async def test_exclusion_by_status_of_both_bookings(
-    pool: asyncpg.Pool, existing: str, new: str
+    pool: asyncpg.Pool, existing: str, new: str, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     contact = await insert_contact(pool, org)
     await _insert_booking(pool, org, contact, START, status=existing, event_id=_event_for(existing))
     overlapping = START + timedelta(minutes=10)
@@ -165,9 +165,8 @@ async def test_exclusion_by_status_of_both_bookings(
 
 
 async def test_a_released_booking_cannot_take_its_time_back_once_rebooked(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     contact = await insert_contact(pool, org)
     released = await _insert_booking(pool, org, contact, START, status="failed")
     await _insert_booking(pool, org, contact, START, status="confirmed", event_id="event-2")
@@ -175,8 +174,9 @@ async def test_a_released_booking_cannot_take_its_time_back_once_rebooked(
         await pool.execute("UPDATE bookings SET status = 'held' WHERE id = $1", released)
 
 
-async def test_the_buffer_in_during_keeps_the_provider_busy(pool: asyncpg.Pool) -> None:
-    org = await create_test_org(pool)
+async def test_the_buffer_in_during_keeps_the_provider_busy(
+    pool: asyncpg.Pool, org: TestOrg
+) -> None:
     contact = await insert_contact(pool, org)
     await _insert_booking(pool, org, contact, START, buffer=15)  # busy 15:00-15:45
     with pytest.raises(asyncpg.ExclusionViolationError):
@@ -188,9 +188,8 @@ async def test_the_buffer_in_during_keeps_the_provider_busy(pool: asyncpg.Pool) 
 
 
 async def test_bookings_of_different_providers_do_not_exclude_each_other(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, org: TestOrg
 ) -> None:
-    org = await create_test_org(pool)
     contact = await insert_contact(pool, org)
     other_provider = await pool.fetchval(
         "INSERT INTO providers (org_id, name, calendar_id) VALUES ($1, 'Dr. Other', 'other') "
@@ -204,8 +203,7 @@ async def test_bookings_of_different_providers_do_not_exclude_each_other(
     await _insert_booking(pool, colleague, contact, START)
 
 
-async def test_confirmed_requires_calendar_event(pool: asyncpg.Pool) -> None:
-    org = await create_test_org(pool)
+async def test_confirmed_requires_calendar_event(pool: asyncpg.Pool, org: TestOrg) -> None:
     contact = await insert_contact(pool, org)
     with pytest.raises(asyncpg.CheckViolationError):
         await _insert_booking(pool, org, contact, START, status="confirmed")
@@ -218,8 +216,7 @@ async def test_confirmed_requires_calendar_event(pool: asyncpg.Pool) -> None:
     )
 
 
-async def test_status_changes_leave_an_append_only_trail(pool: asyncpg.Pool) -> None:
-    org = await create_test_org(pool)
+async def test_status_changes_leave_an_append_only_trail(pool: asyncpg.Pool, org: TestOrg) -> None:
     contact = await insert_contact(pool, org)
     booking = await _insert_booking(pool, org, contact, START + timedelta(days=1))
     await pool.execute(
@@ -239,8 +236,9 @@ async def test_status_changes_leave_an_append_only_trail(pool: asyncpg.Pool) -> 
         await pool.execute("DELETE FROM booking_events WHERE booking_id = $1", booking)
 
 
-async def test_contacts_unique_by_phone_and_by_email_when_phoneless(pool: asyncpg.Pool) -> None:
-    org = await create_test_org(pool)
+async def test_contacts_unique_by_phone_and_by_email_when_phoneless(
+    pool: asyncpg.Pool, org: TestOrg, make_org: MakeOrg
+) -> None:
     await insert_contact(pool, org, "+12125550199")
     with pytest.raises(asyncpg.UniqueViolationError):
         await insert_contact(pool, org, "+12125550199")
@@ -250,14 +248,16 @@ async def test_contacts_unique_by_phone_and_by_email_when_phoneless(pool: asyncp
         await pool.execute(insert, org.id, None, "sam@example.com")
     # The same email with a phone is another contact path; another org is another wall.
     await pool.execute(insert, org.id, "+12125550188", "sam@example.com")
-    other = await create_test_org(pool)
+    other = await make_org()
     await pool.execute(insert, other.id, None, "sam@example.com")
     with pytest.raises(asyncpg.CheckViolationError):
         await pool.execute(insert, org.id, None, None)
 
 
-async def test_booking_cannot_point_at_another_orgs_provider(pool: asyncpg.Pool) -> None:
-    org, other = await create_test_org(pool), await create_test_org(pool)
+async def test_booking_cannot_point_at_another_orgs_provider(
+    pool: asyncpg.Pool, make_org: MakeOrg
+) -> None:
+    org, other = await make_org(), await make_org()
     contact = await insert_contact(pool, org)
     foreign = TestOrg(
         org.id, org.slug, other.provider_id, org.service_id, org.credentials, org.calendar_id

@@ -15,13 +15,12 @@ import pytest
 from temporalio.client import Client
 
 from core.domain.org_spec import ServiceSpec
-from core.infra.config import Settings
 from core.temporal.models import BookResult, CancelChange, LifecycleResult, RescheduleChange
 from core.temporal.names import booking_workflow_id
 from sandbox.runner import Sandboxes
-from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
-from tests.factories import TestOrg, create_test_org
-from worker.main import BookingWorkers
+from tests.booking_helpers import BookingEnv, local_start, unique_phone, wait_for_status
+from tests.conftest import MakeOrg
+from tests.factories import TestOrg
 from workflows.client import cancel_booking, reschedule_booking
 
 pytestmark = pytest.mark.integration
@@ -30,8 +29,8 @@ TAKEN = "That time is already taken."
 
 
 @pytest.fixture
-async def org(pool: asyncpg.Pool) -> AsyncIterator[TestOrg]:
-    created = await create_test_org(pool)
+async def org(make_org: MakeOrg, pool: asyncpg.Pool) -> AsyncIterator[TestOrg]:
+    created = await make_org()
     yield created
     # The premise held: no calendar block could have refused a time.
     blocks = await pool.fetchval(
@@ -40,15 +39,15 @@ async def org(pool: asyncpg.Pool) -> AsyncIterator[TestOrg]:
     assert blocks == 0
 
 
-async def booked(client: Client, settings: Settings, org: TestOrg, start: datetime) -> UUID:
-    answer = await book(client, settings, org, start=start, phone=unique_phone())
+async def booked(env: BookingEnv, org: TestOrg, start: datetime) -> UUID:
+    answer = await env.book(start=start, phone=unique_phone(), org=org)
     assert (answer.outcome, answer.start) == ("booked", start), answer.message
     assert answer.booking_id is not None
     return answer.booking_id
 
 
-async def refused(client: Client, settings: Settings, org: TestOrg, start: datetime) -> BookResult:
-    answer = await book(client, settings, org, start=start, phone=unique_phone())
+async def refused(env: BookingEnv, org: TestOrg, start: datetime) -> BookResult:
+    answer = await env.book(start=start, phone=unique_phone(), org=org)
     assert answer.outcome == "unavailable", answer.message
     assert answer.message.startswith(TAKEN), answer.message
     assert answer.booking_id is None
@@ -74,33 +73,28 @@ async def change(
 
 
 async def test_a_held_booking_and_then_a_confirmed_one_keep_the_slot(
-    temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
-    pool: asyncpg.Pool,
-    sandboxes: Sandboxes,
-    org: TestOrg,
+    booking_env: BookingEnv, pool: asyncpg.Pool, sandboxes: Sandboxes, org: TestOrg
 ) -> None:
     # The calendar fails until told otherwise, so the first booking stays held.
     calendar_down = await sandboxes.calendar.add_fault(
         status=503, method="POST", path_contains=f"{org.calendar_id}/events"
     )
     start = local_start(2, time(10))
-    first = await booked(temporal_client, booking_settings, org, start)
+    first = await booked(booking_env, org, start)
     assert (await wait_for_status(pool, first, {"held"}))["status"] == "held"
 
     # Held: the same start and any overlap are refused; the adjacent start is not.
-    await refused(temporal_client, booking_settings, org, start)
-    await refused(temporal_client, booking_settings, org, start + timedelta(minutes=15))
-    await refused(temporal_client, booking_settings, org, start - timedelta(minutes=15))
-    adjacent = await booked(temporal_client, booking_settings, org, start + timedelta(minutes=30))
+    await refused(booking_env, org, start)
+    await refused(booking_env, org, start + timedelta(minutes=15))
+    await refused(booking_env, org, start - timedelta(minutes=15))
+    adjacent = await booked(booking_env, org, start + timedelta(minutes=30))
     assert (await wait_for_status(pool, first, {"held"}))["status"] == "held"
 
     # Confirmed: still refused.
     await sandboxes.calendar.remove_fault(calendar_down)
     await wait_for_status(pool, first, {"confirmed"})
-    await refused(temporal_client, booking_settings, org, start)
-    await refused(temporal_client, booking_settings, org, start + timedelta(minutes=10))
+    await refused(booking_env, org, start)
+    await refused(booking_env, org, start + timedelta(minutes=10))
     await wait_for_status(pool, adjacent, {"confirmed"})
     assert await org_bookings(pool, org) == [
         (start, "confirmed"),
@@ -109,73 +103,60 @@ async def test_a_held_booking_and_then_a_confirmed_one_keep_the_slot(
 
 
 async def test_a_booking_compensated_to_failed_frees_its_slot(
-    temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
-    pool: asyncpg.Pool,
-    sandboxes: Sandboxes,
-    org: TestOrg,
+    booking_env: BookingEnv, pool: asyncpg.Pool, sandboxes: Sandboxes, org: TestOrg
 ) -> None:
     refusal = await sandboxes.calendar.add_fault(
         status=403, code="forbidden", method="POST", path_contains=f"{org.calendar_id}/events"
     )
     start = local_start(3, time(11))
-    first = await booked(temporal_client, booking_settings, org, start)
+    first = await booked(booking_env, org, start)
     failed = await wait_for_status(pool, first, {"failed"})
     assert failed["status_reason"].startswith("calendar: "), failed
     await sandboxes.calendar.remove_fault(refusal)
 
-    second = await booked(temporal_client, booking_settings, org, start)
+    second = await booked(booking_env, org, start)
     await wait_for_status(pool, second, {"confirmed"})
     assert await org_bookings(pool, org) == [(start, "failed"), (start, "confirmed")]
 
 
 async def test_a_cancelled_booking_frees_its_slot(
-    temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
-    pool: asyncpg.Pool,
-    org: TestOrg,
+    booking_env: BookingEnv, temporal_client: Client, pool: asyncpg.Pool, org: TestOrg
 ) -> None:
     start = local_start(4, time(12))
-    first = await booked(temporal_client, booking_settings, org, start)
+    first = await booked(booking_env, org, start)
     await wait_for_status(pool, first, {"confirmed"})
-    await refused(temporal_client, booking_settings, org, start)
+    await refused(booking_env, org, start)
     result = await change(temporal_client, first, CancelChange(reason="ill"))
     assert result.outcome == "cancelled", result.message
 
-    second = await booked(temporal_client, booking_settings, org, start)
+    second = await booked(booking_env, org, start)
     await wait_for_status(pool, second, {"confirmed"})
     assert await org_bookings(pool, org) == [(start, "cancelled"), (start, "confirmed")]
 
 
 @pytest.fixture
-async def buffered_org(pool: asyncpg.Pool) -> TestOrg:
+async def buffered_org(make_org: MakeOrg) -> TestOrg:
     """30-minute appointments with 15 minutes kept free after each."""
     service = ServiceSpec(name="Consultation", duration_minutes=30, buffer_minutes=15)
-    return await create_test_org(pool, services=[service])
+    return await make_org(services=[service])
 
 
 async def test_the_service_buffer_is_part_of_the_occupied_time(
-    temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
-    pool: asyncpg.Pool,
-    buffered_org: TestOrg,
+    booking_env: BookingEnv, temporal_client: Client, pool: asyncpg.Pool, buffered_org: TestOrg
 ) -> None:
     org = buffered_org
     ten = local_start(5, time(10))
     minutes = timedelta(minutes=1)
-    first = await booked(temporal_client, booking_settings, org, ten)
+    first = await booked(booking_env, org, ten)
     # 10:00-10:30 plus the buffer: the provider is busy until 10:45.
-    inside_buffer = await refused(temporal_client, booking_settings, org, ten + 30 * minutes)
+    inside_buffer = await refused(booking_env, org, ten + 30 * minutes)
     # The alternatives offered skip the buffer too: 10:30 and 10:45-11:15 are not free grid
     # starts, 11:00 is.
     assert inside_buffer.alternatives[0] == ten + 60 * minutes
     # A booking before it may not run into it: 09:30 + 30 + 15 ends at 10:15.
-    await refused(temporal_client, booking_settings, org, ten - 30 * minutes)
-    await booked(temporal_client, booking_settings, org, ten - 45 * minutes)
-    after_buffer = await booked(temporal_client, booking_settings, org, ten + 45 * minutes)
+    await refused(booking_env, org, ten - 30 * minutes)
+    await booked(booking_env, org, ten - 45 * minutes)
+    after_buffer = await booked(booking_env, org, ten + 45 * minutes)
 
     occupied = await pool.fetchrow(
         "SELECT lower(during) AS start, upper(during) AS stop FROM bookings WHERE id = $1", first
@@ -183,7 +164,7 @@ async def test_the_service_buffer_is_part_of_the_occupied_time(
     assert (occupied["start"], occupied["stop"]) == (ten, ten + 45 * minutes)
 
     # Moves keep the buffer too, the other bookings' and the moved one's own.
-    later = await booked(temporal_client, booking_settings, org, ten + 180 * minutes)
+    later = await booked(booking_env, org, ten + 180 * minutes)
     for booking_id in (first, after_buffer, later):
         await wait_for_status(pool, booking_id, {"confirmed"})
 

@@ -27,7 +27,8 @@ from core.temporal.models import BookingRef, SendSmsInput
 from core.vendors.sms import TwilioSmsSender
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import local_start, unique_phone, wait_until
-from tests.factories import TestOrg, create_test_org, insert_held_booking
+from tests.conftest import MakeOrg
+from tests.factories import TestOrg, insert_booking
 
 # The sender's timeout bounds how long an earlier request may be in flight, so it sets how
 # long `send_sms` waits before looking one up; short here to keep the tests quick.
@@ -74,11 +75,11 @@ def activities(pool: asyncpg.Pool, sender: TwilioSmsSender) -> SmsActivities:
     return SmsActivities(pool, sender, "http://127.0.0.1:9/twilio/status")
 
 
-async def book_directly(pool: asyncpg.Pool, org: TestOrg | None = None, **kw: str) -> Booked:
-    """A held booking written through the repositories, and the confirmation text for it."""
-    org = org or await create_test_org(pool)
-    phone = kw.get("phone") or unique_phone()
-    booking_id = await insert_held_booking(pool, org, start=local_start(days_ahead=3), phone=phone)
+async def book_directly(pool: asyncpg.Pool, org: TestOrg, phone: str | None = None) -> Booked:
+    """A held booking of `org` written through the repositories (three days ahead), and the
+    confirmation text for it."""
+    phone = phone or unique_phone()
+    booking_id = await insert_booking(pool, org, local_start(days_ahead=3), phone=phone)
     row = await booking_repo.get(pool, org_id=org.id, booking_id=booking_id)
     body = messages.sms_body(
         "confirmation",
@@ -149,9 +150,13 @@ def waited_for_an_earlier_request(log: pytest.LogCaptureFixture) -> bool:
 
 
 async def test_message_sent_by_a_lost_attempt_is_recorded_not_sent_again(
-    pool: asyncpg.Pool, twilio: Sandboxes, sender: TwilioSmsSender, activities: SmsActivities
+    pool: asyncpg.Pool,
+    twilio: Sandboxes,
+    sender: TwilioSmsSender,
+    activities: SmsActivities,
+    org: TestOrg,
 ) -> None:
-    booked = await book_directly(pool)
+    booked = await book_directly(pool, org)
     await claim_pending(pool, booked)
     # The earlier attempt's request reached Twilio; its answer (the SID) never got recorded.
     lost = await sender.send(to=booked.phone, body=booked.body, from_number=booked.sender_number)
@@ -171,10 +176,11 @@ async def test_request_still_in_flight_is_waited_for_not_duplicated(
     sender: TwilioSmsSender,
     activities: SmsActivities,
     sms_log: pytest.LogCaptureFixture,
+    org: TestOrg,
 ) -> None:
     # The CI failure, without worker timing: Twilio is slow, the attempt goes away while its
     # request is being handled, and the retry comes before Twilio has created the message.
-    booked = await book_directly(pool)
+    booked = await book_directly(pool, org)
     await claim_pending(pool, booked)
     await twilio.twilio.add_fault(latency_ms=600, count=1, method="POST")
     attempt = asyncio.create_task(
@@ -201,9 +207,9 @@ async def test_request_still_in_flight_is_waited_for_not_duplicated(
 
 
 async def test_pending_row_without_a_message_at_twilio_sends_once(
-    pool: asyncpg.Pool, twilio: Sandboxes, activities: SmsActivities
+    pool: asyncpg.Pool, twilio: Sandboxes, activities: SmsActivities, org: TestOrg
 ) -> None:
-    booked = await book_directly(pool)
+    booked = await book_directly(pool, org)
     await claim_pending(pool, booked)  # the earlier attempt stopped before reaching Twilio
 
     result = await ActivityEnvironment().run(activities.send_sms, booked.request)
@@ -220,8 +226,9 @@ async def test_fresh_row_sends_without_looking_up_or_waiting(
     twilio: Sandboxes,
     activities: SmsActivities,
     sms_log: pytest.LogCaptureFixture,
+    org: TestOrg,
 ) -> None:
-    booked = await book_directly(pool)
+    booked = await book_directly(pool, org)
 
     result = await ActivityEnvironment().run(activities.send_sms, booked.request)
 
@@ -236,8 +243,9 @@ async def test_retry_after_twilio_turned_the_request_away_sends_without_looking_
     twilio: Sandboxes,
     activities: SmsActivities,
     sms_log: pytest.LogCaptureFixture,
+    org: TestOrg,
 ) -> None:
-    booked = await book_directly(pool)
+    booked = await book_directly(pool, org)
     await twilio.twilio.add_fault(status=429, code=20429, count=1, method="POST")
 
     with pytest.raises(ApplicationError) as caught:
@@ -256,12 +264,16 @@ async def test_retry_after_twilio_turned_the_request_away_sends_without_looking_
 
 
 async def test_same_text_already_recorded_for_another_booking_is_not_adopted(
-    pool: asyncpg.Pool, twilio: Sandboxes, activities: SmsActivities
+    pool: asyncpg.Pool,
+    twilio: Sandboxes,
+    activities: SmsActivities,
+    org: TestOrg,
+    make_org: MakeOrg,
 ) -> None:
     # Two clinics with the same names and sender number book the same caller at the same
     # time: the texts are identical, and the first one is the other booking's.
-    other = await book_directly(pool)
-    booked = await book_directly(pool, phone=other.phone)
+    other = await book_directly(pool, await make_org())
+    booked = await book_directly(pool, org, phone=other.phone)
     assert (booked.body, booked.sender_number) == (other.body, other.sender_number)
     first = await ActivityEnvironment().run(activities.send_sms, other.request)
     await claim_pending(pool, booked)

@@ -7,7 +7,7 @@ was: its row, its workflow's state, its SMS ledger and its calendar event. A cal
 number is also a contact of B, calling A, must create and change A's rows only.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -18,13 +18,18 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from core.infra.config import Settings
 from core.temporal.models import BookingState
 from core.temporal.names import booking_workflow_id
 from sandbox.runner import Sandboxes
-from tests.apiclient import api_client
-from tests.booking_helpers import book, local_start, unique_phone, wait_for_status, wait_until
-from tests.factories import TestOrg, create_test_org
+from tests.booking_helpers import (
+    BookingEnv,
+    local_start,
+    unique_phone,
+    wait_for_status,
+    wait_until,
+)
+from tests.conftest import MakeOrg
+from tests.factories import TestOrg
 from tests.voice_helpers import (
     org_row_counts,
     retell_body,
@@ -33,7 +38,6 @@ from tests.voice_helpers import (
     vapi_headers,
     vapi_message,
 )
-from worker.main import BookingWorkers
 from workflows.client import booking_state
 
 pytestmark = pytest.mark.integration
@@ -66,42 +70,22 @@ class Trace:
 
 
 @pytest.fixture
-async def org_a(pool: asyncpg.Pool) -> TestOrg:
-    return await create_test_org(pool, retell_api_key=RETELL_KEY_A)
+async def org_a(make_org: MakeOrg) -> TestOrg:
+    return await make_org(retell_api_key=RETELL_KEY_A)
 
 
 @pytest.fixture
-async def org_b(pool: asyncpg.Pool) -> TestOrg:
-    return await create_test_org(pool, retell_api_key=RETELL_KEY_B)
+async def org_b(make_org: MakeOrg) -> TestOrg:
+    return await make_org(retell_api_key=RETELL_KEY_B)
 
 
-@pytest.fixture
-async def api(
-    booking_settings: Settings, worker: BookingWorkers
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(booking_settings) as client:
-        yield client
-
-
-async def confirmed(
-    client: Client,
-    settings: Settings,
-    pool: asyncpg.Pool,
-    sandboxes: Sandboxes,
-    org: TestOrg,
-    start: datetime,
-    phone: str,
-) -> Booking:
+async def confirmed(env: BookingEnv, org: TestOrg, start: datetime, phone: str) -> Booking:
     """A booking made the normal way and left quiet: confirmed, its confirmation SMS handed to
     Twilio, its calendar event written, its workflow waiting for the appointment."""
-    answer = await book(client, settings, org, start=start, phone=phone)
-    assert answer.outcome == "booked", answer.message
-    assert answer.booking_id is not None
-    booking = Booking(org, answer.booking_id, phone, start)
-    await wait_for_status(pool, booking.id, {"confirmed"})
+    booking = Booking(org, await env.book_confirmed(start, phone=phone, org=org), phone, start)
 
     async def settled() -> bool:
-        state = await workflow_state(client, booking.id)
+        state = await workflow_state(env.temporal, booking.id)
         return (
             state.status == "confirmed"
             and "confirmation" in state.sms
@@ -110,7 +94,7 @@ async def confirmed(
 
     await wait_until(settled, what=f"booking {booking.id} confirmed and texted")
     # The trace counts calendar writes by path: it must see the creation, or it sees nothing.
-    assert await calendar_writes(sandboxes, org) >= 1
+    assert await calendar_writes(env.sandboxes, org) >= 1
     return booking
 
 
@@ -150,24 +134,9 @@ async def trace(
 
 
 @pytest.fixture
-async def foreign(
-    temporal_client: Client,
-    booking_settings: Settings,
-    worker: BookingWorkers,
-    pool: asyncpg.Pool,
-    sandboxes: Sandboxes,
-    org_b: TestOrg,
-) -> Booking:
+async def foreign(booking_env: BookingEnv, org_b: TestOrg) -> Booking:
     """Org B's booking, three days ahead at 10:00, for a number nobody else uses."""
-    return await confirmed(
-        temporal_client,
-        booking_settings,
-        pool,
-        sandboxes,
-        org_b,
-        local_start(3, time(10)),
-        unique_phone(),
-    )
+    return await confirmed(booking_env, org_b, local_start(3, time(10)), unique_phone())
 
 
 # Org A's attempts on B's booking ----------------------------------------------------------------

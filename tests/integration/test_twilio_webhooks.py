@@ -24,15 +24,15 @@ from core.infra.config import Settings
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client, served_api
 from tests.booking_helpers import (
+    BookingEnv,
     book,
     local_start,
     sms_rows,
     unique_phone,
     wait_for_phase2,
 )
-from tests.conftest import running_worker
-from tests.factories import TestOrg, create_test_org
-from worker.main import BookingWorkers
+from tests.conftest import MakeOrg, running_worker
+from tests.factories import TestOrg
 
 # What Twilio was told to call; deliberately not where the test client sends requests.
 PUBLIC_BASE_URL = "https://voice.example.com/booking"
@@ -118,25 +118,21 @@ async def opt_out_source(pool: asyncpg.Pool, sender: str, phone: str) -> str | N
 
 
 async def book_and_settle(
-    client: Client,
-    settings: Settings,
-    pool: asyncpg.Pool,
-    org: TestOrg,
-    phone: str,
-    *,
-    at: time = time(10),
+    env: BookingEnv, org: TestOrg, phone: str, *, at: time = time(10)
 ) -> list[asyncpg.Record]:
-    """Book for `phone`, wait until phase 2 is over (confirmed, then the text), return SMS rows."""
-    answer = await book(client, settings, org, start=local_start(at=at), phone=phone)
+    """Book with `org` for `phone`, wait until phase 2 is over (confirmed, then the text),
+    return SMS rows."""
+    answer = await env.book(start=local_start(at=at), phone=phone, org=org)
     assert answer.outcome == "booked", answer
     assert answer.booking_id is not None
-    await wait_for_phase2(pool, answer.booking_id)
-    return await sms_rows(pool, answer.booking_id)
+    await wait_for_phase2(env.pool, answer.booking_id)
+    return await sms_rows(env.pool, answer.booking_id)
 
 
-async def sent_sid(client: Client, settings: Settings, pool: asyncpg.Pool, org: TestOrg) -> str:
-    """The Twilio SID of a real confirmation SMS, left `queued` by the worker."""
-    [row] = await book_and_settle(client, settings, pool, org, unique_phone())
+async def sent_sid(env: BookingEnv) -> str:
+    """The Twilio SID of a real confirmation SMS of the env's org, left `queued` by the
+    worker."""
+    [row] = await book_and_settle(env, env.org, unique_phone())
     assert row["twilio_sid"] is not None, row
     return str(row["twilio_sid"])
 
@@ -145,14 +141,9 @@ async def sent_sid(client: Client, settings: Settings, pool: asyncpg.Pool, org: 
 
 
 async def test_signed_status_callbacks_move_the_row_forward(
-    temporal_client: Client,
-    booking_settings: Settings,
-    api_settings: Settings,
-    pool: asyncpg.Pool,
-    api: httpx.AsyncClient,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, api_settings: Settings, pool: asyncpg.Pool, api: httpx.AsyncClient
 ) -> None:
-    sid = await sent_sid(temporal_client, booking_settings, pool, await create_test_org(pool))
+    sid = await sent_sid(booking_env)
     before = await sms_row(pool, sid)
     assert before["status"] == "queued"
 
@@ -170,14 +161,9 @@ async def test_signed_status_callbacks_move_the_row_forward(
 
 
 async def test_out_of_order_callbacks_never_move_the_row_backwards(
-    temporal_client: Client,
-    booking_settings: Settings,
-    api_settings: Settings,
-    pool: asyncpg.Pool,
-    api: httpx.AsyncClient,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, api_settings: Settings, pool: asyncpg.Pool, api: httpx.AsyncClient
 ) -> None:
-    sid = await sent_sid(temporal_client, booking_settings, pool, await create_test_org(pool))
+    sid = await sent_sid(booking_env)
 
     await post_signed(api, api_settings, STATUS_PATH, status_params(sid, "delivered"))
     delivered = await sms_row(pool, sid)
@@ -188,14 +174,9 @@ async def test_out_of_order_callbacks_never_move_the_row_backwards(
 
 
 async def test_bad_signatures_are_403_and_change_nothing(
-    temporal_client: Client,
-    booking_settings: Settings,
-    api_settings: Settings,
-    pool: asyncpg.Pool,
-    api: httpx.AsyncClient,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, api_settings: Settings, pool: asyncpg.Pool, api: httpx.AsyncClient
 ) -> None:
-    sid = await sent_sid(temporal_client, booking_settings, pool, await create_test_org(pool))
+    sid = await sent_sid(booking_env)
     before = await sms_row(pool, sid)
     params = status_params(sid, "delivered")
     forged = {
@@ -217,13 +198,9 @@ async def test_bad_signatures_are_403_and_change_nothing(
 
 
 async def test_missing_signature_is_403_and_changes_nothing(
-    temporal_client: Client,
-    booking_settings: Settings,
-    pool: asyncpg.Pool,
-    api: httpx.AsyncClient,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, pool: asyncpg.Pool, api: httpx.AsyncClient
 ) -> None:
-    sid = await sent_sid(temporal_client, booking_settings, pool, await create_test_org(pool))
+    sid = await sent_sid(booking_env)
     before = await sms_row(pool, sid)
 
     response = await api.post(STATUS_PATH, data=status_params(sid, "delivered"))
@@ -283,18 +260,17 @@ async def test_malformed_webhooks_are_4xx_not_500(
 
 
 async def test_stop_then_booking_skips_the_sms_and_start_sends_again(
-    temporal_client: Client,
-    booking_settings: Settings,
+    booking_env: BookingEnv,
     api_settings: Settings,
     pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     api: httpx.AsyncClient,
-    worker: BookingWorkers,
     caplog: pytest.LogCaptureFixture,
+    make_org: MakeOrg,
 ) -> None:
     caplog.set_level(logging.INFO)
     sender = unique_sender()
-    org = await create_test_org(pool, sms_sender=sender)
+    org = await make_org(sms_sender=sender)
     phone = unique_phone()
 
     response = await post_signed(
@@ -305,7 +281,7 @@ async def test_stop_then_booking_skips_the_sms_and_start_sends_again(
     assert response.text == EMPTY_TWIML
     assert await opt_out_source(pool, sender, phone) == "STOP"
 
-    [row] = await book_and_settle(temporal_client, booking_settings, pool, org, phone)
+    [row] = await book_and_settle(booking_env, org, phone)
     assert (row["kind"], row["status"], row["error_code"]) == (
         "confirmation",
         "skipped",
@@ -321,7 +297,7 @@ async def test_stop_then_booking_skips_the_sms_and_start_sends_again(
     assert response.text == EMPTY_TWIML
     assert await opt_out_source(pool, sender, phone) is None
 
-    [row] = await book_and_settle(temporal_client, booking_settings, pool, org, phone, at=time(11))
+    [row] = await book_and_settle(booking_env, org, phone, at=time(11))
     assert (row["status"], row["error_code"]) == ("queued", None)
     assert row["twilio_sid"] is not None
     assert await sandboxes.twilio.count_messages(to=phone) == 1
@@ -329,18 +305,16 @@ async def test_stop_then_booking_skips_the_sms_and_start_sends_again(
 
 
 async def test_opt_out_covers_every_org_sharing_the_sender_number(
-    temporal_client: Client,
-    booking_settings: Settings,
+    booking_env: BookingEnv,
     api_settings: Settings,
-    pool: asyncpg.Pool,
     sandboxes: Sandboxes,
     api: httpx.AsyncClient,
-    worker: BookingWorkers,
+    make_org: MakeOrg,
 ) -> None:
     sender = unique_sender()
-    first = await create_test_org(pool, sms_sender=sender)
-    second = await create_test_org(pool, sms_sender=sender)
-    elsewhere = await create_test_org(pool, sms_sender=unique_sender())
+    first = await make_org(sms_sender=sender)
+    second = await make_org(sms_sender=sender)
+    elsewhere = await make_org(sms_sender=unique_sender())
     phone = unique_phone()
 
     await post_signed(
@@ -351,10 +325,10 @@ async def test_opt_out_covers_every_org_sharing_the_sender_number(
     )
 
     for org in (first, second):
-        [row] = await book_and_settle(temporal_client, booking_settings, pool, org, phone)
+        [row] = await book_and_settle(booking_env, org, phone)
         assert (row["status"], row["error_code"]) == ("skipped", "opted_out")
     # Twilio blocks per sender: another number of ours may still text this person.
-    [row] = await book_and_settle(temporal_client, booking_settings, pool, elsewhere, phone)
+    [row] = await book_and_settle(booking_env, elsewhere, phone)
     assert row["twilio_sid"] is not None
     assert await sandboxes.twilio.count_messages(to=phone) == 1
 
@@ -392,24 +366,20 @@ async def test_start_without_a_prior_stop_is_harmless(
 
 
 async def test_twilio_21610_refusal_records_the_opt_out(
-    temporal_client: Client,
-    booking_settings: Settings,
-    pool: asyncpg.Pool,
-    sandboxes: Sandboxes,
-    worker: BookingWorkers,
+    booking_env: BookingEnv, pool: asyncpg.Pool, sandboxes: Sandboxes, make_org: MakeOrg
 ) -> None:
     sender = unique_sender()
-    org = await create_test_org(pool, sms_sender=sender)
+    org = await make_org(sms_sender=sender)
     phone = unique_phone()
     await sandboxes.twilio.set_number(phone, "opted_out")
 
-    [row] = await book_and_settle(temporal_client, booking_settings, pool, org, phone)
+    [row] = await book_and_settle(booking_env, org, phone)
     assert (row["status"], row["error_code"]) == ("failed", "21610")
     assert await opt_out_source(pool, sender, phone) == "twilio:21610"
 
     # Twilio would accept it now, but we no longer ask: the opt-out stands until START.
     await sandboxes.twilio.set_number(phone, "ok")
-    [row] = await book_and_settle(temporal_client, booking_settings, pool, org, phone, at=time(11))
+    [row] = await book_and_settle(booking_env, org, phone, at=time(11))
     assert (row["status"], row["error_code"]) == ("skipped", "opted_out")
     attempts = [
         r
@@ -446,6 +416,7 @@ async def test_sandbox_status_callbacks_reach_the_served_api(
     behaviour: str,
     final: str,
     error_code: str | None,
+    make_org: MakeOrg,
 ) -> None:
     # The sandbox signs with the auth token the settings carry, as Twilio signs with ours.
     assert _token(booking_settings) == sandboxes.twilio_auth_token
@@ -458,7 +429,7 @@ async def test_sandbox_status_callbacks_reach_the_served_api(
             served_api(booking_settings) as served,
             running_worker(temporal_client, served, pool),
         ):
-            org = await create_test_org(pool, sms_sender=unique_sender())
+            org = await make_org(sms_sender=unique_sender())
             answer = await book(temporal_client, served, org, start=local_start(), phone=phone)
             assert answer.booking_id is not None
             row = await _wait_for_row_status(pool, answer.booking_id, final)

@@ -2,19 +2,17 @@
 
 import json
 import time as clock
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import time
 
 import asyncpg
 import httpx
 import pytest
 
-from core.infra.config import Settings
-from tests.apiclient import api_client
 from tests.booking_helpers import local_day, local_start, unique_phone
-from tests.factories import TestOrg, create_test_org
+from tests.conftest import MakeOrg
+from tests.factories import TestOrg
 from tests.voice_helpers import org_row_counts, retell_body, retell_headers
-from worker.main import BookingWorkers
 
 pytestmark = pytest.mark.integration
 
@@ -22,16 +20,8 @@ RETELL_KEY = "key_retell_test_0123456789"
 
 
 @pytest.fixture
-async def org(pool: asyncpg.Pool) -> TestOrg:
-    return await create_test_org(pool, retell_api_key=RETELL_KEY)
-
-
-@pytest.fixture
-async def client(
-    booking_settings: Settings, worker: BookingWorkers
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(booking_settings) as running:
-        yield running
+async def org(make_org: MakeOrg) -> TestOrg:
+    return await make_org(retell_api_key=RETELL_KEY)
 
 
 def booking_args(days_ahead: int, at: time) -> dict[str, str]:
@@ -39,11 +29,11 @@ def booking_args(days_ahead: int, at: time) -> dict[str, str]:
 
 
 async def test_signed_call_books_and_answers_with_result_and_facts(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     caller = unique_phone()
     body = retell_body("book_appointment", booking_args(2, time(10)), caller=caller)
-    response = await client.post(
+    response = await api.post(
         f"/voice/retell/{org.slug}", content=body, headers=retell_headers(body, RETELL_KEY)
     )
     assert response.status_code == 200
@@ -61,11 +51,9 @@ async def test_signed_call_books_and_answers_with_result_and_facts(
     assert row["phone"] == caller
 
 
-async def test_org_may_be_named_in_a_query_parameter(
-    client: httpx.AsyncClient, org: TestOrg
-) -> None:
+async def test_org_may_be_named_in_a_query_parameter(api: httpx.AsyncClient, org: TestOrg) -> None:
     body = retell_body("check_availability", {"date": local_start(days_ahead=1).date().isoformat()})
-    response = await client.post(
+    response = await api.post(
         f"/voice/retell?org={org.slug}", content=body, headers=retell_headers(body, RETELL_KEY)
     )
     assert response.status_code == 200
@@ -75,12 +63,12 @@ async def test_org_may_be_named_in_a_query_parameter(
 
 
 async def test_a_retried_request_books_once_with_the_same_answer(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     body = retell_body("book_appointment", booking_args(3, time(11)), call_id="retell-retry-1")
     answers = []
     for _ in range(3):  # Retell retries a failed request up to twice with the same body
-        response = await client.post(
+        response = await api.post(
             f"/voice/retell/{org.slug}", content=body, headers=retell_headers(body, RETELL_KEY)
         )
         answers.append(response.json())
@@ -90,11 +78,11 @@ async def test_a_retried_request_books_once_with_the_same_answer(
 
 
 async def test_one_call_may_book_twice_with_different_arguments(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     for at in (time(13), time(14)):
         body = retell_body("book_appointment", booking_args(4, at), call_id="retell-two-bookings")
-        response = await client.post(
+        response = await api.post(
             f"/voice/retell/{org.slug}", content=body, headers=retell_headers(body, RETELL_KEY)
         )
         assert response.json()["outcome"] == "booked"
@@ -102,10 +90,10 @@ async def test_one_call_may_book_twice_with_different_arguments(
 
 
 async def test_args_at_root_with_the_function_named_in_the_url(
-    client: httpx.AsyncClient, org: TestOrg
+    api: httpx.AsyncClient, org: TestOrg
 ) -> None:
     body = json.dumps({"date": local_start(days_ahead=1).date().isoformat()}).encode()
-    response = await client.post(
+    response = await api.post(
         f"/voice/retell/{org.slug}?tool=check_availability",
         content=body,
         headers=retell_headers(body, RETELL_KEY),
@@ -115,7 +103,7 @@ async def test_args_at_root_with_the_function_named_in_the_url(
 
 
 async def test_outbound_call_books_for_the_number_dialled(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     customer = unique_phone()
     payload = {
@@ -129,7 +117,7 @@ async def test_outbound_call_books_for_the_number_dialled(
         "args": booking_args(5, time(9)),
     }
     body = json.dumps(payload).encode()
-    response = await client.post(
+    response = await api.post(
         f"/voice/retell/{org.slug}", content=body, headers=retell_headers(body, RETELL_KEY)
     )
     assert response.json()["outcome"] == "booked"
@@ -162,30 +150,30 @@ BAD_SIGNATURES: dict[str, Callable[[bytes], Mapping[str, str] | Mapping[bytes, b
 
 @pytest.mark.parametrize("case", BAD_SIGNATURES)
 async def test_bad_signatures_are_401_and_write_nothing(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool, case: str
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool, case: str
 ) -> None:
     body = retell_body("book_appointment", booking_args(6, time(10)))
     headers = BAD_SIGNATURES[case](body)
     # The tampered case signs other bytes; every other case sends the body it signed (or not).
-    response = await client.post(f"/voice/retell/{org.slug}", content=body, headers=headers)
+    response = await api.post(f"/voice/retell/{org.slug}", content=body, headers=headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
     assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
 
 
 async def test_signature_within_the_window_is_accepted(
-    client: httpx.AsyncClient, org: TestOrg
+    api: httpx.AsyncClient, org: TestOrg
 ) -> None:
     body = retell_body("check_availability", {"date": local_start(days_ahead=1).date().isoformat()})
     headers = retell_headers(body, RETELL_KEY, at_ms=_now_ms() - 4 * 60 * 1000)
-    response = await client.post(f"/voice/retell/{org.slug}", content=body, headers=headers)
+    response = await api.post(f"/voice/retell/{org.slug}", content=body, headers=headers)
     assert response.status_code == 200
 
 
 async def test_unknown_org_or_org_without_retell_key_is_401(
-    client: httpx.AsyncClient, pool: asyncpg.Pool
+    api: httpx.AsyncClient, make_org: MakeOrg
 ) -> None:
-    without_key = await create_test_org(pool)
+    without_key = await make_org()
     body = retell_body("check_availability", {"date": str(local_day(6))})
     headers = retell_headers(body, RETELL_KEY)
     for path in (
@@ -195,12 +183,12 @@ async def test_unknown_org_or_org_without_retell_key_is_401(
         "/voice/retell/a%00b",
         "/voice/retell?org=a%00b",
     ):
-        response = await client.post(path, content=body, headers=headers)
+        response = await api.post(path, content=body, headers=headers)
         assert response.status_code == 401, path
 
 
 async def test_bad_arguments_are_200_with_a_spoken_error(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     cases = [
         (retell_body("book_appointment", {"name": "Sam"}), "start is missing"),
@@ -210,7 +198,7 @@ async def test_bad_arguments_are_200_with_a_spoken_error(
         (json.dumps({"name": "book_appointment", "args": [1]}).encode(), "args must be"),
     ]
     for body, expected in cases:
-        response = await client.post(
+        response = await api.post(
             f"/voice/retell/{org.slug}", content=body, headers=retell_headers(body, RETELL_KEY)
         )
         assert response.status_code == 200
@@ -220,10 +208,10 @@ async def test_bad_arguments_are_200_with_a_spoken_error(
 
 
 async def test_booking_without_a_call_id_is_refused(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     body = json.dumps({"name": "book_appointment", "args": booking_args(7, time(10))}).encode()
-    response = await client.post(
+    response = await api.post(
         f"/voice/retell/{org.slug}", content=body, headers=retell_headers(body, RETELL_KEY)
     )
     assert "call's id" in response.json()["error"]

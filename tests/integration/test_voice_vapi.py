@@ -1,7 +1,6 @@
 """POST /voice/vapi end to end: real app, real worker, real Temporal, Postgres and sandboxes."""
 
 import json
-from collections.abc import AsyncIterator
 from datetime import time, timedelta
 from typing import Any
 from uuid import uuid4
@@ -10,32 +9,17 @@ import asyncpg
 import httpx
 import pytest
 
-from core.infra.config import Settings
-from tests.apiclient import api_client
 from tests.booking_helpers import (
     local_day,
     local_start,
     unique_phone,
     wait_for_phase2,
 )
-from tests.factories import TestOrg, create_test_org
+from tests.conftest import MakeOrg
+from tests.factories import TestOrg
 from tests.voice_helpers import org_row_counts, vapi_call, vapi_headers, vapi_message
-from worker.main import BookingWorkers
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def org(pool: asyncpg.Pool) -> TestOrg:
-    return await create_test_org(pool)
-
-
-@pytest.fixture
-async def client(
-    booking_settings: Settings, worker: BookingWorkers
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(booking_settings) as running:
-        yield running
 
 
 async def post(client: httpx.AsyncClient, org: TestOrg, body: dict[str, Any]) -> dict[str, Any]:
@@ -74,10 +58,10 @@ SHAPES = {
 
 @pytest.mark.parametrize("shape", SHAPES)
 async def test_every_documented_tool_call_shape_is_answered(
-    client: httpx.AsyncClient, org: TestOrg, shape: str
+    api: httpx.AsyncClient, org: TestOrg, shape: str
 ) -> None:
     call = SHAPES[shape]({"date": tomorrow()})
-    answer = await post(client, org, vapi_message(call))
+    answer = await post(api, org, vapi_message(call))
     assert answer["results"][0]["toolCallId"] == "call_1"
     text = answer["results"][0]["result"]
     assert text.startswith("Today is ")
@@ -86,7 +70,7 @@ async def test_every_documented_tool_call_shape_is_answered(
 
 
 async def test_calls_only_in_tool_with_tool_call_list_are_answered(
-    client: httpx.AsyncClient, org: TestOrg
+    api: httpx.AsyncClient, org: TestOrg
 ) -> None:
     message = vapi_message()
     del message["message"]["toolCallList"]
@@ -97,13 +81,13 @@ async def test_calls_only_in_tool_with_tool_call_list_are_answered(
             "toolCall": vapi_call("check_availability", {"date": tomorrow()}, "call_w"),
         }
     ]
-    answer = await post(client, org, message)
+    answer = await post(api, org, message)
     assert answer["results"][0]["toolCallId"] == "call_w"
     assert "is free" in answer["results"][0]["result"]
 
 
 async def test_several_calls_in_one_message_are_answered_in_order(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     start = local_start(days_ahead=2, at=time(11))
     message = vapi_message(
@@ -116,7 +100,7 @@ async def test_several_calls_in_one_message_are_answered_in_order(
             "c4",
         ),
     )
-    answer = await post(client, org, message)
+    answer = await post(api, org, message)
     results = answer["results"]
     assert [r["toolCallId"] for r in results] == ["c1", "c2", "c3", "c4"]
     assert "is free" in results[0]["result"]
@@ -131,12 +115,12 @@ async def test_several_calls_in_one_message_are_answered_in_order(
 
 
 async def test_same_tool_call_id_twice_books_once_and_answers_the_same(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     start = local_start(days_ahead=3, at=time(9, 30))
     call = vapi_call("book_appointment", {"name": "Sam Wilson", "start": start.isoformat()})
-    first = await post(client, org, vapi_message(call))
-    second = await post(client, org, vapi_message(call))
+    first = await post(api, org, vapi_message(call))
+    second = await post(api, org, vapi_message(call))
     assert first == second
     assert first["results"][0]["result"].startswith("Booked:")
     rows = await pool.fetch("SELECT id FROM bookings WHERE org_id = $1", org.id)
@@ -147,31 +131,29 @@ async def test_same_tool_call_id_twice_books_once_and_answers_the_same(
 
 
 async def test_phone_defaults_to_the_callers_number(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     caller = unique_phone()
     start = local_start(days_ahead=4, at=time(15))
     call = vapi_call("book_appointment", {"name": "sam wilson", "start": start.isoformat()})
-    answer = await post(client, org, vapi_message(call, caller=caller))
+    answer = await post(api, org, vapi_message(call, caller=caller))
     assert answer["results"][0]["result"].startswith("Booked:")
     contact = await pool.fetchrow("SELECT phone, name FROM contacts WHERE org_id = $1", org.id)
     assert dict(contact) == {"phone": caller, "name": "Sam Wilson"}
 
 
 async def test_a_day_with_nothing_free_names_the_next_open_day(
-    client: httpx.AsyncClient, pool: asyncpg.Pool
+    api: httpx.AsyncClient, make_org: MakeOrg
 ) -> None:
     # Open on Mondays only: asking for the day after a Monday points to the next Monday.
     from core.domain.org_spec import OpeningSpec
 
-    org = await create_test_org(
-        pool, hours=[OpeningSpec(weekday="mon", opens=time(9), closes=time(11))]
-    )
+    org = await make_org(hours=[OpeningSpec(weekday="mon", opens=time(9), closes=time(11))])
     day = local_start(days_ahead=1).date()
     while day.weekday() != 1:  # a Tuesday
         day += timedelta(days=1)
     call = vapi_call("check_availability", {"date": day.isoformat()})
-    text = (await post(client, org, vapi_message(call)))["results"][0]["result"]
+    text = (await post(api, org, vapi_message(call)))["results"][0]["result"]
     next_monday = day + timedelta(days=6)
     assert "has nothing free on Tuesday" in text
     assert f"The next open day is Monday, {next_monday.strftime('%B')} {next_monday.day}" in text
@@ -179,14 +161,14 @@ async def test_a_day_with_nothing_free_names_the_next_open_day(
 
 
 async def test_reschedule_and_cancel_without_a_booking_say_so(
-    client: httpx.AsyncClient, org: TestOrg
+    api: httpx.AsyncClient, org: TestOrg
 ) -> None:
     message = vapi_message(
         vapi_call("reschedule_appointment", {"new_start": f"{local_day(3)}T10:00"}, "r"),
         vapi_call("cancel_appointment", {"booking_id": "not-a-uuid"}, "c"),
         vapi_call("cancel_appointment", {"booking_id": str(uuid4())}, "d"),
     )
-    results = (await post(client, org, message))["results"]
+    results = (await post(api, org, message))["results"]
     assert "couldn't find an upcoming appointment" in results[0]["error"]
     assert "booking id isn't valid" in results[1]["error"]
     assert "couldn't find that booking" in results[2]["error"]
@@ -194,22 +176,22 @@ async def test_reschedule_and_cancel_without_a_booking_say_so(
 
 @pytest.mark.parametrize("kind", ["status-update", "end-of-call-report", "conversation-update"])
 async def test_informational_messages_get_an_empty_200(
-    client: httpx.AsyncClient, org: TestOrg, kind: str
+    api: httpx.AsyncClient, org: TestOrg, kind: str
 ) -> None:
-    assert await post(client, org, {"message": {"type": kind, "status": "ended"}}) == {}
+    assert await post(api, org, {"message": {"type": kind, "status": "ended"}}) == {}
 
 
-async def test_wrong_or_missing_secret_is_401(client: httpx.AsyncClient, org: TestOrg) -> None:
+async def test_wrong_or_missing_secret_is_401(api: httpx.AsyncClient, org: TestOrg) -> None:
     body = vapi_message(vapi_call("check_availability", {"date": tomorrow()}))
-    missing = await client.post("/voice/vapi", json=body)
-    wrong = await client.post("/voice/vapi", json=body, headers={"X-Vapi-Secret": "bk_voice_x"})
-    api_key = await client.post(
+    missing = await api.post("/voice/vapi", json=body)
+    wrong = await api.post("/voice/vapi", json=body, headers={"X-Vapi-Secret": "bk_voice_x"})
+    api_key = await api.post(
         "/voice/vapi",
         json=body,
         headers={"Authorization": f"Bearer {org.credentials.api_key}"},
     )
     assert [r.status_code for r in (missing, wrong, api_key)] == [401, 401, 401]
-    legacy = await client.post(
+    legacy = await api.post(
         "/voice/vapi", json=body, headers={"X-Vapi-Secret": org.credentials.voice_secret}
     )
     assert legacy.status_code == 200
@@ -242,17 +224,17 @@ BAD_TOOL_CALLS = [
     ("case", "arguments", "expected"), BAD_TOOL_CALLS, ids=[c[0] for c in BAD_TOOL_CALLS]
 )
 async def test_bad_arguments_get_a_spoken_error_and_write_nothing(
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
     pool: asyncpg.Pool,
     case: str,
     arguments: dict[str, Any] | None,
     expected: str,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     name = "check_availability" if arguments is None or "date" in arguments else "book_appointment"
     caller = None if case == "invalid email" else "+12125550123"
     answer = await post(
-        client, org, vapi_message(vapi_call(name, arguments or {}, "bad"), caller=caller)
+        api, org, vapi_message(vapi_call(name, arguments or {}, "bad"), caller=caller)
     )
     result = answer["results"][0]
     assert result["toolCallId"] == "bad"
@@ -282,31 +264,31 @@ RAW_BAD_CALLS = [
     ("case", "call", "expected"), RAW_BAD_CALLS, ids=[c[0] for c in RAW_BAD_CALLS]
 )
 async def test_unreadable_tool_calls_get_an_error_result(
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
     org: TestOrg,
     pool: asyncpg.Pool,
     case: str,
     call: dict[str, Any],
     expected: str,
 ) -> None:
-    answer = await post(client, org, vapi_message(call))
+    answer = await post(api, org, vapi_message(call))
     assert expected in answer["results"][0]["error"]
     assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
 
 
 async def test_transport_problems_are_200_with_an_error(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     headers = vapi_headers(org)
-    malformed = await client.post(
+    malformed = await api.post(
         "/voice/vapi", content=b"{not json", headers={**headers, "Content-Type": "application/json"}
     )
-    plain = await client.post(
+    plain = await api.post(
         "/voice/vapi", content=b"hello", headers={**headers, "Content-Type": "text/plain"}
     )
-    no_message = await client.post("/voice/vapi", json={"hello": 1}, headers=headers)
+    no_message = await api.post("/voice/vapi", json={"hello": 1}, headers=headers)
     huge = vapi_message(vapi_call("book_appointment", {"name": "x" * 300_000, "start": "t"}))
-    oversized = await client.post("/voice/vapi", json=huge, headers=headers)
+    oversized = await api.post("/voice/vapi", json=huge, headers=headers)
     for response, words in [
         (malformed, "not valid JSON"),
         (plain, "application/json"),
@@ -320,11 +302,11 @@ async def test_transport_problems_are_200_with_an_error(
 
 
 async def test_booked_answer_names_the_local_time_of_the_stored_booking(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
     start = local_start(days_ahead=7, at=time(16, 30))
     call = vapi_call("book_appointment", {"name": "Sam Wilson", "start": start.isoformat()})
-    result = (await post(client, org, vapi_message(call)))["results"][0]["result"]
+    result = (await post(api, org, vapi_message(call)))["results"][0]["result"]
     stored = await pool.fetchval("SELECT starts_at FROM bookings WHERE org_id = $1", org.id)
     assert stored == start
     assert result.endswith(" at 4:30 PM.")
@@ -350,10 +332,10 @@ HOSTILE_BODIES = [
 
 @pytest.mark.parametrize(("case", "call"), HOSTILE_BODIES, ids=[c[0] for c in HOSTILE_BODIES])
 async def test_hostile_tool_calls_get_a_200_answer_and_write_nothing(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool, case: str, call: dict[str, Any]
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool, case: str, call: dict[str, Any]
 ) -> None:
     body = json.dumps({"message": {"type": "tool-calls", "toolCallList": [call]}})
-    response = await client.post(
+    response = await api.post(
         "/voice/vapi",
         content=body.encode("utf-8", "surrogatepass"),
         headers={**vapi_headers(org), "Content-Type": "application/json"},
@@ -367,9 +349,9 @@ async def test_hostile_tool_calls_get_a_200_answer_and_write_nothing(
 
 
 async def test_deeply_nested_body_and_long_caller_number_are_answered(
-    client: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, org: TestOrg, pool: asyncpg.Pool
 ) -> None:
-    deep = await client.post(
+    deep = await api.post(
         "/voice/vapi",
         content=b"[" * 100_000 + b"]" * 100_000,
         headers={**vapi_headers(org), "Content-Type": "application/json"},
@@ -378,17 +360,17 @@ async def test_deeply_nested_body_and_long_caller_number_are_answered(
     assert "not valid JSON" in deep.json()["error"]
     start = local_start(days_ahead=8, at=time(9))
     call = vapi_call("book_appointment", {"name": "Sam", "start": start.isoformat()})
-    long_caller = await post(client, org, vapi_message(call, caller="+1" * 150))
+    long_caller = await post(api, org, vapi_message(call, caller="+1" * 150))
     # The caller number is only a default: without a usable one the agent is asked for one.
     assert "phone number or an email" in long_caller["results"][0]["error"]
     assert await org_row_counts(pool, org) == {"bookings": 0, "contacts": 0, "sms_messages": 0}
 
 
 async def test_secret_in_x_vapi_secret_works_beside_another_authorization_header(
-    client: httpx.AsyncClient, org: TestOrg
+    api: httpx.AsyncClient, org: TestOrg
 ) -> None:
     body = vapi_message(vapi_call("check_availability", {"date": tomorrow()}))
-    response = await client.post(
+    response = await api.post(
         "/voice/vapi",
         json=body,
         headers={

@@ -14,7 +14,7 @@ from sandbox.control import SandboxControl
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.conftest import Stack
-from tests.factories import create_test_org
+from tests.factories import TestOrg
 from tests.reliability.helpers import background_load, fast_settings, finish, load_plan
 from tests.reliability.processes import start_worker, worker_processes
 
@@ -38,8 +38,8 @@ async def test_vendors_failing_one_request_in_five_are_retried_to_exactly_once(
     temporal_client: Client,
     own_sandboxes: Sandboxes,
     tmp_path: Path,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     settings = fast_settings(stack, own_sandboxes)
     await _fail_one_in_five(own_sandboxes.twilio, server_error=503, rate_limited=20429, seed=40)
     # Five inserts Google refuses for good, two of them after storing the event: those bookings

@@ -15,7 +15,7 @@ from devstack.temporal import ensure_port_free
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.conftest import Stack
-from tests.factories import create_test_org
+from tests.factories import TestOrg
 from tests.reliability.helpers import background_load, fast_settings, finish, load_plan
 from tests.reliability.processes import start_worker, worker_processes
 from tests.reliability.servers import RestartableTemporal
@@ -31,8 +31,8 @@ async def test_temporal_restart_mid_load_is_survived_without_restarting_anything
     own_sandboxes: Sandboxes,
     own_temporal: RestartableTemporal,
     tmp_path: Path,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     settings = fast_settings(stack, own_sandboxes, temporal_address=own_temporal.address)
     client = await connect_temporal(settings)
     await own_sandboxes.calendar.add_fault(latency_ms=100)

@@ -9,7 +9,7 @@ from temporalio.client import Client
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client
 from tests.conftest import Stack
-from tests.factories import create_test_org
+from tests.factories import TestOrg
 from tests.reliability.helpers import background_load, fast_settings, finish, load_plan
 from tests.reliability.processes import start_worker, worker_processes
 
@@ -22,8 +22,8 @@ async def test_worker_sigkill_mid_load_loses_nothing_and_does_nothing_twice(
     temporal_client: Client,
     own_sandboxes: Sandboxes,
     tmp_path: Path,
+    org: TestOrg,
 ) -> None:
-    org = await create_test_org(pool)
     settings = fast_settings(stack, own_sandboxes)
     # Slow vendors keep phase-2 calls (calendar inserts, SMS sends) in flight at the kill.
     await own_sandboxes.calendar.add_fault(latency_ms=150)
