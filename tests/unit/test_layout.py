@@ -85,3 +85,23 @@ def test_the_api_and_worker_processes_never_load_the_dev_stack() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == "[]"
+
+
+def _layout_section() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Layout") :]
+    return section[: section.index("\n## ", 1)]
+
+
+def test_readme_layout_names_every_package_and_every_core_role() -> None:
+    layout = _layout_section()
+    names = [
+        *(f"{package}/" for package in PACKAGES),
+        *(
+            f"{path.name}/"
+            for path in sorted((ROOT / "core").iterdir())
+            if path.is_dir() and (path / "__init__.py").exists()
+        ),
+    ]
+    missing = [name for name in names if name not in layout]
+    assert missing == [], f"README's Layout section does not name {missing}"
