@@ -7,7 +7,7 @@ because the new time is taken, or refused because the booking can no longer chan
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -51,45 +51,19 @@ class BookingChanges:
         self._timeout = settings.booking_answer_timeout.total_seconds()
         self._metrics = metrics
 
-    async def reschedule(
+    async def change(
         self,
         org: Org,
-        request: RescheduleChange,
-        *,
-        booking_id: str | None,
-        caller_phone: str | None,
-        update_id: str,
-        channel: Channel = "rest",
-    ) -> LifecycleResult:
-        return await self._change(
-            "reschedule", request, org, booking_id, caller_phone, update_id, channel
-        )
-
-    async def cancel(
-        self,
-        org: Org,
-        request: CancelChange,
-        *,
-        booking_id: str | None,
-        caller_phone: str | None,
-        update_id: str,
-        channel: Channel = "rest",
-    ) -> LifecycleResult:
-        return await self._change(
-            "cancel", request, org, booking_id, caller_phone, update_id, channel
-        )
-
-    async def _change(
-        self,
-        change: Literal["reschedule", "cancel"],
         request: RescheduleChange | CancelChange,
-        org: Org,
+        *,
         booking_id: str | None,
         caller_phone: str | None,
         update_id: str,
-        channel: Channel,
+        channel: Channel = "rest",
     ) -> LifecycleResult:
-        """Ask the booking's workflow; its answer is counted by outcome, a raised error by kind."""
+        """Move or cancel the named booking (or the caller's next upcoming one) by asking its
+        workflow; the answer is counted by outcome, a raised error by kind."""
+        change = "reschedule" if isinstance(request, RescheduleChange) else "cancel"
         outcome = "error"
         try:
             workflow_id = await self._workflow_of(org, booking_id, caller_phone)

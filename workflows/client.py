@@ -56,12 +56,14 @@ def timings_from(settings: Settings) -> WorkflowTimings:
 
 def book_input(*, org_id: UUID, org_slug: str, idempotency_key: str, **fields: object) -> BookInput:
     """A BookInput whose booking id is derived from the org and the idempotency key."""
-    return BookInput(
-        org_id=org_id,
-        org_slug=org_slug,
-        booking_id=booking_id_for(org_id, idempotency_key),
-        idempotency_key=idempotency_key,
-        **fields,  # type: ignore[arg-type]
+    return BookInput.model_validate(
+        {
+            **fields,
+            "org_id": org_id,
+            "org_slug": org_slug,
+            "booking_id": booking_id_for(org_id, idempotency_key),
+            "idempotency_key": idempotency_key,
+        }
     )
 
 

@@ -129,7 +129,7 @@ async def reschedule_booking(
 ) -> Any:
     """Move the booking: the new slot is taken in one transaction (the old one kept if the new
     one is taken), the calendar event is patched, and a "moved" SMS goes out."""
-    result = await changes.reschedule(
+    result = await changes.change(
         org,
         body.request(),
         booking_id=str(booking_id),
@@ -153,7 +153,7 @@ async def cancel_booking(
 ) -> Any:
     """Cancel the booking: the slot is released, the calendar event deleted, a cancellation
     SMS sent, and the booking's workflow ends."""
-    result = await changes.cancel(
+    result = await changes.change(
         org,
         (body or CancelBody()).request(),
         booking_id=str(booking_id),

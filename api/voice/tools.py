@@ -18,7 +18,7 @@ from api.voice.calls import ToolAnswer, ToolCall
 from core.domain import messages
 from core.domain.orgs import Org
 from core.errors import BackendUnavailable, InvalidInput, NotFound
-from core.temporal.models import LifecycleResult
+from core.temporal.models import LifecycleResult, RescheduleChange
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ class VoiceTools:
         handlers: dict[str, Callable[..., Awaitable[ToolAnswer]]] = {
             "check_availability": self._check_availability,
             "book_appointment": self._book_appointment,
-            "reschedule_appointment": self._reschedule_appointment,
-            "cancel_appointment": self._cancel_appointment,
+            "reschedule_appointment": self._change_appointment,
+            "cancel_appointment": self._change_appointment,
         }
         self._tools = {name: (TOOL_ARGUMENTS[name], handlers[name]) for name in TOOL_ARGUMENTS}
 
@@ -115,10 +115,10 @@ class VoiceTools:
         is_error = result.outcome in ("invalid", "error")
         return ToolAnswer(result.message, is_error=is_error, data=booking_facts(result, org))
 
-    async def _reschedule_appointment(
+    async def _change_appointment(
         self,
         org: Org,
-        arguments: RescheduleArguments,
+        arguments: RescheduleArguments | CancelArguments,
         *,
         idempotency_key: str,
         caller_phone: str | None,
@@ -126,33 +126,14 @@ class VoiceTools:
     ) -> ToolAnswer:
         if not idempotency_key:
             return ToolAnswer("I can't change a booking without the call's id.", True)
-        result = await self._changes.reschedule(
+        request = arguments.request()
+        change = "reschedule" if isinstance(request, RescheduleChange) else "cancel"
+        result = await self._changes.change(
             org,
-            arguments.request(),
+            request,
             booking_id=arguments.booking_id,
             caller_phone=caller_phone,
-            update_id=f"reschedule:{idempotency_key}",
-            channel=channel,
-        )
-        return _change_answer(result, org)
-
-    async def _cancel_appointment(
-        self,
-        org: Org,
-        arguments: CancelArguments,
-        *,
-        idempotency_key: str,
-        caller_phone: str | None,
-        channel: Platform,
-    ) -> ToolAnswer:
-        if not idempotency_key:
-            return ToolAnswer("I can't change a booking without the call's id.", True)
-        result = await self._changes.cancel(
-            org,
-            arguments.request(),
-            booking_id=arguments.booking_id,
-            caller_phone=caller_phone,
-            update_id=f"cancel:{idempotency_key}",
+            update_id=f"{change}:{idempotency_key}",
             channel=channel,
         )
         return _change_answer(result, org)
