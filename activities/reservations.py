@@ -16,8 +16,13 @@ from activities.errors import typed_errors
 from core.domain import messages
 from core.domain.availability import occupied_range
 from core.domain.catalog import Offering, OrgCatalog
+from core.domain.ids import booking_workflow_id
 from core.domain.normalize import ParsedTime, normalize_email, normalize_name, normalize_phone
-from core.domain.scheduling import (
+from core.domain.statuses import OCCUPYING
+from core.errors import InvalidInput, SlotUnavailable
+from core.repositories import reservations
+from core.repositories.reservations import ReserveOutcome
+from core.services.scheduling import (
     CatalogCache,
     Refusal,
     check_requested_start,
@@ -25,12 +30,7 @@ from core.domain.scheduling import (
     unavailable,
     unavailable_after,
 )
-from core.domain.statuses import OCCUPYING
-from core.errors import InvalidInput, SlotUnavailable
-from core.repositories import reservations
-from core.repositories.reservations import ReserveOutcome
 from core.temporal.models import BookingRequest, BookInput, BookResult, ReserveResult
-from core.temporal.names import booking_workflow_id
 
 _GONE = "That booking could not be completed earlier. Please make a new booking."
 

@@ -9,11 +9,11 @@ from activities.confirmation import confirm
 from activities.errors import typed_errors
 from core.domain.availability import occupied_range
 from core.domain.catalog import Offering, OrgCatalog
-from core.domain.scheduling import CatalogCache, Refusal, check_requested_start, unavailable_after
-from core.domain.statuses import OCCUPYING
+from core.domain.statuses import OCCUPYING, BookingStatus
 from core.errors import InvalidInput, SlotUnavailable
 from core.repositories import bookings as booking_repo
 from core.repositories.bookings import Booking, MoveOutcome
+from core.services.scheduling import CatalogCache, Refusal, check_requested_start, unavailable_after
 from core.temporal.models import (
     CancelBookingInput,
     ConfirmBookingInput,
@@ -31,7 +31,7 @@ class SlotActivities:
 
     @activity.defn
     @typed_errors
-    async def confirm_booking(self, confirmation: ConfirmBookingInput) -> str:
+    async def confirm_booking(self, confirmation: ConfirmBookingInput) -> BookingStatus:
         """`held` → `confirmed` with the event id, in one statement; idempotent. Scheduled only
         by workflows of the previous release (workflows/legacy.py); new bookings confirm inside
         `confirm_booking_with_event`."""
@@ -39,7 +39,7 @@ class SlotActivities:
 
     @activity.defn
     @typed_errors
-    async def release_slot(self, release: ReleaseSlotInput) -> str:
+    async def release_slot(self, release: ReleaseSlotInput) -> BookingStatus:
         """Compensation: mark the booking `failed` with the reason, freeing its time."""
         return await booking_repo.mark_failed(
             self._pool,
@@ -142,7 +142,7 @@ class SlotActivities:
 
     @activity.defn
     @typed_errors
-    async def cancel_booking(self, cancellation: CancelBookingInput) -> str:
+    async def cancel_booking(self, cancellation: CancelBookingInput) -> BookingStatus:
         """held/confirmed → `cancelled` with the reason (the slot is free at once); idempotent."""
         return await booking_repo.cancel(
             self._pool,

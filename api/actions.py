@@ -2,7 +2,7 @@
 
 Both entry points share these, so a booking made by `POST /voice/vapi`, `POST /voice/retell`
 or `POST /bookings` is the same workflow with the same answer, and availability is computed
-by one engine (`core.domain.scheduling`).
+by one engine (`core.services.scheduling`).
 """
 
 import asyncio
@@ -24,14 +24,14 @@ from temporalio.service import RPCError
 from api.inputs import AvailabilityQuery, BookingFields
 from api.metrics import ApiMetrics, Channel
 from core.domain import messages
+from core.domain.ids import booking_workflow_id
 from core.domain.normalize import parse_day
-from core.domain.orgs import Org
-from core.domain.scheduling import CatalogCache, DayAvailability, day_availability
 from core.errors import BackendUnavailable
 from core.infra.config import Settings
 from core.infra.logs import bind_log_context
+from core.services.orgs import Org
+from core.services.scheduling import CatalogCache, DayAvailability, day_availability
 from core.temporal.models import BookResult
-from core.temporal.names import booking_workflow_id
 from workflows.client import book_input, request_booking, timings_from
 
 log = logging.getLogger(__name__)

@@ -25,10 +25,10 @@ from api.routes import (
 from api.routes import metrics as metrics_routes
 from api.routes import twilio as twilio_webhooks
 from api.voice.tools import VoiceTools
-from core.domain.scheduling import CatalogCache
 from core.infra.config import Settings
 from core.infra.db import create_pool
 from core.infra.logs import FreshLogContext
+from core.services.scheduling import CatalogCache
 from core.temporal.client import connect_temporal
 from core.temporal.codec import payload_codec
 

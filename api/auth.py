@@ -12,9 +12,9 @@ from fastapi import Depends, HTTPException, Request, status
 
 from api.deps import PoolDep, SettingsDep
 from core.domain.credentials import hash_token, token_matches
-from core.domain.orgs import Org
 from core.infra.logs import bind_log_context
 from core.repositories import orgs as org_repo
+from core.services.orgs import Org
 
 _UNAUTHORIZED = HTTPException(
     status_code=status.HTTP_401_UNAUTHORIZED,

@@ -19,11 +19,11 @@ from api.actions import bounded_key, local_iso
 from api.metrics import ApiMetrics, Channel
 from core.domain import messages
 from core.domain.normalize import normalize_phone
-from core.domain.orgs import Org
 from core.errors import BackendUnavailable, InvalidInput, NotFound
 from core.infra.config import Settings
 from core.infra.logs import bind_log_context
 from core.repositories import bookings as booking_repo
+from core.services.orgs import Org
 from core.temporal.models import CancelChange, LifecycleResult, RescheduleChange
 from workflows.client import cancel_booking, reschedule_booking
 

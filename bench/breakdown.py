@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from bench.load import Run, booking_id
 from bench.scenarios import percentile
-from core.temporal.names import booking_workflow_id
+from core.domain.ids import booking_workflow_id
 
 _SEGMENTS = ("to_workflow_started", "task_queue_wait", "phase1_in_worker", "back_to_caller")
 

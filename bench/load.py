@@ -20,7 +20,7 @@ import httpx
 import phonenumbers
 
 from api.voice import vapi
-from core.temporal.names import booking_id_for
+from core.domain.ids import booking_id_for
 
 Outcome = Literal["booked", "unavailable", "error"]
 # The start of our "taken" answer; the baseline answers with it too, so both read alike.

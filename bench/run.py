@@ -32,7 +32,7 @@ from bench.scenarios import (
 from bench.stack import Stack, running_stack
 from bench.targets import check_targets, ratios
 from bench.vendors import Fired, describe, vendor_latency
-from core.temporal.names import booking_workflow_id
+from core.domain.ids import booking_workflow_id
 
 # Days ahead used by the contention scenarios: far from the latency levels' slots.
 _SINGLE_SLOT_DAY, _OVERLAP_DAY = 300, 301

@@ -19,8 +19,8 @@ import httpx
 
 from bench.load import Phones, Run, Slot, Slots, booking_id, calls_for, run_calls
 from core.domain.org_spec import WEEKDAYS, OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
-from core.domain.orgs import create_org
 from core.repositories import OCCUPYING_SQL
+from core.services.orgs import create_org
 
 PROVIDERS = [f"Provider {n}" for n in range(1, 5)]
 STEP = timedelta(minutes=15)

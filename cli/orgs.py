@@ -16,11 +16,10 @@ import asyncpg
 from pydantic import ValidationError
 
 from core.domain.org_spec import OrgSpec
-from core.domain.orgs import CreatedOrg, OrgCredentials, create_org, rotate_credentials
 from core.errors import ConfigurationError, InvalidInput
 from core.infra.config import Settings
 from core.infra.db import create_pool
-from devstack.postgres import EmbeddedPostgres
+from core.services.orgs import CreatedOrg, OrgCredentials, create_org, rotate_credentials
 
 _NOT_RUNNING = "start `booking dev` first or set DATABASE_URL"
 
@@ -95,6 +94,9 @@ def database_url(settings: Settings) -> tuple[str, str]:
     """(DSN, how to name it in messages): DATABASE_URL, else `booking dev`'s embedded server."""
     if settings.database_url:
         return settings.database_url, "DATABASE_URL"
+    # Imported here: with DATABASE_URL set (production), the dev stack is never loaded.
+    from devstack.postgres import EmbeddedPostgres
+
     pgdata = settings.data_dir / "pg"
     server = EmbeddedPostgres(pgdata)
     # The same liveness check `start()` makes (stale lock files, reused pids), without its

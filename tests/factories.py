@@ -8,13 +8,13 @@ from uuid import UUID
 
 import asyncpg
 
+from core.domain.ids import booking_workflow_id
 from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
-from core.domain.orgs import OrgCredentials, create_org
 from core.domain.statuses import BookingStatus
 from core.repositories import bookings as booking_repo
 from core.repositories import catalog as catalog_repo
 from core.repositories import reservations
-from core.temporal.names import booking_workflow_id
+from core.services.orgs import OrgCredentials, create_org
 from core.vendors.calendar import event_id_for_booking
 
 

@@ -18,9 +18,9 @@ from activities.confirmation import ConfirmationActivities
 from activities.reservations import ReservationActivities
 from activities.slots import SlotActivities
 from activities.sms import SmsActivities
-from core.domain.scheduling import CatalogCache
 from core.infra.config import Settings
 from core.repositories import calendar_syncs as sync_repo
+from core.services.scheduling import CatalogCache
 from core.temporal.names import side_effect_task_queue
 from core.vendors.calendar import CalendarClient
 from core.vendors.integrations import build_calendar_client, build_sms_sender

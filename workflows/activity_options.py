@@ -31,7 +31,7 @@ from temporalio.exceptions import ActivityError
 from workflows.failures import describe, retryable
 
 with workflow.unsafe.imports_passed_through():
-    from core.temporal.models import WorkflowTimings
+    from core.temporal.models import CalendarSyncTimings, WorkflowTimings
 
 T = TypeVar("T")
 
@@ -73,7 +73,7 @@ def answer_path(retry: RetryPolicy = _ANSWER_RETRY) -> LocalActivityOptions:
     return LocalActivityOptions(start_to_close_timeout=_ANSWER_TIMEOUT, retry_policy=retry)
 
 
-def backoff(timings: WorkflowTimings) -> RetryPolicy:
+def backoff(timings: WorkflowTimings | CalendarSyncTimings) -> RetryPolicy:
     """The server-side retry of side effects: doubling from the timings' initial interval up
     to their maximum, without end."""
     return RetryPolicy(

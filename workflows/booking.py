@@ -94,13 +94,16 @@ class BookingWorkflow:
         answer = await self._phase1()
         self._answer = answer
         self._state.answer = answer
-        if answer.outcome != "booked" or self._request is None:
+        if answer.outcome != "booked":
             self._progress.set_status(WorkflowStatus(answer.outcome))
             self._settled = True
             await workflow.wait_condition(workflow.all_handlers_finished)
             if answer.outcome == "error":
                 raise ApplicationError(self._state.failure or "phase 1 failed", type="Phase1Failed")
             return BookingWorkflowResult(answer=answer, final_status=WorkflowStatus(answer.outcome))
+        if self._request is None:
+            # Phase 1 answers "booked" only together with the booking; fail visibly otherwise.
+            raise ApplicationError("phase 1 answered booked without a booking", type="Phase1Failed")
         if self._one_statement:
             await self._phase2(self._request)
         else:

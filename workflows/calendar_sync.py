@@ -13,6 +13,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows.activity_options import backoff
 from workflows.failures import describe
 
 with workflow.unsafe.imports_passed_through():
@@ -88,7 +89,7 @@ class CalendarSyncWorkflow:
             ref,
             start_to_close_timeout=_SYNC_TIMEOUT,
             heartbeat_timeout=_SYNC_HEARTBEAT,
-            retry_policy=_retry(start),
+            retry_policy=backoff(start.timings),
         )
         self._state.syncs += 1
         self._state.last_result = result
@@ -129,7 +130,7 @@ class CalendarSyncWorkflow:
             CalendarSyncActivities.stop_calendar_channel,
             StopChannelInput(calendar=ref, channel=self._state.channel),
             start_to_close_timeout=_CHANNEL_TIMEOUT,
-            retry_policy=_retry(start),
+            retry_policy=backoff(start.timings),
         )
         self._state.waiting_for = None
 
@@ -145,13 +146,6 @@ class CalendarSyncWorkflow:
             await workflow.wait_condition(lambda: self._changed or self._stopping, timeout=wake_in)
         except TimeoutError:
             pass
-
-
-def _retry(start: CalendarSyncInput) -> RetryPolicy:
-    return RetryPolicy(
-        initial_interval=start.timings.retry_initial_interval,
-        maximum_interval=start.timings.retry_maximum_interval,
-    )
 
 
 def _iso(moment: datetime | None) -> str:

@@ -16,6 +16,8 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import UpdateMethodMultiParam
 
+from core.domain.ids import booking_id_for, booking_workflow_id, calendar_sync_workflow_id
+from core.domain.statuses import WorkflowStatus
 from core.infra.config import Settings
 from core.temporal.models import (
     BookingState,
@@ -31,14 +33,7 @@ from core.temporal.models import (
     RescheduleChange,
     WorkflowTimings,
 )
-from core.temporal.names import (
-    BOOKING_STATUS,
-    ORG_SLUG,
-    booking_id_for,
-    booking_workflow_id,
-    calendar_sync_workflow_id,
-    side_effect_task_queue,
-)
+from core.temporal.names import BOOKING_STATUS, ORG_SLUG, side_effect_task_queue
 from workflows.booking import BookingWorkflow
 from workflows.calendar_sync import CalendarSyncWorkflow
 
@@ -92,7 +87,7 @@ async def request_booking(
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(ORG_SLUG, request.org_slug),
-                SearchAttributePair(BOOKING_STATUS, "received"),
+                SearchAttributePair(BOOKING_STATUS, WorkflowStatus.RECEIVED),
             ]
         ),
     )

@@ -64,7 +64,7 @@ async def _delete_event(booking: BookingRun, ref: BookingRef, reason: str) -> No
         booking._state.failure = f"{reason}; event not deleted: {describe(error)}"
 
 
-async def _release(booking: BookingRun, ref: BookingRef, reason: str) -> str:
+async def _release(booking: BookingRun, ref: BookingRef, reason: str) -> BookingStatus:
     """`held` → `failed`; returns the booking's status afterwards."""
     release = ReleaseSlotInput(booking=ref, reason=reason[:1000])
     return await workflow.execute_activity_method(

@@ -16,7 +16,8 @@ from api.auth import require_admin
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.limits import require_json
 from core.domain.org_spec import SLUG_PATTERN, OrgSpec, RetellApiKey
-from core.domain.orgs import (
+from core.repositories import calendar_syncs as sync_repo
+from core.services.orgs import (
     CreatedOrg,
     OrgCredentials,
     SlugTaken,
@@ -24,7 +25,6 @@ from core.domain.orgs import (
     rotate_credentials,
     set_retell_api_key,
 )
-from core.repositories import calendar_syncs as sync_repo
 from workflows.client import ensure_calendar_syncs
 
 log = logging.getLogger(__name__)

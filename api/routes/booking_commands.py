@@ -20,7 +20,7 @@ from api.deps import ActionsDep, ChangesDep
 from api.errors import error_response
 from api.inputs import BookingFields, CancelBody, RescheduleBody
 from api.limits import require_json
-from core.domain.orgs import Org
+from core.services.orgs import Org
 from core.temporal.models import LifecycleResult
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])

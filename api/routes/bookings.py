@@ -21,12 +21,12 @@ from pydantic import BaseModel, Field
 from api.auth import OrgDep
 from api.deps import PoolDep, SettingsDep
 from core.domain.normalize import normalize_phone
-from core.domain.orgs import Org
 from core.domain.statuses import BookingStatus
 from core.errors import InvalidInput
 from core.infra.config import Settings
 from core.repositories import booking_queries
 from core.repositories.booking_queries import BookingFilter, BookingSummaryRow, PagePosition
+from core.services.orgs import Org
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 

@@ -19,10 +19,10 @@ from api.limits import is_json
 from api.voice import retell, vapi
 from api.voice.calls import ToolAnswer, transport_error_body
 from core.domain.org_spec import SLUG_PATTERN
-from core.domain.orgs import Org
 from core.domain.speech import one_line
 from core.errors import InvalidInput
 from core.repositories import orgs as org_repo
+from core.services.orgs import Org
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from api.inputs import AvailabilityQuery, BookingFields, CancelArguments, Resche
 from api.metrics import ApiMetrics, Platform
 from api.voice.calls import ToolAnswer, ToolCall
 from core.domain import messages
-from core.domain.orgs import Org
 from core.errors import BackendUnavailable, InvalidInput, NotFound
+from core.services.orgs import Org
 from core.temporal.models import LifecycleResult, RescheduleChange
 
 log = logging.getLogger(__name__)

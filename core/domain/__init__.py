@@ -1,3 +1,3 @@
-"""The booking domain: availability, scheduling, the org catalog, input normalization and
-the words callers hear. Pure logic, except `scheduling` and `orgs`, which read and write
-through `core.repositories`."""
+"""The booking domain as pure logic (no I/O, no clock): availability, the org catalog and
+org specs, statuses, input normalization and the words callers hear. Repositories and services
+import it; it imports neither."""

@@ -1,7 +1,7 @@
 """An org's scheduling configuration as one immutable value: settings, providers, services, hours.
 
 Phase 1 and availability read it on every call, so processes keep it cached (`CatalogCache` in
-`core.domain.scheduling`) instead of asking Postgres for it each time. `version` is the org's
+`core.services.scheduling`) instead of asking Postgres for it each time. `version` is the org's
 `config_version`, which the database bumps on every change to what is here; the booking
 statement refuses a stale version, and the cache then reloads. A request the cached
 configuration would refuse (a provider it does not know) checks the version before it is

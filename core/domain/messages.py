@@ -15,7 +15,7 @@ from core.domain.speech import (
     spoken_time,
     spoken_times_list,
 )
-from core.domain.statuses import WorkflowStatus
+from core.domain.statuses import BookingStatus, WorkflowStatus
 
 TECHNICAL_PROBLEM = (
     "Sorry, I couldn't complete the booking because of a technical problem. "
@@ -149,7 +149,7 @@ def cancelled(at: datetime, tz: ZoneInfo) -> str:
     return f"Done: the appointment on {spoken_datetime(at, tz)} is cancelled."
 
 
-def not_cancelled(status: str) -> str:
+def not_cancelled(status: BookingStatus) -> str:
     """The booking's row was in `status` (no longer held or confirmed) when cancelled."""
     return f"This booking is {status}."
 

@@ -9,7 +9,7 @@ Twilio SDK, httpx), has its message, arguments, extra values and exception text 
 - in the worker, `workflow_id`, `run_id`, `workflow_type`, `activity_type` and `attempt` of the
   running activity or workflow: from the `temporal_activity` / `temporal_workflow` extras of
   temporalio's loggers, or from the activity context for any other logger called inside an
-  activity (core.vendors.sms, core.vendors.calendar, the SDKs);
+  activity (core.vendors.sms, core.vendors.google_calendar, the SDKs);
 - `booking_id` derived from a `booking-<uuid>` workflow id.
 """
 
@@ -18,7 +18,6 @@ import contextvars
 import json
 import logging
 import sys
-import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -26,10 +25,10 @@ from typing import IO, Any
 
 from temporalio import activity, workflow
 
+from core.domain.ids import booking_id_of_workflow
 from core.errors import ConfigurationError
 from core.infra.config import Settings
 from core.infra.masking import mask_text
-from core.temporal.names import booking_workflow_id
 
 # Context keys in the order they are written, after ts, level, logger and message.
 CONTEXT_KEYS = (
@@ -55,7 +54,6 @@ LIBRARY_LEVELS = {
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar("log_context")
-_BOOKING_PREFIX = booking_workflow_id(uuid.UUID(int=0)).removesuffix(str(uuid.UUID(int=0)))
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message",
     "asctime",
@@ -98,8 +96,9 @@ class ContextFilter(logging.Filter):
         found: dict[str, object] = dict(_context.get(_EMPTY))
         found.update(_temporal_details(record))
         workflow_id = found.get("workflow_id")
-        if isinstance(workflow_id, str) and workflow_id.startswith(_BOOKING_PREFIX):
-            found.setdefault("booking_id", workflow_id.removeprefix(_BOOKING_PREFIX))
+        booking_id = booking_id_of_workflow(workflow_id) if isinstance(workflow_id, str) else None
+        if booking_id is not None:
+            found.setdefault("booking_id", booking_id)
         for key, value in found.items():
             if key not in record.__dict__:
                 setattr(record, key, value)

@@ -21,20 +21,22 @@ from uuid import UUID
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.domain.ids import booking_workflow_id
 from core.domain.statuses import OCCUPYING, BookingStatus, WorkflowStatus
 from core.infra.masking import mask_phone
 from core.repositories import Executor
 from core.repositories import audit as queries
 from core.repositories import calendar_syncs as sync_repo
-from core.temporal.names import BOOKING_STATUS, ORG_SLUG, booking_workflow_id
+from core.temporal.names import BOOKING_STATUS, ORG_SLUG
 
 # @workflow.defn's default name; core must not import workflows/ to read it.
 WORKFLOW_TYPE = "BookingWorkflow"
 _DESCRIBE_CONCURRENCY = 16
 
 # Which BookingStatus values of a running workflow agree with a database status. Compensation
-# deletes the event before it releases the slot, and sends the apology after, so it is seen
-# with the row still held and with it already failed.
+# runs between the row's `held` and `failed` (whichever order its steps take: the current path
+# releases the slot first, the previous release's deleted the event first), so a compensating
+# workflow is seen with the row still held and with it already failed.
 _AGREEING: dict[BookingStatus, frozenset[WorkflowStatus]] = {
     BookingStatus.HELD: frozenset({WorkflowStatus.HELD, WorkflowStatus.COMPENSATING}),
     BookingStatus.CONFIRMED: frozenset({WorkflowStatus.CONFIRMED}),

@@ -10,9 +10,9 @@ from pydantic import SecretStr
 
 from core.domain.credentials import hash_token, new_token
 from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
-from core.domain.orgs import OrgCredentials, create_org, rotate_credentials, set_retell_api_key
 from core.errors import InvalidInput
 from core.repositories import orgs as org_repo
+from core.services.orgs import OrgCredentials, create_org, rotate_credentials, set_retell_api_key
 
 log = logging.getLogger(__name__)
 

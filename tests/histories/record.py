@@ -37,10 +37,10 @@ from zoneinfo import ZoneInfo
 from temporalio.client import Client, WorkflowHandle
 
 from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
-from core.domain.orgs import create_org
 from core.infra.config import Settings
 from core.infra.db import create_pool
 from core.infra.migrate import migrate
+from core.services.orgs import create_org
 from core.temporal.client import connect_temporal
 from core.temporal.models import LifecycleResult
 from devstack.postgres import EmbeddedPostgres

@@ -19,10 +19,11 @@ import asyncpg
 from asyncpg import Range
 from temporalio.client import Client
 
+from core.domain.ids import booking_workflow_id
 from core.infra.masking import mask_phone
 from core.ops.audit import AuditOptions, Check, Finding, run_audit
 from core.repositories import audit as queries
-from core.temporal.names import BOOKING_STATUS, booking_workflow_id
+from core.temporal.names import BOOKING_STATUS
 from tests.booking_helpers import BookingEnv, local_start, unique_phone
 from tests.conftest import MakeOrg, Stack
 from tests.factories import TestOrg, insert_contact

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 
+from core.domain.ids import booking_workflow_id
 from core.infra.config import Settings
-from core.temporal.names import booking_workflow_id
 from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import (

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from core.domain.ids import booking_workflow_id
 from core.domain.statuses import BookingStatus
 from core.infra.config import Settings
-from core.temporal.names import booking_workflow_id
 from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client

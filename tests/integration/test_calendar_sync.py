@@ -18,10 +18,10 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
+from core.domain.ids import calendar_sync_workflow_id
 from core.domain.org_spec import ProviderSpec
 from core.infra.config import Settings
 from core.temporal.models import CalendarRef
-from core.temporal.names import calendar_sync_workflow_id
 from core.vendors.calendar import event_id_for_booking
 from core.vendors.integrations import build_calendar_client
 from sandbox.runner import Sandboxes

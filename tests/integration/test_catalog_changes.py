@@ -13,7 +13,7 @@ import asyncpg
 from temporalio.testing import ActivityEnvironment
 
 from activities.reservations import ReservationActivities
-from core.domain.scheduling import CatalogCache, day_availability
+from core.services.scheduling import CatalogCache, day_availability
 from core.temporal.models import BookInput
 from tests.booking_helpers import local_day, local_start, unique_phone
 from tests.factories import TestOrg

@@ -14,7 +14,7 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.reservations import ReservationActivities
-from core.domain.scheduling import CatalogCache
+from core.services.scheduling import CatalogCache
 from core.temporal.models import BookInput
 from tests.booking_helpers import local_start, unique_phone
 from tests.factories import TestOrg

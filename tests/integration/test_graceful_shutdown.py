@@ -17,8 +17,8 @@ import pytest
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client, WorkflowHandle
 
+from core.domain.ids import booking_workflow_id
 from core.infra.config import Settings
-from core.temporal.names import booking_workflow_id
 from devstack.temporal import free_port
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import (

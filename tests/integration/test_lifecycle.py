@@ -9,8 +9,9 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowHandle
 
+from core.domain.ids import booking_workflow_id
 from core.temporal.models import BookingWorkflowResult, LifecycleResult, RescheduleChange
-from core.temporal.names import APPOINTMENT_START, BOOKING_STATUS, booking_workflow_id
+from core.temporal.names import APPOINTMENT_START, BOOKING_STATUS
 from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import BookingEnv, local_start, unique_phone, wait_for_status

@@ -10,10 +10,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.domain.ids import booking_workflow_id
 from core.infra.config import Settings
 from core.temporal.client import connect_temporal
 from core.temporal.models import CancelChange
-from core.temporal.names import booking_workflow_id, side_effect_task_queue
+from core.temporal.names import side_effect_task_queue
 from tests.apiclient import api_client
 from tests.booking_helpers import book, local_start, unique_phone, wait_for_status
 from tests.conftest import Stack, make_settings, running_worker

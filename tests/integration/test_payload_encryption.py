@@ -20,10 +20,10 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.app import create_app
+from core.domain.ids import booking_id_for, booking_workflow_id
 from core.infra.config import Settings
 from core.temporal.client import connect_temporal
 from core.temporal.codec import ENCODING, generate_key, payload_codec
-from core.temporal.names import booking_id_for, booking_workflow_id
 from devstack.temporal import free_port, temporal_binary
 from sandbox.runner import Sandboxes
 from tests.apiclient import api_client

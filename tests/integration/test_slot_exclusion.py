@@ -14,9 +14,9 @@ import asyncpg
 import pytest
 from temporalio.client import Client
 
+from core.domain.ids import booking_workflow_id
 from core.domain.org_spec import ServiceSpec
 from core.temporal.models import BookResult, CancelChange, LifecycleResult, RescheduleChange
-from core.temporal.names import booking_workflow_id
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import BookingEnv, local_start, unique_phone, wait_for_status
 from tests.conftest import MakeOrg

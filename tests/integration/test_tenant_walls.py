@@ -18,8 +18,8 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from core.domain.ids import booking_workflow_id
 from core.temporal.models import BookingState
-from core.temporal.names import booking_workflow_id
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import (
     BookingEnv,

@@ -9,9 +9,10 @@ from typing import Any, cast
 from temporalio.client import Client
 
 from api.calendar_relay import CalendarChangeRelay
+from core.domain.ids import calendar_sync_workflow_id
 from core.infra.config import Settings
 from core.temporal.models import CalendarRef, CalendarSyncInput
-from core.temporal.names import calendar_sync_workflow_id, side_effect_task_queue
+from core.temporal.names import side_effect_task_queue
 from tests.booking_helpers import wait_until
 from workflows.calendar_sync import CalendarSyncWorkflow
 

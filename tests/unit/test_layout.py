@@ -76,9 +76,26 @@ def test_our_modules_import_each_other_without_circles() -> None:
     assert import_cycles(graph) == []
 
 
+def _core_package(module: str) -> str:
+    """`core.domain.catalog` -> `core.domain`; `core.errors` stays itself."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_core_packages_depend_on_each_other_in_one_direction() -> None:
+    modules = {name: path for name, path in _modules().items() if name.startswith("core.")}
+    known = set(_modules())
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        imported = {_core_package(m) for m in _import_time_imports(path, known) if m in modules}
+        graph.setdefault(_core_package(name), set()).update(imported - {_core_package(name)})
+    assert import_cycles(graph) == []
+    # The domain is pure: it leans on nothing but itself and the shared errors.
+    assert graph["core.domain"] <= {"core.errors"}
+
+
 def test_the_api_and_worker_processes_never_load_the_dev_stack() -> None:
     probe = (
-        "import sys, cli.main, cli.serve, api.app, worker.main; "
+        "import sys, cli.main, cli.serve, cli.orgs, cli.audit, api.app, worker.main; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'devstack'))"
     )
     loaded = subprocess.run(

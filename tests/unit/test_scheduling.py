@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from core.domain.availability import OpeningHours, SchedulingRules
 from core.domain.normalize import ParsedTime
-from core.domain.scheduling import (
+from core.services.scheduling import (
     SEARCH_WINDOW,
     Refusal,
     alternatives_in,
