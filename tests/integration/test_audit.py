@@ -3,6 +3,9 @@
 Other tests share the database and the Temporal server, so every audit here is scoped to a fresh
 org. Rows the schema forbids (confirmed without an event, overlaps) are built in a temporary
 table that shadows `bookings` on one connection, never by loosening the shared schema.
+
+One module because the in-process audit cases and the `booking audit` CLI cases check the same
+findings on rows built by the same helpers (`_confirmed_booking`, `_held_row_without_workflow`).
 """
 
 import asyncio
