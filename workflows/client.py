@@ -158,7 +158,7 @@ def _take_start_failure(start: WithStartWorkflowOperation) -> None:
     garbage-collected asyncio logs "Future exception was never retrieved" with a traceback at
     ERROR: a false alarm in the API's log beside the warning the API already writes. The SDK
     settles the future before it raises, so reading it here never waits; if a later SDK renames
-    the attribute this does nothing and a test (test_booking_requests_api) says so.
+    the attribute this does nothing and a test (test_booking_commands_api) says so.
     """
     handle_future = getattr(start, "_workflow_handle", None)
     if (

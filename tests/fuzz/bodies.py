@@ -1,5 +1,9 @@
 """Hypothesis strategies for whole requests: Vapi messages, Retell bodies, raw bodies that are
-not what a route reads, content types, header values and query strings."""
+not what a route reads, content types, header values and query strings.
+
+One module because the broken and oddly sent bodies are built over the valid ones above them
+(`broken_bodies(valid)`, `vapi_raw_bodies` from `vapi_message`), for the same three fuzz tests.
+"""
 
 import base64
 import json

@@ -4,6 +4,9 @@ Every strategy mixes values that should work (so real bookings happen and later 
 or cancel them) with values that must be refused: control characters, lone surrogates, odd
 unicode, strings at and past each field's length limit, the wrong JSON type, broken and valid
 date formats, invalid phone numbers, unknown tools, missing and duplicate ids.
+
+One module because the value strategies compose one another: `tool_arguments` builds each tool's
+arguments from the text, time, phone and email strategies above it.
 """
 
 import calendar

@@ -3,6 +3,9 @@
 Other tests share the database and the Temporal server, so every audit here is scoped to a fresh
 org. Rows the schema forbids (confirmed without an event, overlaps) are built in a temporary
 table that shadows `bookings` on one connection, never by loosening the shared schema.
+
+One module because the in-process audit cases and the `booking audit` CLI cases check the same
+findings on rows built by the same helpers (`_confirmed_booking`, `_held_row_without_workflow`).
 """
 
 import asyncio
@@ -26,7 +29,7 @@ from core.repositories import audit as queries
 from core.temporal.names import BOOKING_STATUS
 from tests.booking_helpers import BookingEnv, local_start, unique_phone
 from tests.conftest import MakeOrg, Stack
-from tests.factories import TestOrg, insert_contact
+from tests.factories import TestOrg, insert_booking, insert_contact
 from tests.integration.test_cli import DevProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,26 +64,16 @@ async def _confirmed_booking(env: BookingEnv, hour: int = 10, org: TestOrg | Non
 async def _held_row_without_workflow(pool: asyncpg.Pool, org: TestOrg, phone: str) -> UUID:
     """A held booking, unchanged for 10 minutes, whose workflow never existed, plus its
     confirmation SMS pending for an hour."""
-    contact_id = await insert_contact(pool, org, phone)
-    booking_id = uuid4()
-    starts = local_start(days_ahead=2)
+    booking_id = await insert_booking(pool, org, local_start(days_ahead=2), phone=phone)
+    # SQL only to age the rows: the repositories stamp now(), which the audit's grace skips.
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             """
-            INSERT INTO bookings (id, org_id, provider_id, service_id, contact_id, starts_at,
-                                  ends_at, during, workflow_id, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                    now() - interval '10 minutes', now() - interval '10 minutes')
+            UPDATE bookings SET created_at = now() - interval '10 minutes',
+                                updated_at = now() - interval '10 minutes'
+            WHERE id = $1
             """,
             booking_id,
-            org.id,
-            org.provider_id,
-            org.service_id,
-            contact_id,
-            starts,
-            starts + timedelta(minutes=30),
-            Range(starts, starts + timedelta(minutes=30)),
-            booking_workflow_id(booking_id),
         )
         await conn.execute(
             """

@@ -1,4 +1,8 @@
-"""BookingWorkflow end to end on the real stack: Postgres, Temporal, real SDKs vs the sandbox."""
+"""BookingWorkflow end to end on the real stack: Postgres, Temporal, real SDKs vs the sandbox.
+
+One module because every case runs the one BookingWorkflow on the same stack and mostly differs only
+in how the calendar or SMS sandbox answers, so the cases read as one list of vendor outcomes.
+"""
 
 import asyncio
 from datetime import UTC, datetime, timedelta

@@ -1,5 +1,9 @@
 """Bookings REST API (read side) on the real stack: filters, keyset pages, the full record of
-real workflow bookings, tenant walls, authentication and 422s for bad filter values."""
+real workflow bookings, tenant walls, authentication and 422s for bad filter values.
+
+One module because the list, page and detail cases read bookings seeded by `_seed` on the same far-
+ahead `DAY`, and the 422 cases are the bad filter values of those same GET routes.
+"""
 
 import asyncio
 import base64

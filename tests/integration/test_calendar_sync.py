@@ -5,6 +5,10 @@ really POST notifications to the API on its own port, channels.stop. The sync is
 workflow on the real worker; time blocked in the calendar must reach Postgres through a push
 notification, or through the reconcile when notifications are lost, and is then neither offered
 nor bookable.
+
+One module because nearly every case runs on a `synced_org` (through `pushed` or `reconciled`) and
+waits with the same polling probes (`_block`, `_last_sync`, `_channel_open`) defined below the
+tests.
 """
 
 import contextlib

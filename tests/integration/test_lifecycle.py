@@ -1,4 +1,9 @@
-"""Reschedule, cancel and reminders on the running BookingWorkflow, on the real stack."""
+"""Reschedule, cancel and reminders on the running BookingWorkflow, on the real stack.
+
+One module because reschedule, cancel and reminders are the changes one running BookingWorkflow
+accepts after it confirms, and the cases share the `reschedule`, `event_start` and `sms_kinds`
+helpers that read that workflow's effects.
+"""
 
 import asyncio
 from datetime import UTC, datetime, time, timedelta

@@ -1,5 +1,9 @@
 """With PAYLOAD_ENCRYPTION_KEY set, a booking's Temporal history holds no caller PII in clear,
-and the codec server gives it back to operators who present the codec token."""
+and the codec server gives it back to operators who present the codec token.
+
+One module because the codec server cases decode the very histories the encryption cases write, with
+the same `encrypted_settings`, codec token and `book_and_cancel` booking.
+"""
 
 import asyncio
 import base64

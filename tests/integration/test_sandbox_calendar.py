@@ -1,5 +1,8 @@
 """The real `google-api-python-client` + `google-auth` (through GoogleCalendarClient) against
 the Google Calendar sandbox, service-account JWT grant included. No Postgres or Temporal.
+
+One module because every case drives the same module-scoped GoogleCalendarClient against the one
+sandbox calendar `CAL`, which the autouse `clean` fixture empties between cases.
 """
 
 import asyncio

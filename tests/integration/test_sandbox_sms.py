@@ -1,6 +1,9 @@
 """The real `twilio` SDK (through TwilioSmsSender) against the Twilio sandbox.
 
 No Postgres or Temporal: only the in-process sandboxes and a tiny status-callback receiver.
+
+One module because the listing cases read back messages sent by the same module-scoped `sender`,
+from the sandbox state the autouse `clean` fixture resets between cases.
 """
 
 import asyncio

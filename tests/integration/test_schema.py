@@ -30,6 +30,7 @@ async def _insert_booking(
     buffer: int = 0,
 ) -> uuid.UUID:
     """A booking row written directly; `during` is the appointment plus `buffer` minutes."""
+    # Raw SQL on purpose: the schema's constraints, not reserve's own checks, must refuse rows.
     booking_id = uuid.uuid4()
     end = start + timedelta(minutes=minutes)
     reason = "test" if status == "failed" else None  # bookings_failed_has_reason

@@ -5,6 +5,10 @@ REST, Vapi and Retell, and by the caller's number (a number that has a booking i
 Each attempt must be refused as "no such booking", and B's booking must stay exactly as it
 was: its row, its workflow's state, its SMS ledger and its calendar event. A caller whose
 number is also a contact of B, calling A, must create and change A's rows only.
+
+One module because it reads as one table: every `Attempt` (REST, Vapi, Retell, by id or by number)
+runs against the same `foreign` booking and is checked by the same `trace` of its row, workflow, SMS
+ledger and event.
 """
 
 from collections.abc import Awaitable, Callable

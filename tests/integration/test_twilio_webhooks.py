@@ -4,6 +4,9 @@ Webhooks are signed as Twilio signs them, with `RequestValidator(token).compute_
 the *public* URL; the app is reached as http://testserver, so a route that checked the URL the
 request arrived on would refuse every one of them. The last tests serve the API with uvicorn on
 a loopback port and let the Twilio sandbox deliver its own signed status callbacks to it.
+
+One module because status callbacks, inbound STOP/START and the opt-outs honoured when booking are
+all Twilio-signed webhooks to the same app, built by the same `signature` and `post_signed` helpers.
 """
 
 import asyncio

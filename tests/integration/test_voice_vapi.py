@@ -1,4 +1,9 @@
-"""POST /voice/vapi end to end: real app, real worker, real Temporal, Postgres and sandboxes."""
+"""POST /voice/vapi end to end: real app, real worker, real Temporal, Postgres and sandboxes.
+
+One module because every case posts to the one route through the same `post` helper, and much of its
+length is four tables of bodies (SHAPES, BAD_TOOL_CALLS, RAW_BAD_CALLS, HOSTILE_BODIES) run against
+the same app and org.
+"""
 
 import json
 from datetime import time, timedelta

@@ -1,4 +1,8 @@
-"""Availability engine: table-driven, deterministic (`now` is always passed in)."""
+"""Availability engine: table-driven, deterministic (`now` is always passed in).
+
+One module because it is one table-driven suite of the one availability engine, every case built
+from the same `rules`, `at` and `NOW` of a fixed January week or fixed DST days.
+"""
 
 import random
 from collections.abc import Callable

@@ -3,6 +3,10 @@
 Commands, settings, secrets and search attributes are read from the code (the CLI parser,
 `Settings`, `core.temporal.names`), so changing the code without the deployment fails here.
 Pure file parsing: no Docker, no network.
+
+One module because its checks cross-read the same three files through the parsers at the top
+(`_compose`, `_dockerfile`, `_secrets`): a variable compose reads must be a setting and be in
+.env.example.
 """
 
 import argparse

@@ -1,6 +1,9 @@
 """Normalization of caller input: phone, email, name, zones, regions, start times and days.
 
 Every test passes a fixed `now`; nothing reads the clock.
+
+One module because it mirrors the one module under test, `core.domain.normalize`: a parametrized
+table per function, all against the same fixed `NOW`.
 """
 
 from datetime import UTC, date, datetime, timedelta
