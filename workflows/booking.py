@@ -69,50 +69,50 @@ class BookingWorkflow:
 
     @workflow.init
     def __init__(self, start: BookingWorkflowInput) -> None:
-        self._input = start.request
-        self._timings = start.timings
+        self.caller_input = start.request
+        self.timings = start.timings
         self._answer: BookResult | None = None
-        self._request: BookingRequest | None = None
-        self._progress = BookingProgress(start.request.booking_id)
-        self._state = self._progress.state  # the one state object, updated in place
+        self.booking_request: BookingRequest | None = None
+        self.progress = BookingProgress(start.request.booking_id)
+        self.state = self.progress.state  # the one state object, updated in place
         # One lifecycle change (or reminder) at a time; asyncio.Lock is deterministic here.
-        self._lock = asyncio.Lock()
-        self._settled = False  # phase 2 is over (confirmed or failed): changes may proceed
-        self._finished = False  # cancelled: the workflow ends
-        self._wake = False  # a change re-arms the reminder timer
+        self.lock = asyncio.Lock()
+        self.settled = False  # phase 2 is over (confirmed or failed): changes may proceed
+        self.finished = False  # cancelled: the workflow ends
+        self.wake = False  # a change re-arms the reminder timer
         self._background: list[asyncio.Task[Any]] = []
         # Whether this run takes the one-statement answer path, or is one the previous release
         # started and replays its paths (workflows/legacy.py). Read from the input, which
         # costs no history event, unlike a `workflow.patched` marker.
-        self._one_statement = start.phase1 == "one-statement"
+        self.one_statement = start.phase1 == "one-statement"
         # Calendar, SMS and compensation steps run on their own task queue and worker slots,
         # so a burst of side effects never delays another caller's answer.
-        self._side_effects = side_effect_task_queue(workflow.info().task_queue)
+        self.side_effects = side_effect_task_queue(workflow.info().task_queue)
 
     @workflow.run
     async def run(self, start: BookingWorkflowInput) -> BookingWorkflowResult:
         answer = await self._phase1()
         self._answer = answer
-        self._state.answer = answer
+        self.state.answer = answer
         if answer.outcome != "booked":
-            self._progress.set_status(WorkflowStatus(answer.outcome))
-            self._settled = True
+            self.progress.set_status(WorkflowStatus(answer.outcome))
+            self.settled = True
             await workflow.wait_condition(workflow.all_handlers_finished)
             if answer.outcome == "error":
-                raise ApplicationError(self._state.failure or "phase 1 failed", type="Phase1Failed")
+                raise ApplicationError(self.state.failure or "phase 1 failed", type="Phase1Failed")
             return BookingWorkflowResult(answer=answer, final_status=WorkflowStatus(answer.outcome))
-        if self._request is None:
+        if self.booking_request is None:
             # Phase 1 answers "booked" only together with the booking; fail visibly otherwise.
             raise ApplicationError("phase 1 answered booked without a booking", type="Phase1Failed")
-        if self._one_statement:
-            await self._phase2(self._request)
+        if self.one_statement:
+            await self._phase2(self.booking_request)
         else:
-            await legacy.phase2(self, self._request)
-        self._settled = True
+            await legacy.phase2(self, self.booking_request)
+        self.settled = True
         await lifecycle.live_until_after_visit(self)
         await asyncio.gather(*self._background)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return BookingWorkflowResult(answer=answer, final_status=self._state.status)
+        return BookingWorkflowResult(answer=answer, final_status=self.state.status)
 
     @workflow.update
     async def book(self, request: BookInput) -> BookResult:
@@ -124,7 +124,10 @@ class BookingWorkflow:
 
     @book.validator
     def _validate_book(self, request: BookInput) -> None:
-        if request.booking_id != self._input.booking_id or request.org_id != self._input.org_id:
+        if (
+            request.booking_id != self.caller_input.booking_id
+            or request.org_id != self.caller_input.org_id
+        ):
             raise ValueError("this update belongs to another booking")
 
     @workflow.signal(name="reschedule")
@@ -162,7 +165,7 @@ class BookingWorkflow:
     @workflow.query
     def status(self) -> BookingState:
         """The workflow's whole state."""
-        return self._state
+        return self.state
 
     async def _reschedule(self, change: RescheduleChange) -> LifecycleResult:
         return await self._change(lambda: lifecycle.reschedule(self, change))
@@ -173,36 +176,36 @@ class BookingWorkflow:
     async def _change(self, make: Callable[[], Awaitable[LifecycleResult]]) -> LifecycleResult:
         """One change at a time, once phase 2 has settled; refused in words (and recorded, as
         every change's answer is: a signal has nobody to answer) when it can no longer be."""
-        await workflow.wait_condition(lambda: self._settled)
-        async with self._lock:
+        await workflow.wait_condition(lambda: self.settled)
+        async with self.lock:
             refused = self._refusal()
             if refused is not None:
-                return self._progress.record(LifecycleResult(outcome="refused", message=refused))
+                return self.progress.record(LifecycleResult(outcome="refused", message=refused))
             return await make()
 
     # Phase 1: the caller's answer ----------------------------------------------------------
 
     async def _phase1(self) -> BookResult:
-        if not self._one_statement:
+        if not self.one_statement:
             return await legacy.phase1(self)
-        self._progress.set_details("reserving the slot")
+        self.progress.set_details("reserving the slot")
         try:
             decided = await workflow.execute_local_activity_method(
-                ReservationActivities.reserve_booking, self._input, **options.answer_path()
+                ReservationActivities.reserve_booking, self.caller_input, **options.answer_path()
             )
         except (ActivityError, ApplicationError) as error:
-            return self._rejection(error)
+            return self.rejection(error)
         if decided.booking is not None:
-            self._request = decided.booking
-            self._progress.hold(decided.booking.starts_at, decided.booking.ends_at)
+            self.booking_request = decided.booking
+            self.progress.hold(decided.booking.starts_at, decided.booking.ends_at)
         return decided.answer
 
-    def _rejection(self, error: ActivityError | ApplicationError) -> BookResult:
+    def rejection(self, error: ActivityError | ApplicationError) -> BookResult:
         answer = answer_to_failure(error)
         if answer.outcome == "error":
             # Not the caller's fault: answer honestly now, fail the run visibly afterwards.
-            self._state.failure = f"phase 1: {cause_of(error)}"
-            workflow.logger.error("booking phase 1 failed: %s", self._state.failure)
+            self.state.failure = f"phase 1: {cause_of(error)}"
+            workflow.logger.error("booking phase 1 failed: %s", self.state.failure)
         return answer
 
     # Phase 2: the event, `confirmed`, the text (or compensation.py) -----------------------
@@ -210,37 +213,37 @@ class BookingWorkflow:
     async def _phase2(self, request: BookingRequest) -> None:
         """Event, then `confirmed`, then the confirmation text: one activity, retried here
         until the calendar deadline; a failure before the booking is confirmed compensates."""
-        ref = self._ref()
-        self._progress.set_details("creating the calendar event, then confirming and texting")
+        ref = self.ref()
+        self.progress.set_details("creating the calendar event, then confirming and texting")
         calendar = options.one_attempt(
-            self._side_effects,
+            self.side_effects,
             timeout=options.CONFIRMATION_TIMEOUT,
             heartbeat=options.VENDOR_HEARTBEAT,
         )
         try:
-            done = await self._attempts(
+            done = await self.attempts(
                 "calendar: creating the event",
                 lambda: workflow.execute_activity_method(
                     ConfirmationActivities.confirm_booking_with_event, ref, **calendar
                 ),
-                give_up_at=self._calendar_deadline(request.starts_at),
+                give_up_at=self.calendar_deadline(request.starts_at),
             )
         except ActivityError as error:
             await compensation.compensate(self, ref, f"calendar: {describe(error)}", error)
             return
-        self._state.calendar_event_id = done.event_id
-        self._progress.set_status(WorkflowStatus.CONFIRMED)
-        self._progress.set_details("confirmed; waiting for the appointment")
+        self.state.calendar_event_id = done.event_id
+        self.progress.set_status(WorkflowStatus.CONFIRMED)
+        self.progress.set_details("confirmed; waiting for the appointment")
         if done.sms is None:
-            self._spawn(self._send_sms(ref, "confirmation", "confirmation"))
+            self.spawn(self.send_sms(ref, "confirmation", "confirmation"))
         else:
-            self._state.sms["confirmation"] = sms_outcome(done.sms)
+            self.state.sms["confirmation"] = sms_outcome(done.sms)
 
     # What the chapters share ---------------------------------------------------------------
 
-    async def _send_sms(self, ref: BookingRef, kind: SmsKind, send_key: str) -> None:
+    async def send_sms(self, ref: BookingRef, kind: SmsKind, send_key: str) -> None:
         """Send one SMS; a failure is recorded in the state, never raised (texts don't un-book)."""
-        sms = self._durable(
+        sms = self.durable(
             heartbeat=options.VENDOR_HEARTBEAT, give_up_after=options.SMS_GIVE_UP_AFTER
         )
         try:
@@ -253,9 +256,9 @@ class BookingWorkflow:
         except ActivityError as error:
             workflow.logger.warning("sms %s gave up: %s", send_key, describe(error))
             outcome = f"gave up: {describe(error)}"
-        self._state.sms[send_key] = outcome
+        self.state.sms[send_key] = outcome
 
-    async def _attempts(
+    async def attempts(
         self, what: str, attempt: Callable[[], Awaitable[T]], *, give_up_at: datetime | None
     ) -> T:
         """`attempt` (a `one_attempt` activity) retried here until `give_up_at`, each failure
@@ -264,33 +267,33 @@ class BookingWorkflow:
             what,
             attempt,
             give_up_at=give_up_at,
-            timings=self._timings,
-            report=self._progress.set_details,
+            timings=self.timings,
+            report=self.progress.set_details,
         )
 
-    def _durable(
+    def durable(
         self, *, heartbeat: timedelta | None = None, give_up_after: timedelta | None = None
     ) -> options.ActivityOptions:
         """A side effect retried by the server (activity_options.durable)."""
         return options.durable(
-            self._side_effects, self._timings, heartbeat=heartbeat, give_up_after=give_up_after
+            self.side_effects, self.timings, heartbeat=heartbeat, give_up_after=give_up_after
         )
 
-    def _calendar_deadline(self, starts_at: datetime) -> datetime:
-        return options.calendar_deadline(starts_at, self._timings)
+    def calendar_deadline(self, starts_at: datetime) -> datetime:
+        return options.calendar_deadline(starts_at, self.timings)
 
     def _refusal(self) -> str | None:
         """Why the booking cannot be changed now, or None."""
-        return refusal(self._state.status, self._state.starts_at, workflow.now())
+        return refusal(self.state.status, self.state.starts_at, workflow.now())
 
-    def _ref(self) -> BookingRef:
-        return BookingRef(org_id=self._input.org_id, booking_id=self._input.booking_id)
+    def ref(self) -> BookingRef:
+        return BookingRef(org_id=self.caller_input.org_id, booking_id=self.caller_input.booking_id)
 
-    def _zone(self) -> ZoneInfo:
+    def zone(self) -> ZoneInfo:
         """The org's time zone, in which times are said to the caller."""
-        assert self._request is not None
-        return ensure_timezone(self._request.time_zone)
+        assert self.booking_request is not None
+        return ensure_timezone(self.booking_request.time_zone)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` after answering; the run waits for it before completing."""
         self._background.append(asyncio.create_task(work))

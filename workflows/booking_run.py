@@ -34,27 +34,27 @@ T = TypeVar("T")
 class BookingRun(Protocol):
     """The running BookingWorkflow, as its chapters see it."""
 
-    _input: BookInput
-    _timings: WorkflowTimings
-    _request: BookingRequest | None
-    _progress: BookingProgress
-    _state: BookingState
-    _side_effects: str  # the side-effect task queue
-    _one_statement: bool
-    _settled: bool  # phase 2 is over: changes may proceed
-    _finished: bool  # cancelled: the workflow ends
-    _wake: bool  # a change re-arms the reminder timer
-    _lock: asyncio.Lock
+    caller_input: BookInput
+    timings: WorkflowTimings
+    booking_request: BookingRequest | None
+    progress: BookingProgress
+    state: BookingState
+    side_effects: str  # the side-effect task queue
+    one_statement: bool
+    settled: bool  # phase 2 is over: changes may proceed
+    finished: bool  # cancelled: the workflow ends
+    wake: bool  # a change re-arms the reminder timer
+    lock: asyncio.Lock
 
-    def _rejection(self, error: ActivityError | ApplicationError) -> BookResult: ...
-    async def _send_sms(self, ref: BookingRef, kind: SmsKind, send_key: str) -> None: ...
-    async def _attempts(
+    def rejection(self, error: ActivityError | ApplicationError) -> BookResult: ...
+    async def send_sms(self, ref: BookingRef, kind: SmsKind, send_key: str) -> None: ...
+    async def attempts(
         self, what: str, attempt: Callable[[], Awaitable[T]], *, give_up_at: datetime | None
     ) -> T: ...
-    def _durable(
+    def durable(
         self, *, heartbeat: timedelta | None = None, give_up_after: timedelta | None = None
     ) -> ActivityOptions: ...
-    def _calendar_deadline(self, starts_at: datetime) -> datetime: ...
-    def _ref(self) -> BookingRef: ...
-    def _zone(self) -> ZoneInfo: ...
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None: ...
+    def calendar_deadline(self, starts_at: datetime) -> datetime: ...
+    def ref(self) -> BookingRef: ...
+    def zone(self) -> ZoneInfo: ...
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None: ...

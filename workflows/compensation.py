@@ -26,14 +26,14 @@ async def compensate(
     apology, and the workflow carries on as confirmed. (The previous release deleted the
     event first; its histories replay that order.)
     """
-    progress = booking._progress
+    progress = booking.progress
     progress.set_status(WorkflowStatus.COMPENSATING)
-    booking._state.failure = reason
+    booking.state.failure = reason
     progress.set_details(f"compensating: {reason}")
-    if booking._one_statement:
+    if booking.one_statement:
         if await _release(booking, ref, reason) == BookingStatus.CONFIRMED:
             workflow.logger.error("compensation found the booking confirmed: %s", reason)
-            booking._state.failure = None
+            booking.state.failure = None
             progress.set_status(WorkflowStatus.CONFIRMED)
             progress.set_details(f"confirmed, though phase 2 reported: {reason}")
             return
@@ -41,10 +41,10 @@ async def compensate(
     else:
         await _delete_event(booking, ref, reason)
         await _release(booking, ref, reason)
-    await booking._send_sms(ref, "apology", "apology")
+    await booking.send_sms(ref, "apology", "apology")
     progress.set_status(WorkflowStatus.FAILED)
-    progress.set_details(f"failed: {booking._state.failure}")
-    booking._settled = True
+    progress.set_details(f"failed: {booking.state.failure}")
+    booking.settled = True
     await workflow.wait_condition(workflow.all_handlers_finished)
     raise ApplicationError(
         f"booking failed and was compensated: {reason}",
@@ -56,17 +56,17 @@ async def compensate(
 async def _delete_event(booking: BookingRun, ref: BookingRef, reason: str) -> None:
     try:
         await workflow.execute_activity_method(
-            CalendarActivities.delete_calendar_event, ref, **booking._durable()
+            CalendarActivities.delete_calendar_event, ref, **booking.durable()
         )
     except ActivityError as error:
         # A permanent refusal to delete (e.g. no access) must not block the rest.
         workflow.logger.error("could not delete the calendar event: %s", describe(error))
-        booking._state.failure = f"{reason}; event not deleted: {describe(error)}"
+        booking.state.failure = f"{reason}; event not deleted: {describe(error)}"
 
 
 async def _release(booking: BookingRun, ref: BookingRef, reason: str) -> BookingStatus:
     """`held` → `failed`; returns the booking's status afterwards."""
     release = ReleaseSlotInput(booking=ref, reason=reason[:1000])
     return await workflow.execute_activity_method(
-        SlotActivities.release_slot, release, **booking._durable()
+        SlotActivities.release_slot, release, **booking.durable()
     )

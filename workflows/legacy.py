@@ -46,34 +46,34 @@ with workflow.unsafe.imports_passed_through():
 
 async def phase1(booking: BookingRun) -> BookResult:
     """Validate, resolve the contact, reserve the slot: three local activities."""
-    source = booking._input
+    source = booking.caller_input
     workflow.upsert_search_attributes([ORG_SLUG.value_set(source.org_slug)])
     try:
-        booking._progress.set_details("validating the request")
+        booking.progress.set_details("validating the request")
         request = await workflow.execute_local_activity(
             "check_request",
             source,
             result_type=BookingRequest,
             **options.answer_path(),
         )
-        booking._progress.set_details("resolving the contact")
+        booking.progress.set_details("resolving the contact")
         contact = await workflow.execute_local_activity(
             "resolve_contact",
             request,
             result_type=ContactResult,
             **options.answer_path(),
         )
-        booking._progress.set_details("reserving the slot")
+        booking.progress.set_details("reserving the slot")
         await workflow.execute_local_activity(
             "reserve_slot",
             ReserveSlotInput(request=request, contact_id=contact.contact_id),
             **options.answer_path(),
         )
     except (ActivityError, ApplicationError) as error:
-        return booking._rejection(error)
-    booking._request = request
-    booking._progress.set_appointment(request.starts_at, request.ends_at)
-    booking._progress.set_status(WorkflowStatus.HELD)
+        return booking.rejection(error)
+    booking.booking_request = request
+    booking.progress.set_appointment(request.starts_at, request.ends_at)
+    booking.progress.set_status(WorkflowStatus.HELD)
     return BookResult(
         outcome="booked",
         booking_id=request.booking_id,
@@ -91,33 +91,33 @@ async def phase1(booking: BookingRun) -> BookResult:
 async def phase2(booking: BookingRun, request: BookingRequest) -> None:
     """The calendar event and the confirmation text side by side, then `confirm_booking`."""
     ref = BookingRef(org_id=request.org_id, booking_id=request.booking_id)
-    booking._progress.set_details("creating the calendar event and sending the confirmation SMS")
-    created: Awaitable[CalendarEventResult] = booking._attempts(
+    booking.progress.set_details("creating the calendar event and sending the confirmation SMS")
+    created: Awaitable[CalendarEventResult] = booking.attempts(
         "calendar: creating the event",
         lambda: workflow.execute_activity(
             "create_calendar_event",
             ref,
             result_type=CalendarEventResult,
-            **options.one_attempt(booking._side_effects),
+            **options.one_attempt(booking.side_effects),
         ),
-        give_up_at=booking._calendar_deadline(request.starts_at),
+        give_up_at=booking.calendar_deadline(request.starts_at),
     )
     calendar, _ = await asyncio.gather(
-        created, booking._send_sms(ref, "confirmation", "confirmation"), return_exceptions=True
+        created, booking.send_sms(ref, "confirmation", "confirmation"), return_exceptions=True
     )
     if isinstance(calendar, BaseException):
         await compensation.compensate(booking, ref, f"calendar: {describe(calendar)}", calendar)
         return
-    booking._state.calendar_event_id = calendar.event_id
+    booking.state.calendar_event_id = calendar.event_id
     try:
         await workflow.execute_activity(
             "confirm_booking",
             ConfirmBookingInput(booking=ref, calendar_event_id=calendar.event_id),
             result_type=str,
-            **booking._durable(),
+            **booking.durable(),
         )
     except ActivityError as error:
         await compensation.compensate(booking, ref, f"confirm: {describe(error)}", error)
         return
-    booking._progress.set_status(WorkflowStatus.CONFIRMED)
-    booking._progress.set_details("confirmed; waiting for the appointment")
+    booking.progress.set_status(WorkflowStatus.CONFIRMED)
+    booking.progress.set_details("confirmed; waiting for the appointment")

@@ -37,10 +37,10 @@ with workflow.unsafe.imports_passed_through():
 async def live_until_after_visit(booking: BookingRun) -> None:
     """Send the reminder when it is due; end after the visit plus the grace period, or at
     once when cancelled. A reschedule wakes this loop so the timers follow the new time."""
-    state = booking._state
-    while not booking._finished:
+    state = booking.state
+    while not booking.finished:
         assert state.ends_at is not None
-        ends_at = state.ends_at + booking._timings.completion_grace
+        ends_at = state.ends_at + booking.timings.completion_grace
         due = _reminder_due_at(booking)
         state.reminder_due_at = due
         now = workflow.now()
@@ -50,15 +50,15 @@ async def live_until_after_visit(booking: BookingRun) -> None:
         if ends_at <= now:
             return
         wake_at = min(due, ends_at) if due is not None else ends_at
-        booking._progress.set_details(
+        booking.progress.set_details(
             f"confirmed; reminder due {due.isoformat()}"
             if due is not None
             else f"confirmed; ends {ends_at.isoformat()}"
         )
-        booking._wake = False
+        booking.wake = False
         try:
             await workflow.wait_condition(
-                lambda: booking._wake or booking._finished, timeout=wake_at - now
+                lambda: booking.wake or booking.finished, timeout=wake_at - now
             )
         except TimeoutError:
             pass
@@ -66,27 +66,27 @@ async def live_until_after_visit(booking: BookingRun) -> None:
 
 def _reminder_due_at(booking: BookingRun) -> datetime | None:
     return reminder_due_at(
-        booking._state,
-        lead_time=booking._timings.reminder_lead_time,
-        start_set_at=booking._progress.start_set_at,
+        booking.state,
+        lead_time=booking.timings.reminder_lead_time,
+        start_set_at=booking.progress.start_set_at,
     )
 
 
 async def _send_reminder(booking: BookingRun) -> None:
-    async with booking._lock:
+    async with booking.lock:
         due = _reminder_due_at(booking)
-        start = booking._state.starts_at
+        start = booking.state.starts_at
         if due is None or start is None or due > workflow.now():
             return  # a change under the lock moved or cancelled it
         if workflow.now() < start:
-            await booking._send_sms(booking._ref(), "reminder", f"reminder:{start.isoformat()}")
-        booking._state.reminder_sent_for = start
+            await booking.send_sms(booking.ref(), "reminder", f"reminder:{start.isoformat()}")
+        booking.state.reminder_sent_for = start
 
 
 async def reschedule(booking: BookingRun, change: RescheduleChange) -> LifecycleResult:
     """Move the slot (answer path), then the calendar event; a refused event moves it back."""
-    record = booking._progress.record
-    ref = booking._ref()
+    record = booking.progress.record
+    ref = booking.ref()
     try:
         moved = await workflow.execute_local_activity_method(
             SlotActivities.move_slot,
@@ -94,28 +94,28 @@ async def reschedule(booking: BookingRun, change: RescheduleChange) -> Lifecycle
             **options.answer_path(),
         )
     except (ActivityError, ApplicationError) as error:
-        return record(change_answer(booking._rejection(error)))
+        return record(change_answer(booking.rejection(error)))
     if not moved.moved:
         return record(
             LifecycleResult(
                 outcome="unchanged",
-                message=messages.already_on(moved.starts_at, booking._zone()),
+                message=messages.already_on(moved.starts_at, booking.zone()),
                 start=moved.starts_at,
             )
         )
-    booking._progress.set_appointment(moved.starts_at, moved.ends_at)
+    booking.progress.set_appointment(moved.starts_at, moved.ends_at)
     try:
         await _move_event(booking, ref, moved)
     except ActivityError as error:
         return record(await _undo_move(booking, ref, moved, error))
-    booking._wake = True
-    booking._spawn(
-        booking._send_sms(ref, "rescheduled", f"rescheduled:{moved.starts_at.isoformat()}")
+    booking.wake = True
+    booking.spawn(
+        booking.send_sms(ref, "rescheduled", f"rescheduled:{moved.starts_at.isoformat()}")
     )
     return record(
         LifecycleResult(
             outcome="rescheduled",
-            message=messages.moved(moved.starts_at, booking._zone()),
+            message=messages.moved(moved.starts_at, booking.zone()),
             start=moved.starts_at,
         )
     )
@@ -124,15 +124,15 @@ async def reschedule(booking: BookingRun, change: RescheduleChange) -> Lifecycle
 async def _move_event(
     booking: BookingRun, ref: BookingRef, moved: MovedSlot
 ) -> CalendarEventResult:
-    booking._progress.set_details("calendar: moving the event")
-    return await booking._attempts(
+    booking.progress.set_details("calendar: moving the event")
+    return await booking.attempts(
         "calendar: moving the event",
         lambda: workflow.execute_activity_method(
             CalendarActivities.move_calendar_event,
             ref,
-            **options.one_attempt(booking._side_effects),
+            **options.one_attempt(booking.side_effects),
         ),
-        give_up_at=booking._calendar_deadline(moved.starts_at),
+        give_up_at=booking.calendar_deadline(moved.starts_at),
     )
 
 
@@ -147,46 +147,46 @@ async def _undo_move(
     )
     try:
         await workflow.execute_activity_method(
-            SlotActivities.restore_slot, restore, **booking._durable()
+            SlotActivities.restore_slot, restore, **booking.durable()
         )
     except ActivityError as restore_error:
         # The old time was taken meanwhile: the booking stays at the new time in Postgres,
         # while the calendar still shows the old one. Visible to operators, never silent.
-        booking._state.failure = (
+        booking.state.failure = (
             f"moved to {moved.starts_at.isoformat()} but the calendar refused ({reason}) "
             f"and the old time could not be restored ({describe(restore_error)})"
         )
-        booking._progress.set_details(f"needs attention: {booking._state.failure}")
+        booking.progress.set_details(f"needs attention: {booking.state.failure}")
         return LifecycleResult(outcome="error", message=messages.HALF_MOVED, start=moved.starts_at)
-    booking._progress.set_appointment(moved.previous_start, moved.previous_end)
-    booking._progress.set_details("confirmed; a move was undone because the calendar refused it")
+    booking.progress.set_appointment(moved.previous_start, moved.previous_end)
+    booking.progress.set_details("confirmed; a move was undone because the calendar refused it")
     return LifecycleResult(
         outcome="error",
-        message=messages.move_undone(moved.previous_start, booking._zone()),
+        message=messages.move_undone(moved.previous_start, booking.zone()),
         start=moved.previous_start,
     )
 
 
 async def cancel(booking: BookingRun, change: CancelChange) -> LifecycleResult:
     """Free the slot (answer path), then delete the event and text the caller afterwards."""
-    record = booking._progress.record
-    ref = booking._ref()
+    record = booking.progress.record
+    ref = booking.ref()
     # Retried with the side-effect backoff (as it always was), not phase 1's three attempts.
     status = await workflow.execute_local_activity_method(
         SlotActivities.cancel_booking,
         CancelBookingInput(booking=ref, reason=change.reason),
-        **options.answer_path(retry=options.backoff(booking._timings)),
+        **options.answer_path(retry=options.backoff(booking.timings)),
     )
     if status != BookingStatus.CANCELLED:
         return record(LifecycleResult(outcome="refused", message=messages.not_cancelled(status)))
-    booking._progress.set_status(WorkflowStatus.CANCELLED)
-    booking._finished = True
-    booking._spawn(_after_cancel(booking, ref))
-    start = booking._state.starts_at
+    booking.progress.set_status(WorkflowStatus.CANCELLED)
+    booking.finished = True
+    booking.spawn(_after_cancel(booking, ref))
+    start = booking.state.starts_at
     assert start is not None
     return record(
         LifecycleResult(
-            outcome="cancelled", message=messages.cancelled(start, booking._zone()), start=start
+            outcome="cancelled", message=messages.cancelled(start, booking.zone()), start=start
         )
     )
 
@@ -194,19 +194,19 @@ async def cancel(booking: BookingRun, change: CancelChange) -> LifecycleResult:
 async def _after_cancel(booking: BookingRun, ref: BookingRef) -> None:
     """The slot is already free; remove the event (gone already is fine) and tell them."""
     try:
-        await booking._attempts(
+        await booking.attempts(
             "calendar: deleting the event",
             lambda: workflow.execute_activity_method(
                 CalendarActivities.delete_calendar_event,
                 ref,
-                **options.one_attempt(booking._side_effects),
+                **options.one_attempt(booking.side_effects),
             ),
             give_up_at=None,
         )
     except ActivityError as error:
-        booking._state.failure = (
+        booking.state.failure = (
             f"cancelled, but the calendar event was not deleted: {describe(error)}"
         )
-        workflow.logger.error(booking._state.failure)
-    await booking._send_sms(ref, "cancelled", "cancelled")
-    booking._progress.set_details("cancelled")
+        workflow.logger.error(booking.state.failure)
+    await booking.send_sms(ref, "cancelled", "cancelled")
+    booking.progress.set_details("cancelled")
