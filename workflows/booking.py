@@ -4,8 +4,8 @@ Started by update-with-start; the `book` update returns as soon as phase 1 has d
 answer (early return), while phase 2 carries on durably. The chapters after that live beside
 it: workflows/compensation.py (undoing a failed phase 2), workflows/lifecycle.py (the
 reminder, reschedule and cancel until after the visit) and workflows/legacy.py (the previous
-release's phases, kept for replay). How each activity is
-called and retried: workflows/activity_options.py; what is answered: workflows/outcomes.py and
+release's phases, kept for replay). How each activity is called and retried:
+workflows/activity_options.py; what is answered: workflows/outcomes.py and
 core/domain/messages.py; what the workflow reports: workflows/progress.py.
 """
 
