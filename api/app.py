@@ -20,6 +20,7 @@ from api.routes import (
     calendar_notifications,
     codec,
     health,
+    upcoming,
     voice,
 )
 from api.routes import metrics as metrics_routes
@@ -59,7 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
                 metrics=app.state.metrics,
             )
             app.state.voice_tools = VoiceTools(
-                app.state.actions, app.state.changes, app.state.metrics
+                app.state.actions, app.state.changes, app.state.metrics, pool=app.state.pool
             )
             app.state.calendar_relay = CalendarChangeRelay(app.state.temporal, settings)
             try:
@@ -86,6 +87,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(voice.router)
     app.include_router(availability.router)
     app.include_router(booking_commands.router)
+    # Before `bookings`: its `/bookings/{booking_id}` would take "upcoming" for an id.
+    app.include_router(upcoming.router)
     app.include_router(bookings.router)
     app.include_router(twilio_webhooks.router)
     app.include_router(calendar_notifications.router)

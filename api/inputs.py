@@ -79,6 +79,15 @@ class CancelArguments(_Input):
         return CancelChange(reason=self.reason or "cancelled by the caller")
 
 
+class FindAppointmentsArguments(_Input):
+    """The `find_appointments` tool's arguments: whose appointments (without a phone, the
+    caller's number)."""
+
+    phone: str | None = Field(
+        default=None, max_length=100, description="Defaults to the caller's number on a call"
+    )
+
+
 class RescheduleBody(_Input):
     """`POST /bookings/{id}/reschedule`'s body; the booking is named by the path."""
 

@@ -8,11 +8,19 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from api.actions import BookingActions, booking_facts
+from api.appointments import find_upcoming
 from api.changes import BookingChanges, change_facts
-from api.inputs import AvailabilityQuery, BookingFields, CancelArguments, RescheduleArguments
+from api.inputs import (
+    AvailabilityQuery,
+    BookingFields,
+    CancelArguments,
+    FindAppointmentsArguments,
+    RescheduleArguments,
+)
 from api.metrics import ApiMetrics, Platform
 from api.voice.calls import ToolAnswer, ToolCall
 from core.domain import messages
@@ -28,6 +36,7 @@ TOOL_ARGUMENTS: dict[str, type[BaseModel]] = {
     "book_appointment": BookingFields,
     "reschedule_appointment": RescheduleArguments,
     "cancel_appointment": CancelArguments,
+    "find_appointments": FindAppointmentsArguments,
 }
 
 
@@ -35,16 +44,23 @@ class VoiceTools:
     """Runs one tool call for an authenticated org."""
 
     def __init__(
-        self, actions: BookingActions, changes: BookingChanges, metrics: ApiMetrics
+        self,
+        actions: BookingActions,
+        changes: BookingChanges,
+        metrics: ApiMetrics,
+        *,
+        pool: asyncpg.Pool,
     ) -> None:
         self._actions = actions
         self._changes = changes
         self._metrics = metrics
+        self._pool = pool
         handlers: dict[str, Callable[..., Awaitable[ToolAnswer]]] = {
             "check_availability": self._check_availability,
             "book_appointment": self._book_appointment,
             "reschedule_appointment": self._change_appointment,
             "cancel_appointment": self._change_appointment,
+            "find_appointments": self._find_appointments,
         }
         self._tools = {name: (TOOL_ARGUMENTS[name], handlers[name]) for name in TOOL_ARGUMENTS}
 
@@ -137,6 +153,20 @@ class VoiceTools:
             channel=channel,
         )
         return _change_answer(result, org)
+
+    async def _find_appointments(
+        self,
+        org: Org,
+        arguments: FindAppointmentsArguments,
+        *,
+        caller_phone: str | None,
+        **_: object,
+    ) -> ToolAnswer:
+        # Nothing upcoming is an answer, not a failure; a missing or bad number is InvalidInput.
+        answer = await find_upcoming(
+            self._pool, org, phone=arguments.phone, caller_phone=caller_phone
+        )
+        return ToolAnswer(answer.message, data=answer.facts(org))
 
 
 def _change_answer(result: LifecycleResult, org: Org) -> ToolAnswer:

@@ -6,6 +6,7 @@ depend only on their arguments).
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from core.domain.speech import (
@@ -152,6 +153,48 @@ def cancelled(at: datetime, tz: ZoneInfo) -> str:
 def not_cancelled(status: BookingStatus) -> str:
     """The booking's row was in `status` (no longer held or confirmed) when cancelled."""
     return f"This booking is {status}."
+
+
+# --- find_appointments: a caller's upcoming bookings ---
+
+NO_UPCOMING = "I couldn't find any upcoming appointments for this number."
+# Neither a `phone` argument nor a caller number (a web call, a withheld number).
+FIND_NEEDS_A_NUMBER = "Which phone number are the appointments under?"
+# The platform's caller number is not a phone number libphonenumber accepts.
+CALLER_NUMBER_UNREADABLE = (
+    "I can't read the number you're calling from; which phone number are the appointments under?"
+)
+# At most this many are named aloud: a longer list is more than a caller can follow (and more
+# than the 300 characters a tool result is cut to).
+SPOKEN_APPOINTMENTS = 3
+
+
+class SpokenAppointment(NamedTuple):
+    service: str
+    provider: str
+    at: datetime
+
+
+def upcoming_appointments(
+    appointments: Sequence[SpokenAppointment], *, more: bool, tz: ZoneInfo
+) -> str:
+    """A caller's upcoming appointments in one line, soonest first: "You have 2 upcoming
+    appointments: Consultation with Dr. Test on ... at 8:00 AM, and ...". `more`: others follow
+    the ones given, so the count is "more than N". Nothing given: `NO_UPCOMING`."""
+    if not appointments:
+        return NO_UPCOMING
+    count = len(appointments)
+    said = [
+        f"{a.service} with {a.provider} on {spoken_datetime(a.at, tz)}"
+        for a in appointments[:SPOKEN_APPOINTMENTS]
+    ]
+    listed = said[0] if len(said) == 1 else f"{', '.join(said[:-1])}, and {said[-1]}"
+    if count == 1 and not more:
+        return one_line(f"You have one upcoming appointment: {listed}.")
+    total = f"more than {count}" if more else str(count)
+    if count <= SPOKEN_APPOINTMENTS and not more:
+        return one_line(f"You have {total} upcoming appointments: {listed}.")
+    return one_line(f"You have {total} upcoming appointments. The next {len(said)}: {listed}.")
 
 
 def sms_body(
