@@ -52,6 +52,8 @@ RETELL_KEY_B = "key_retell_wall_b_0123456789"
 # different refusal (or an answer from another org's booking) fails the test.
 NO_SUCH_BOOKING = "I couldn't find that booking."
 NO_BOOKING_FOR_CALLER = "I couldn't find an upcoming appointment for this phone number."
+# What find_appointments says for a number with no upcoming booking in the org.
+NOTHING_UPCOMING = "I couldn't find any upcoming appointments for this number."
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,37 @@ async def rest_list_by_phone(api: httpx.AsyncClient, org: TestOrg, target: Booki
     assert response.json() == {"items": [], "next_cursor": None}
 
 
+async def rest_upcoming_by_phone(api: httpx.AsyncClient, org: TestOrg, target: Booking) -> None:
+    response = await api.get(
+        "/bookings/upcoming",
+        params={"phone": target.phone},
+        headers={"Authorization": f"Bearer {org.credentials.api_key}"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"message": NOTHING_UPCOMING, "items": [], "more": False}
+
+
+async def vapi_find_by_caller(api: httpx.AsyncClient, org: TestOrg, target: Booking) -> None:
+    call = vapi_call("find_appointments", {})
+    response = await api.post(
+        "/voice/vapi", json=vapi_message(call, caller=target.phone), headers=vapi_headers(org)
+    )
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert (result["toolCallId"], result.get("result")) == (call["id"], NOTHING_UPCOMING), result
+
+
+async def retell_find_by_phone(api: httpx.AsyncClient, org: TestOrg, target: Booking) -> None:
+    # The number given as an argument, from another caller: the same lookup, the same wall.
+    body = retell_body("find_appointments", {"phone": target.phone}, caller=unique_phone())
+    response = await api.post(
+        f"/voice/retell/{org.slug}", content=body, headers=retell_headers(body, RETELL_KEY_A)
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert (answer["result"], answer["appointments"]) == (NOTHING_UPCOMING, []), answer
+
+
 def tool_arguments(tool: str, target: Booking, by_id: bool) -> dict[str, str]:
     arguments = {"booking_id": str(target.id)} if by_id else {}
     if tool == "reschedule_appointment":
@@ -242,6 +275,9 @@ ATTEMPTS: dict[str, Attempt] = {
     "rest cancel by id": rest_cancel,
     "rest read by id": rest_read,
     "rest list by phone": rest_list_by_phone,
+    "rest upcoming by phone": rest_upcoming_by_phone,
+    "vapi find by caller": vapi_find_by_caller,
+    "retell find by phone": retell_find_by_phone,
     **{
         f"{platform} {tool.split('_')[0]} by {'id' if by_id else 'caller'}": voice(
             platform, tool, by_id=by_id
@@ -309,6 +345,13 @@ async def test_a_caller_known_to_both_orgs_changes_only_the_called_orgs_booking(
     )
     assert (own["phone"], own["name"]) == (phone, "Alex Jones")
     await wait_for_status(pool, own["id"], {"confirmed"})
+
+    # Asked for their appointments with A, through Retell: A's booking only.
+    body = retell_body("find_appointments", {}, caller=phone)
+    found = await api.post(
+        f"/voice/retell/{org_a.slug}", content=body, headers=retell_headers(body, RETELL_KEY_A)
+    )
+    assert [a["booking_id"] for a in found.json()["appointments"]] == [str(own["id"])], found.text
 
     # Moved by number with A: A's booking moves.
     new_start = foreign.start + timedelta(hours=4)
