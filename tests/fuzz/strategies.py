@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 
 from tests.booking_helpers import dst_days, local_day, local_start
 
-TOOLS = ("check_availability", "book_appointment", "reschedule_appointment", "cancel_appointment")
+TOOLS = (
+    "check_availability",
+    "book_appointment",
+    "reschedule_appointment",
+    "cancel_appointment",
+    "find_appointments",
+)
 # The test org's (tests/factories.py), so some calls name them right.
 SERVICE, PROVIDER = "Consultation", "Dr. Test"
 
@@ -317,6 +323,10 @@ _GOOD_ARGUMENTS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         lambda booking: without_missing({"booking_id": booking, "reason": "fuzz"}),
         st.one_of(st.just(MISSING), known_booking),
     ),
+    "find_appointments": st.builds(
+        lambda phone: without_missing({"phone": phone}),
+        st.one_of(st.just(MISSING), st.sampled_from(VALID_PHONES)),
+    ),
 }
 _HOSTILE_ARGUMENTS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "check_availability": _arguments(
@@ -349,6 +359,7 @@ _HOSTILE_ARGUMENTS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "reason": _field(st.one_of(st.just("changed plans"), near_limits), required=False),
         }
     ),
+    "find_appointments": _arguments({"phone": _field(phones, required=False)}),
 }
 
 
