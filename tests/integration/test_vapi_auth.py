@@ -4,6 +4,7 @@ from its spec or the admin API, the real app, worker, Temporal and Postgres."""
 import json
 import time
 from datetime import time as clock
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -14,8 +15,9 @@ from vapi.types import ToolCallResult
 
 from core.domain.vapi_auth import HmacSettings, VapiAuthSettings
 from tests.booking_helpers import local_start, wait_for_phase2
-from tests.conftest import MakeOrg
+from tests.conftest import MakeOrg, Stack
 from tests.factories import TestOrg
+from tests.integration.test_org_cli import _env, booking_org
 from tests.voice_helpers import org_row_counts, vapi_call, vapi_message, vapi_signed_headers
 
 pytestmark = pytest.mark.integration
@@ -206,3 +208,33 @@ async def test_the_admin_api_sets_and_resets_hmac_without_returning_the_secret(
         "/admin/orgs/no-such-org/vapi-auth", json={"vapi_auth": None}, headers=ADMIN
     )
     assert missing.status_code == 404
+
+
+async def test_the_cli_sets_and_resets_vapi_auth(
+    api: httpx.AsyncClient, org: TestOrg, stack: Stack, tmp_path: Path
+) -> None:
+    env = _env(DATABASE_URL=stack.database_url)
+    settings = json.dumps({"bearer_header": "X-Clinic-Token", "hmac": {"secret": SECRET}})
+    result = await booking_org(
+        "vapi-auth", org.slug, "--file", "-", env=env, cwd=tmp_path, stdin=settings
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["bearer_header"] == "x-clinic-token"
+    assert SECRET not in result.stdout + result.stderr
+    body = availability_body()
+    signed = await post(api, org, body, vapi_signed_headers(body, SECRET))
+    assert signed.status_code == 200, signed.text
+
+    bad = json.dumps({"hmac": {"secret": SECRET, "algorithm": "md5"}})
+    refused = await booking_org(
+        "vapi-auth", org.slug, "--file", "-", env=env, cwd=tmp_path, stdin=bad
+    )
+    assert refused.returncode == 1 and "hmac.algorithm" in refused.stderr
+    assert SECRET not in refused.stdout + refused.stderr
+
+    reset = await booking_org(
+        "vapi-auth", org.slug, "--file", "-", env=env, cwd=tmp_path, stdin="null"
+    )
+    assert reset.returncode == 0, reset.stderr
+    bearer = {"Authorization": f"Bearer {org.credentials.voice_secret}"}
+    assert (await post(api, org, body, bearer)).status_code == 200
