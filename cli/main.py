@@ -4,7 +4,7 @@ booking dev       the whole pipeline on the embedded stack (Postgres, Temporal +
 booking api       the HTTP API (production: needs DATABASE_URL and TEMPORAL_ADDRESS)
 booking worker    the Temporal worker
 booking migrate   apply database migrations
-booking org       create an org from a JSON spec, or rotate its credentials
+booking org       create an org from a JSON spec, rotate its credentials, set its Vapi auth
 booking audit     check the invariants across Postgres and Temporal; exit 1 on findings
 """
 
@@ -47,6 +47,16 @@ def _add_org_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     create.add_argument("--file", required=True, metavar="PATH", help="the spec; `-` is stdin")
     rotate = actions.add_parser("rotate", help="replace an org's API key and voice secret")
     rotate.add_argument("slug")
+    vapi_auth = actions.add_parser(
+        "vapi-auth", help="set how Vapi calls to an org are checked (Bearer header, HMAC)"
+    )
+    vapi_auth.add_argument("slug")
+    vapi_auth.add_argument(
+        "--file",
+        required=True,
+        metavar="PATH",
+        help="JSON `vapi_auth` settings as in the org spec, `null` for the default; `-` is stdin",
+    )
 
 
 def _add_audit_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -1,4 +1,4 @@
-"""`booking org create|rotate`: manage orgs straight in Postgres, without the API running.
+"""`booking org create|rotate|vapi-auth`: manage orgs straight in Postgres, without the API running.
 
 Credentials go to stdout as JSON (so scripts can capture them) and are shown only this once;
 hints go to stderr. With DATABASE_URL unset the command uses the embedded Postgres that a
@@ -7,19 +7,27 @@ on the same data directory is exactly what must not happen.
 """
 
 import argparse
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from core.domain.org_spec import OrgSpec
+from core.domain.vapi_auth import VapiAuthSettings
 from core.errors import ConfigurationError, InvalidInput
 from core.infra.config import Settings
 from core.infra.db import create_pool
-from core.services.orgs import CreatedOrg, OrgCredentials, create_org, rotate_credentials
+from core.services.orgs import (
+    CreatedOrg,
+    OrgCredentials,
+    create_org,
+    rotate_credentials,
+    set_vapi_auth,
+)
 
 _NOT_RUNNING = "start `booking dev` first or set DATABASE_URL"
 
@@ -37,20 +45,40 @@ async def run_org_command(args: argparse.Namespace, settings: Settings) -> int:
         credentials = await _with_pool(settings, lambda p: rotate_credentials(p, args.slug))
         _print_once(credentials, f"rotated the credentials of {args.slug}; the old ones are void")
         return 0
+    if args.org_command == "vapi-auth":
+        settings_in = _read_vapi_auth(args.file)
+        await _with_pool(settings, lambda p: set_vapi_auth(p, args.slug, settings_in))
+        # The settings in force, never the HMAC secret.
+        print(json.dumps(settings_in.public() if settings_in else None, indent=2), flush=True)
+        print(f"set the Vapi auth of {args.slug}", file=sys.stderr)
+        return 0
     raise AssertionError(f"unhandled org command {args.org_command}")
 
 
 def read_spec(source: str) -> OrgSpec:
     """The org spec in the JSON file `source` (`-` for stdin); InvalidInput in one line if bad."""
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-        raise InvalidInput(f"cannot read {_where(source)}: {reason}") from None
+    text = _read_text(source)
     try:
         return OrgSpec.model_validate_json(text)
     except ValidationError as error:
         raise InvalidInput(f"{_where(source)} is not a valid org spec: {_explain(error)}") from None
+
+
+def _read_text(source: str) -> str:
+    try:
+        return sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise InvalidInput(f"cannot read {_where(source)}: {reason}") from None
+
+
+def _read_vapi_auth(source: str) -> VapiAuthSettings | None:
+    """`vapi_auth` settings (or `null`) from the JSON file `source`; InvalidInput if bad."""
+    text = _read_text(source)
+    try:
+        return TypeAdapter(VapiAuthSettings | None).validate_json(text)
+    except ValidationError as error:
+        raise InvalidInput(f"{_where(source)} is not valid vapi_auth: {_explain(error)}") from None
 
 
 def _one_line(error: BaseException) -> str:

@@ -1,5 +1,7 @@
 """Builders for voice-platform requests, shaped as Vapi and Retell send them."""
 
+import base64
+import hmac
 import json
 import time
 from typing import Any
@@ -33,6 +35,31 @@ def vapi_message(*calls: dict[str, Any], caller: str | None = "+12125550123") ->
 
 def vapi_headers(org: TestOrg) -> dict[str, str]:
     return {"Authorization": f"Bearer {org.credentials.voice_secret}"}
+
+
+def vapi_signed_headers(
+    body: bytes,
+    secret: str,
+    *,
+    at: float | None = None,
+    algorithm: str = "sha256",
+    encoding: str = "hex",
+    prefix: str = "",
+    signature_header: str = "x-signature",
+    timestamp_header: str = "x-timestamp",
+    in_milliseconds: bool = False,
+) -> dict[str, str]:
+    """Headers of a call signed as Vapi's HMAC credential signs: `{timestamp}.{body}`.
+    Written from Vapi's description, independently of the code under test."""
+    seconds = time.time() if at is None else at
+    stamp = str(int(seconds * 1000) if in_milliseconds else int(seconds))
+    digest = hmac.new(secret.encode(), stamp.encode() + b"." + body, algorithm).digest()
+    encoded = digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+    return {
+        signature_header: prefix + encoded,
+        timestamp_header: stamp,
+        "Content-Type": "application/json",
+    }
 
 
 def retell_body(

@@ -1,7 +1,7 @@
 """Admin API: create orgs and manage their credentials (`Authorization: Bearer <ADMIN_TOKEN>`).
 
 Credentials are returned exactly once, when made; only their hashes are stored. The Retell
-key is write-only: it is needed to verify Retell's webhook signatures but no response holds it.
+key and the Vapi HMAC secret are write-only: they verify webhook signatures, no response holds them.
 """
 
 import logging
@@ -16,6 +16,7 @@ from api.auth import require_admin
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.limits import require_json
 from core.domain.org_spec import SLUG_PATTERN, OrgSpec, RetellApiKey
+from core.domain.vapi_auth import VapiAuthSettings
 from core.repositories import calendar_syncs as sync_repo
 from core.services.orgs import (
     CreatedOrg,
@@ -24,6 +25,7 @@ from core.services.orgs import (
     create_org,
     rotate_credentials,
     set_retell_api_key,
+    set_vapi_auth,
 )
 from workflows.client import ensure_calendar_syncs
 
@@ -44,6 +46,7 @@ EXAMPLE_ORG: dict[str, Any] = {
     "default_region": "US",
     "sms_sender": "+13125550142",
     "retell_api_key": None,
+    "vapi_auth": None,
     "slot_step_minutes": 30,
     "min_notice_minutes": 120,
     "horizon_days": 60,
@@ -81,6 +84,19 @@ class RetellKeyUpdate(BaseModel):
 class RetellKeyStatus(BaseModel):
     slug: str
     retell_api_key_set: bool
+
+
+class VapiAuthUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    vapi_auth: VapiAuthSettings | None
+
+
+class VapiAuthStatus(BaseModel):
+    """The settings now in force, without the HMAC secret (null: the defaults)."""
+
+    slug: str
+    vapi_auth: dict[str, object] | None
 
 
 @router.post(
@@ -127,3 +143,13 @@ async def set_retell_key(slug: SlugPath, update: RetellKeyUpdate, pool: PoolDep)
     """Set (or, with null, clear) the Retell API key that verifies the org's Retell webhooks."""
     await set_retell_api_key(pool, slug, update.retell_api_key)
     return RetellKeyStatus(slug=slug, retell_api_key_set=update.retell_api_key is not None)
+
+
+@router.put("/{slug}/vapi-auth", dependencies=[Depends(require_json)])
+async def set_vapi_auth_settings(
+    slug: SlugPath, update: VapiAuthUpdate, pool: PoolDep
+) -> VapiAuthStatus:
+    """Set how /voice/vapi/{slug} checks Vapi's calls (Bearer header, HMAC); null resets it."""
+    await set_vapi_auth(pool, slug, update.vapi_auth)
+    settings = update.vapi_auth.public() if update.vapi_auth else None
+    return VapiAuthStatus(slug=slug, vapi_auth=settings)

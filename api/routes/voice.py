@@ -13,10 +13,10 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from api.auth import authenticated_org, bearer_token, org_from_voice_secret
+from api.auth import authenticated_org
 from api.deps import PoolDep, VoiceToolsDep
 from api.limits import is_json
-from api.voice import retell, vapi
+from api.voice import retell, vapi, vapi_auth
 from api.voice.calls import ToolAnswer, transport_error_body
 from core.domain.org_spec import SLUG_PATTERN
 from core.domain.speech import one_line
@@ -38,7 +38,19 @@ async def vapi_webhook(request: Request, pool: PoolDep, tools: VoiceToolsDep) ->
     """Vapi server messages. Auth: `Authorization: Bearer <voice secret>` or
     `X-Vapi-Secret: <voice secret>`. Tool calls are answered `{"results": [...]}` in order;
     other message types get `{}`."""
-    org = await _vapi_org(request, pool)
+    return await _vapi(request, tools, await vapi_auth.org_by_voice_secret(request, pool))
+
+
+@router.post("/vapi/{org_slug}")
+async def vapi_webhook_for_org(
+    request: Request, pool: PoolDep, tools: VoiceToolsDep, org_slug: str
+) -> dict[str, Any]:
+    """Vapi server messages for one org, checked as it configured (`vapi_auth`): the voice
+    secret in its Bearer header or `X-Vapi-Secret`, or an HMAC signature. Answers as `/vapi`."""
+    return await _vapi(request, tools, await vapi_auth.org_by_slug(request, pool, org_slug))
+
+
+async def _vapi(request: Request, tools: VoiceToolsDep, org: Org) -> dict[str, Any]:
     payload, problem = await _json_body(request)
     if problem:
         return transport_error_body(problem)
@@ -103,19 +115,6 @@ async def _retell(
     if answer.is_error:
         body["error"] = text
     return body
-
-
-async def _vapi_org(request: Request, pool: PoolDep) -> Org:
-    """The org whose voice secret is in `Authorization: Bearer` or `X-Vapi-Secret`. Both are
-    tried: a Vapi setup may carry its own Authorization header beside the secret."""
-    candidates = [bearer_token(request), request.headers.get("x-vapi-secret", "").strip()]
-    presented = [secret for secret in candidates if secret]
-    for secret in presented[:-1]:
-        try:
-            return await org_from_voice_secret(pool, secret)
-        except HTTPException:
-            continue
-    return await org_from_voice_secret(pool, presented[-1] if presented else None)
 
 
 async def _retell_org(request: Request, pool: PoolDep, slug: str | None) -> Org:

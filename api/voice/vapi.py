@@ -49,10 +49,15 @@ def parse_message(payload: Any) -> VapiMessage:
 
 
 def results_body(calls: list[ToolCall], answers: list[ToolAnswer]) -> dict[str, Any]:
-    """`{"results": [{"toolCallId", "result" | "error"}]}`, one per call, in order."""
+    """`{"results": [{"toolCallId", "name", "result" | "error"}]}`, one per call, in order
+    (Vapi's `ToolCallResult` requires both `toolCallId` and `name`)."""
     return {
         "results": [
-            {"toolCallId": call.id, "error" if answer.is_error else "result": one_line(answer.text)}
+            {
+                "toolCallId": call.id,
+                "name": call.name,
+                "error" if answer.is_error else "result": one_line(answer.text),
+            }
             for call, answer in zip(calls, answers, strict=True)
         ]
     }

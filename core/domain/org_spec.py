@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from core.domain.normalize import ensure_timezone
+from core.domain.vapi_auth import VapiAuthSettings
 from core.errors import InvalidInput
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -129,6 +130,11 @@ class OrgSpec(_Spec):
     retell_api_key: RetellApiKey | None = Field(
         default=None,
         description="Verifies Retell webhook signatures. Stored, never returned.",
+    )
+    vapi_auth: VapiAuthSettings | None = Field(
+        default=None,
+        description="How /voice/vapi/{slug} checks Vapi's calls: Bearer header name, or HMAC. "
+        "Default: the voice secret as `Authorization: Bearer` or `X-Vapi-Secret`.",
     )
     slot_step_minutes: int = Field(
         default=30, ge=5, le=240, description="Spacing of the start times offered to callers."

@@ -1,5 +1,6 @@
 """SQL for organizations and their providers, services and opening hours."""
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -7,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from core.domain.org_spec import OrgSpec
+from core.domain.vapi_auth import VapiAuthSettings
 from core.errors import NotFound
 from core.repositories import Executor, from_record
 
@@ -23,8 +25,9 @@ async def insert_org(
             """
             INSERT INTO organizations (slug, name, time_zone, default_region, sms_sender,
                                        api_key_hash, voice_secret_hash, retell_api_key,
-                                       slot_step, min_notice, horizon)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                       slot_step, min_notice, horizon,
+                                       vapi_auth, vapi_hmac_secret)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
             RETURNING id
             """,
             spec.slug,
@@ -38,6 +41,8 @@ async def insert_org(
             timedelta(minutes=spec.slot_step_minutes),
             timedelta(minutes=spec.min_notice_minutes),
             timedelta(days=spec.horizon_days),
+            json.dumps(spec.vapi_auth.public()) if spec.vapi_auth else None,
+            _hmac_secret(spec.vapi_auth),
         )
         await conn.executemany(
             "INSERT INTO providers (org_id, name, calendar_id) VALUES ($1, $2, $3)",
@@ -82,6 +87,24 @@ async def update_retell_api_key(
         "UPDATE organizations SET retell_api_key = $2 WHERE slug = $1 RETURNING id",
         slug,
         retell_api_key,
+    )
+    if org_id is None:
+        raise NotFound(f"no org with slug {slug!r}")
+    return org_id
+
+
+async def update_vapi_auth(
+    pool: asyncpg.Pool, *, slug: str, settings: dict[str, object] | None, hmac_secret: str | None
+) -> UUID:
+    """Set (or, with None, reset) the org's Vapi auth settings and HMAC secret together."""
+    org_id: UUID | None = await pool.fetchval(
+        """
+        UPDATE organizations SET vapi_auth = $2::jsonb, vapi_hmac_secret = $3
+        WHERE slug = $1 RETURNING id
+        """,
+        slug,
+        json.dumps(settings) if settings is not None else None,
+        hmac_secret,
     )
     if org_id is None:
         raise NotFound(f"no org with slug {slug!r}")
@@ -166,3 +189,45 @@ async def find_by_slug(conn: Executor, *, slug: str) -> OrgWithRetellKey | None:
     if row is None:
         return None
     return OrgWithRetellKey(from_record(OrgRow, row), row["retell_api_key"])
+
+
+@dataclass(frozen=True, slots=True)
+class OrgWithVapiAuth:
+    """An org, how its Vapi calls are checked, and its voice secret's hash to compare with."""
+
+    org: OrgRow
+    vapi_auth: VapiAuthSettings
+    voice_secret_hash: str
+
+
+async def find_vapi_auth_by_slug(conn: Executor, *, slug: str) -> OrgWithVapiAuth | None:
+    """The org with this slug and its Vapi auth settings (defaults when none are set)."""
+    row = await conn.fetchrow(
+        f"""
+        SELECT {_ORG_COLUMNS}, vapi_auth, vapi_hmac_secret, voice_secret_hash
+        FROM organizations WHERE slug = $1
+        """,
+        slug,
+    )
+    if row is None:
+        return None
+    settings = json.loads(row["vapi_auth"]) if row["vapi_auth"] is not None else {}
+    if settings.get("hmac") is not None:
+        settings["hmac"]["secret"] = row["vapi_hmac_secret"]
+    return OrgWithVapiAuth(
+        from_record(OrgRow, row),
+        VapiAuthSettings.model_validate(settings),
+        row["voice_secret_hash"],
+    )
+
+
+async def requires_vapi_hmac(conn: Executor, *, org_id: UUID) -> bool:
+    """Whether the org accepts only HMAC-signed Vapi calls."""
+    required: bool = await conn.fetchval(
+        "SELECT vapi_hmac_secret IS NOT NULL FROM organizations WHERE id = $1", org_id
+    )
+    return bool(required)
+
+
+def _hmac_secret(settings: VapiAuthSettings | None) -> str | None:
+    return settings.hmac.secret.get_secret_value() if settings and settings.hmac else None

@@ -9,6 +9,7 @@ from pydantic import BaseModel, SecretStr
 
 from core.domain.credentials import hash_token, new_token
 from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
+from core.domain.vapi_auth import VapiAuthSettings
 from core.errors import InvalidInput
 from core.repositories import orgs as org_repo
 
@@ -25,7 +26,7 @@ class OrgCredentials(BaseModel):
 class CreatedOrg(OrgCredentials):
     """What creating an org answers: its credentials (shown once) and what was set up.
 
-    The Retell key is write-only: only whether one is set is reported.
+    The Retell key and the Vapi HMAC secret are write-only: only the rest is reported.
     """
 
     name: str
@@ -33,6 +34,7 @@ class CreatedOrg(OrgCredentials):
     default_region: str
     sms_sender: str | None
     retell_api_key_set: bool
+    vapi_auth: dict[str, object] | None
     slot_step_minutes: int
     min_notice_minutes: int
     horizon_days: int
@@ -44,8 +46,9 @@ class CreatedOrg(OrgCredentials):
     def of(cls, spec: OrgSpec, credentials: OrgCredentials) -> "CreatedOrg":
         return cls(
             **credentials.model_dump(),
-            **spec.model_dump(exclude={"slug", "retell_api_key"}),
+            **spec.model_dump(exclude={"slug", "retell_api_key", "vapi_auth"}),
             retell_api_key_set=spec.retell_api_key is not None,
+            vapi_auth=spec.vapi_auth.public() if spec.vapi_auth else None,
         )
 
 
@@ -121,4 +124,15 @@ async def set_retell_api_key(pool: asyncpg.Pool, slug: str, key: SecretStr | Non
     """Store the key that verifies the org's Retell webhook signatures; None clears it."""
     await org_repo.update_retell_api_key(
         pool, slug=slug, retell_api_key=key.get_secret_value() if key else None
+    )
+
+
+async def set_vapi_auth(pool: asyncpg.Pool, slug: str, settings: VapiAuthSettings | None) -> None:
+    """Store how the org's Vapi calls are checked; None goes back to the defaults."""
+    hmac = settings.hmac if settings else None
+    await org_repo.update_vapi_auth(
+        pool,
+        slug=slug,
+        settings=settings.public() if settings else None,
+        hmac_secret=hmac.secret.get_secret_value() if hmac else None,
     )

@@ -8,6 +8,8 @@ import httpx
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
+from vapi.core.pydantic_utilities import parse_obj_as
+from vapi.types import ToolCallResult
 
 from tests.fuzz.bodies import (
     VapiBody,
@@ -108,7 +110,9 @@ async def post_and_check(
     booked_now: set[str] = set()
     may_write = False
     for wanted, result in zip(expected.results, results, strict=True):
-        [(kind, text)] = [(k, v) for k, v in result.items() if k != "toolCallId"]
+        # Vapi's ToolCallResult requires `name` beside `toolCallId` ("" for a nameless call).
+        assert isinstance(parse_obj_as(ToolCallResult, result).name, str), what
+        [(kind, text)] = [(k, v) for k, v in result.items() if k not in ("toolCallId", "name")]
         assert kind in ("result", "error"), what
         if wanted.must_fail:
             assert kind == "error", f"{wanted}: {what}"

@@ -13,6 +13,8 @@ from uuid import uuid4
 import asyncpg
 import httpx
 import pytest
+from vapi.core.pydantic_utilities import parse_obj_as
+from vapi.types import ToolCallResult
 
 from tests.booking_helpers import (
     local_day,
@@ -108,6 +110,14 @@ async def test_several_calls_in_one_message_are_answered_in_order(
     answer = await post(api, org, message)
     results = answer["results"]
     assert [r["toolCallId"] for r in results] == ["c1", "c2", "c3", "c4"]
+    # Vapi's ToolCallResult requires `name` beside `toolCallId`, error results included.
+    parsed = [parse_obj_as(ToolCallResult, r) for r in results]
+    assert [r.name for r in parsed] == [
+        "check_availability",
+        "book_appointment",
+        "transfer_to_human",
+        "book_appointment",
+    ]
     assert "is free" in results[0]["result"]
     assert results[1]["result"].startswith("Booked: Consultation with Dr. Test on ")
     assert "There is no tool called transfer_to_human" in results[2]["error"]
