@@ -241,6 +241,7 @@ async def vapi_refused(
         "results": [
             {
                 "toolCallId": call["id"],
+                "name": tool,
                 "error": NO_SUCH_BOOKING if by_id else NO_BOOKING_FOR_CALLER,
             }
         ]
