@@ -116,7 +116,9 @@ class ReservationActivities:
                 return _already_booked(plan.catalog, reservation.booking)
             case ReserveOutcome.BLOCKED | ReserveOutcome.TAKEN:
                 taken = Refusal.taken(begins)
-                return _unavailable(unavailable(taken, reservation.busy, rules, now=now))
+                return _unavailable(
+                    unavailable(taken, reservation.busy, rules, now=now, locale=plan.catalog.locale)
+                )
 
     async def _refused(
         self, request: BookInput, plan: _Plan, refusal: Refusal, now: datetime
@@ -182,9 +184,15 @@ def _booked(
         service_id=service.id,
         service_name=service.name,
         notes=request.notes,
+        locale=catalog.locale,
     )
     message = messages.booked(
-        service=service.name, provider=provider.name, at=begins, tz=catalog.time_zone, moved=moved
+        service=service.name,
+        provider=provider.name,
+        at=begins,
+        tz=catalog.time_zone,
+        moved=moved,
+        locale=catalog.locale,
     )
     answer = BookResult(
         outcome="booked", booking_id=request.booking_id, start=begins, message=message
@@ -206,7 +214,11 @@ def _already_booked(catalog: OrgCatalog, found: reservations.FoundBooking) -> Re
     provider = catalog.provider_by_id(found.provider_id)
     service = catalog.service_by_id(found.service_id)
     message = messages.already_booked(
-        service=service.name, provider=provider.name, at=found.starts_at, tz=catalog.time_zone
+        service=service.name,
+        provider=provider.name,
+        at=found.starts_at,
+        tz=catalog.time_zone,
+        locale=catalog.locale,
     )
     return _answer(
         BookResult(

@@ -134,6 +134,7 @@ class BookingActions:
                 next_starts=free.next_starts,
                 tz=org.time_zone,
                 step=rules.step,
+                locale=org.locale,
             ),
         )
 
@@ -169,6 +170,7 @@ class BookingActions:
             org_id=org.id,
             org_slug=org.slug,
             idempotency_key=bounded_key(idempotency_key),
+            locale=org.locale,
             # The platform's caller number is a default, not input to refuse: drop a bad one.
             caller_phone=caller_phone if caller_phone and len(caller_phone) <= 100 else None,
             **fields.model_dump(),
@@ -193,4 +195,4 @@ class BookingActions:
             log.warning("booking %s: no answer in time", request.booking_id)
         except (RPCError, WorkflowUpdateFailedError, WorkflowFailureError) as error:
             log.warning("booking %s: Temporal error %s", request.booking_id, type(error).__name__)
-        raise BackendUnavailable(messages.WORKFLOW_DID_NOT_ANSWER)
+        raise BackendUnavailable(messages.say(messages.WORKFLOW_DID_NOT_ANSWER, request.locale))

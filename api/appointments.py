@@ -12,7 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from core.domain import messages
+from core.domain import find_messages
+from core.domain.messages import say
 from core.domain.normalize import normalize_phone
 from core.domain.statuses import OCCUPYING
 from core.errors import InvalidInput
@@ -65,13 +66,15 @@ async def find_upcoming(
         limit=UPCOMING_LIMIT,
     )
     spoken = [
-        messages.SpokenAppointment(row.service_name, row.provider_name, row.starts_at)
+        find_messages.SpokenAppointment(row.service_name, row.provider_name, row.starts_at)
         for row in rows
     ]
     return UpcomingAnswer(
         bookings=rows,
         more=more,
-        message=messages.upcoming_appointments(spoken, more=more, tz=org.time_zone),
+        message=find_messages.upcoming_appointments(
+            spoken, more=more, tz=org.time_zone, locale=org.locale
+        ),
     )
 
 
@@ -81,9 +84,11 @@ def _number(org: Org, *, phone: str | None, caller_phone: str | None) -> str:
     if phone:
         return normalize_phone(phone, org.default_region)
     if not caller_phone:
-        raise InvalidInput(messages.FIND_NEEDS_A_NUMBER, field="phone")
+        raise InvalidInput(say(find_messages.FIND_NEEDS_A_NUMBER, org.locale), field="phone")
     try:
         return normalize_phone(caller_phone, org.default_region)
     except InvalidInput:
         # Not the caller's fault ("anonymous", a SIP URI): ask for the number instead.
-        raise InvalidInput(messages.CALLER_NUMBER_UNREADABLE, field="phone") from None
+        raise InvalidInput(
+            say(find_messages.CALLER_NUMBER_UNREADABLE, org.locale), field="phone"
+        ) from None

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.confirmation import ConfirmationActivities
     from activities.reservations import ReservationActivities
     from activities.sms import SmsActivities
+    from core.domain import messages
     from core.domain.normalize import ensure_timezone
     from core.domain.statuses import WorkflowStatus
     from core.temporal.models import (
@@ -201,7 +202,7 @@ class BookingWorkflow:
         return decided.answer
 
     def rejection(self, error: ActivityError | ApplicationError) -> BookResult:
-        answer = answer_to_failure(error)
+        answer = answer_to_failure(error, self.locale())
         if answer.outcome == "error":
             # Not the caller's fault: answer honestly now, fail the run visibly afterwards.
             self.state.failure = f"phase 1: {cause_of(error)}"
@@ -284,10 +285,17 @@ class BookingWorkflow:
 
     def _refusal(self) -> str | None:
         """Why the booking cannot be changed now, or None."""
-        return refusal(self.state.status, self.state.starts_at, workflow.now())
+        refused = refusal(self.state.status, self.state.starts_at, workflow.now())
+        return None if refused is None else messages.say(refused, self.locale())
 
     def ref(self) -> BookingRef:
         return BookingRef(org_id=self.caller_input.org_id, booking_id=self.caller_input.booking_id)
+
+    def locale(self) -> str:
+        """The locale answers are said in: the booking's, or its request's before that."""
+        if self.booking_request is not None:
+            return self.booking_request.locale
+        return self.caller_input.locale
 
     def zone(self) -> ZoneInfo:
         """The org's time zone, in which times are said to the caller."""

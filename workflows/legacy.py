@@ -84,6 +84,7 @@ async def phase1(booking: BookingRun) -> BookResult:
             at=request.starts_at,
             tz=ensure_timezone(request.time_zone),
             moved=request.moved_to_this_year,
+            locale=request.locale,
         ),
     )
 

@@ -99,7 +99,7 @@ async def reschedule(booking: BookingRun, change: RescheduleChange) -> Lifecycle
         return record(
             LifecycleResult(
                 outcome="unchanged",
-                message=messages.already_on(moved.starts_at, booking.zone()),
+                message=messages.already_on(moved.starts_at, booking.zone(), booking.locale()),
                 start=moved.starts_at,
             )
         )
@@ -115,7 +115,7 @@ async def reschedule(booking: BookingRun, change: RescheduleChange) -> Lifecycle
     return record(
         LifecycleResult(
             outcome="rescheduled",
-            message=messages.moved(moved.starts_at, booking.zone()),
+            message=messages.moved(moved.starts_at, booking.zone(), booking.locale()),
             start=moved.starts_at,
         )
     )
@@ -157,12 +157,16 @@ async def _undo_move(
             f"and the old time could not be restored ({describe(restore_error)})"
         )
         booking.progress.set_details(f"needs attention: {booking.state.failure}")
-        return LifecycleResult(outcome="error", message=messages.HALF_MOVED, start=moved.starts_at)
+        return LifecycleResult(
+            outcome="error",
+            message=messages.say(messages.HALF_MOVED, booking.locale()),
+            start=moved.starts_at,
+        )
     booking.progress.set_appointment(moved.previous_start, moved.previous_end)
     booking.progress.set_details("confirmed; a move was undone because the calendar refused it")
     return LifecycleResult(
         outcome="error",
-        message=messages.move_undone(moved.previous_start, booking.zone()),
+        message=messages.move_undone(moved.previous_start, booking.zone(), booking.locale()),
         start=moved.previous_start,
     )
 
@@ -178,7 +182,11 @@ async def cancel(booking: BookingRun, change: CancelChange) -> LifecycleResult:
         **options.answer_path(retry=options.backoff(booking.timings)),
     )
     if status != BookingStatus.CANCELLED:
-        return record(LifecycleResult(outcome="refused", message=messages.not_cancelled(status)))
+        return record(
+            LifecycleResult(
+                outcome="refused", message=messages.not_cancelled(status, booking.locale())
+            )
+        )
     booking.progress.set_status(WorkflowStatus.CANCELLED)
     booking.finished = True
     booking.spawn(_after_cancel(booking, ref))
@@ -186,7 +194,9 @@ async def cancel(booking: BookingRun, change: CancelChange) -> LifecycleResult:
     assert start is not None
     return record(
         LifecycleResult(
-            outcome="cancelled", message=messages.cancelled(start, booking.zone()), start=start
+            outcome="cancelled",
+            message=messages.cancelled(start, booking.zone(), booking.locale()),
+            start=start,
         )
     )
 

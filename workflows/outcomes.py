@@ -13,6 +13,7 @@ from workflows.failures import cause_of
 
 with workflow.unsafe.imports_passed_through():
     from core.domain import messages
+    from core.domain.language import DEFAULT_LOCALE
     from core.domain.statuses import WorkflowStatus
     from core.temporal.models import (
         BookingState,
@@ -27,7 +28,9 @@ with workflow.unsafe.imports_passed_through():
 REJECTIONS: dict[str, Rejection] = {"InvalidInput": "invalid", "SlotUnavailable": "unavailable"}
 
 
-def answer_to_failure(error: ActivityError | ApplicationError) -> BookResult:
+def answer_to_failure(
+    error: ActivityError | ApplicationError, locale: str = DEFAULT_LOCALE
+) -> BookResult:
     """The caller's answer when the activity refused: `invalid` (with the field) or
     `unavailable` (with the alternatives) when the caller caused it, else `error`, answered
     with the technical-problem sentence."""
@@ -40,7 +43,7 @@ def answer_to_failure(error: ActivityError | ApplicationError) -> BookResult:
             alternatives=details.get("alternatives", []),
             field=details.get("field"),
         )
-    return BookResult(outcome="error", message=messages.TECHNICAL_PROBLEM)
+    return BookResult(outcome="error", message=messages.say(messages.TECHNICAL_PROBLEM, locale))
 
 
 def change_answer(answer: BookResult) -> LifecycleResult:

@@ -44,6 +44,7 @@ EXAMPLE_ORG: dict[str, Any] = {
     "name": "Sunrise Dental",
     "time_zone": "America/Chicago",
     "default_region": "US",
+    "locale": "en-US",
     "sms_sender": "+13125550142",
     "retell_api_key": None,
     "vapi_auth": None,

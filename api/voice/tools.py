@@ -98,7 +98,7 @@ class VoiceTools:
             return ToolAnswer(error.message, is_error=True)
         except Exception:  # noqa: BLE001 - the agent must hear an answer whatever broke
             log.exception("tool %s failed for org %s", call.name, org.slug)
-            return ToolAnswer(messages.TOOL_FAILED, is_error=True)
+            return ToolAnswer(messages.say(messages.TOOL_FAILED, org.locale), is_error=True)
         finally:
             elapsed = time.perf_counter() - started
             self._metrics.tool_duration.labels(call.name, platform).observe(elapsed)

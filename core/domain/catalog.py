@@ -54,6 +54,8 @@ class OrgCatalog:
     name: str
     time_zone: ZoneInfo
     default_region: str
+    # BCP 47 (core.domain.language): the locale answers are phrased in.
+    locale: str
     slot_step: timedelta
     min_notice: timedelta
     horizon: timedelta

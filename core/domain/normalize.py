@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 
-from core.domain.speech import MONTH_NAMES, spoken_clock, spoken_date, spoken_datetime
+from core.domain.speech import spoken_clock, spoken_date, spoken_datetime, spoken_month_day
 from core.errors import ConfigurationError, InvalidInput, TimeInPast
 
 MAX_NAME_LENGTH = 200
@@ -232,7 +232,7 @@ def _this_year(d: date, year: int, field: str) -> date:
         return d.replace(year=year)
     except ValueError as exc:  # February 29 outside a leap year
         raise InvalidInput(
-            f"That date has passed, and there's no {MONTH_NAMES[d.month - 1]} {d.day} in {year}.",
+            f"That date has passed, and there's no {spoken_month_day(d.month, d.day)} in {year}.",
             field=field,
         ) from exc
 

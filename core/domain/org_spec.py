@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.domain.language import DEFAULT_LOCALE, SUPPORTED_LOCALES, parse_locale
 from core.domain.normalize import ensure_timezone
 from core.domain.vapi_auth import VapiAuthSettings
 from core.errors import InvalidInput
@@ -122,6 +123,12 @@ class OrgSpec(_Spec):
     default_region: str = Field(
         default="US", description="ISO 3166 region for callers' national phone numbers."
     )
+    locale: str = Field(
+        default=DEFAULT_LOCALE,
+        description="BCP 47 locale of every word callers hear and read: one of "
+        + ", ".join(SUPPORTED_LOCALES)
+        + ".",
+    )
     sms_sender: str | None = Field(
         default=None,
         description="Twilio sender: an E.164 number or an alphanumeric sender ID; "
@@ -167,6 +174,11 @@ class OrgSpec(_Spec):
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError("must be a phone region (ISO 3166 alpha-2) like US")
         return region
+
+    @field_validator("locale")
+    @classmethod
+    def _supported_locale(cls, value: str) -> str:
+        return parse_locale(value)
 
     @field_validator("sms_sender")
     @classmethod

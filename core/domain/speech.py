@@ -1,7 +1,8 @@
-"""Short, speakable single-line strings for voice agents.
+"""Short, speakable single-line strings for voice agents, in the org's (or caller's) locale.
 
-Everything here is pure and locale-independent: day and month names are spelled out in English
-rather than taken from `strftime("%A")` / `"%B"`, whose output depends on the machine's locale.
+Weekday and month names, date order, the clock and lists come from CLDR through Babel, never
+from `strftime` (whose output depends on the machine's locale) or tables of our own. The few
+connecting words ("at", "and 2 more") are gettext messages like every other sentence.
 Times are always converted to the org's zone explicitly; a naive datetime is refused, because
 `astimezone()` would silently read it as the server's local time.
 """
@@ -11,22 +12,27 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+from babel.dates import format_date, format_skeleton, format_time
+from babel.lists import format_list
+
+from core.domain.language import DEFAULT_LOCALE, catalog, cldr
+
 ELLIPSIS = "…"
+# How a receptionist says a time, by locale: (on the hour, otherwise). "skeleton:" asks CLDR for
+# the locale's own pattern; anything else is a Babel pattern where CLDR has no spoken form
+# ("14 Uhr" is said, "14:00" is written). The US keeps minutes ("2:00 PM") as it always has.
+_CLOCKS: dict[str, tuple[str, str]] = {
+    "en-US": ("skeleton:hm", "skeleton:hm"),
+    "en-GB": ("skeleton:h", "skeleton:hm"),
+    "de-DE": ("H:mm 'Uhr'", "H:mm 'Uhr'"),
+    "es-ES": ("H:mm", "H:mm"),
+    "fr-FR": ("H 'h'", "H 'h' mm"),
+}
+
+
+def _spoken(text: str) -> str:
+    # CLDR separates "2:00 PM" with a narrow no-break space; voices and tests want a plain one.
+    return "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
 
 
 def _local(at: datetime, tz: ZoneInfo) -> datetime:
@@ -35,45 +41,64 @@ def _local(at: datetime, tz: ZoneInfo) -> datetime:
     return at.astimezone(tz)
 
 
-def spoken_clock(t: time) -> str:
-    """A wall-clock time as spoken: "2:00 PM", "12:30 AM" (no leading zero, seconds dropped)."""
-    hour12 = t.hour % 12 or 12
-    suffix = "AM" if t.hour < 12 else "PM"
-    return f"{hour12}:{t.minute:02d} {suffix}"
+def spoken_clock(t: time, locale: str = DEFAULT_LOCALE) -> str:
+    """A wall-clock time as spoken: "2:00 PM" (en-US), "2 pm" (en-GB), "14:00 Uhr", "14 h"."""
+    on_the_hour, otherwise = _CLOCKS.get(locale, _CLOCKS[DEFAULT_LOCALE])
+    pattern = on_the_hour if t.minute == 0 else otherwise
+    wall = t.replace(second=0, microsecond=0, tzinfo=None)
+    if pattern.startswith("skeleton:"):
+        said = format_skeleton(pattern.removeprefix("skeleton:"), wall, locale=cldr(locale))
+    else:
+        said = format_time(wall, pattern, locale=cldr(locale))
+    return _spoken(said)
 
 
-def spoken_date(d: date) -> str:
-    """A calendar date as spoken: "Tuesday, November 25, 2026"."""
-    return f"{DAY_NAMES[d.weekday()]}, {MONTH_NAMES[d.month - 1]} {d.day}, {d.year}"
+def spoken_date(d: date, locale: str = DEFAULT_LOCALE) -> str:
+    """A calendar date as spoken: "Tuesday, November 25, 2026", "Dienstag, 25. November 2026"."""
+    return _spoken(format_date(d, "full", locale=cldr(locale)))
 
 
-def spoken_time(at: datetime, tz: ZoneInfo) -> str:
+def spoken_month_day(month: int, day: int, locale: str = DEFAULT_LOCALE) -> str:
+    """A month and day that need not exist in every year: "February 29"."""
+    # CLDR's pattern for month and day, applied to a leap year so February 29 exists.
+    return _spoken(format_skeleton("MMMMd", date(2024, month, day), locale=cldr(locale)))
+
+
+def spoken_time(at: datetime, tz: ZoneInfo, locale: str = DEFAULT_LOCALE) -> str:
     """The wall-clock time of `at` in `tz`: "2:00 PM". Raises ValueError for a naive `at`."""
-    return spoken_clock(_local(at, tz).time())
+    return spoken_clock(_local(at, tz).time(), locale)
 
 
-def spoken_datetime(at: datetime, tz: ZoneInfo) -> str:
+def spoken_datetime(at: datetime, tz: ZoneInfo, locale: str = DEFAULT_LOCALE) -> str:
     """`at` in `tz`: "Tuesday, November 25, 2026 at 2:00 PM". Raises ValueError if naive."""
     local = _local(at, tz)
-    return f"{spoken_date(local.date())} at {spoken_clock(local.time())}"
+    return (
+        catalog(locale)
+        .gettext("{date} at {time}")
+        .format(date=spoken_date(local.date(), locale), time=spoken_clock(local.time(), locale))
+    )
 
 
-def spoken_times_list(times: Sequence[datetime], tz: ZoneInfo, limit: int = 6) -> str:
-    """Times of one day, in the order given: "9:00 AM, 9:30 AM and 10:00 AM".
+def spoken_list(items: Sequence[str], locale: str = DEFAULT_LOCALE) -> str:
+    """Items joined as the locale joins a list: "a, b, and c", "a, b und c"."""
+    return _spoken(format_list(list(items), locale=cldr(locale))) if items else ""
+
+
+def spoken_times_list(
+    times: Sequence[datetime], tz: ZoneInfo, limit: int = 6, locale: str = DEFAULT_LOCALE
+) -> str:
+    """Times of one day, in the order given: "9:00 AM, 9:30 AM, and 10:00 AM".
 
     At most `limit` times are named; the rest become "and N more". An empty list gives ""
     so the caller chooses the wording for "nothing free".
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    spoken = [spoken_time(at, tz) for at in times]
-    if not spoken:
-        return ""
+    spoken = [spoken_time(at, tz, locale) for at in times]
     if len(spoken) > limit:
-        return f"{', '.join(spoken[:limit])} and {len(spoken) - limit} more"
-    if len(spoken) == 1:
-        return spoken[0]
-    return f"{', '.join(spoken[:-1])} and {spoken[-1]}"
+        more = catalog(locale).gettext("{count} more").format(count=len(spoken) - limit)
+        spoken = [*spoken[:limit], more]
+    return spoken_list(spoken, locale)
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -15,8 +15,8 @@ async def load(conn: Executor, *, org_id: UUID) -> OrgCatalog:
     """The org's settings, providers, services and hours; NotFound for an unknown id."""
     row = await conn.fetchrow(
         """
-        SELECT o.id, o.slug, o.name, o.time_zone, o.default_region, o.slot_step, o.min_notice,
-               o.horizon, o.config_version,
+        SELECT o.id, o.slug, o.name, o.time_zone, o.default_region, o.locale, o.slot_step,
+               o.min_notice, o.horizon, o.config_version,
                (SELECT coalesce(json_agg(json_build_object(
                            'id', p.id, 'name', p.name, 'calendar_id', p.calendar_id)
                        ORDER BY p.created_at, p.name), '[]')
@@ -42,6 +42,7 @@ async def load(conn: Executor, *, org_id: UUID) -> OrgCatalog:
         name=row["name"],
         time_zone=ZoneInfo(row["time_zone"]),
         default_region=row["default_region"],
+        locale=row["locale"],
         slot_step=row["slot_step"],
         min_notice=row["min_notice"],
         horizon=row["horizon"],

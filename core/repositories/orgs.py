@@ -24,10 +24,10 @@ async def insert_org(
         org_id: UUID = await conn.fetchval(
             """
             INSERT INTO organizations (slug, name, time_zone, default_region, sms_sender,
-                                       api_key_hash, voice_secret_hash, retell_api_key,
+                                       locale, api_key_hash, voice_secret_hash, retell_api_key,
                                        slot_step, min_notice, horizon,
                                        vapi_auth, vapi_hmac_secret)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
+            VALUES ($1, $2, $3, $4, $5, $14, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
             RETURNING id
             """,
             spec.slug,
@@ -43,6 +43,7 @@ async def insert_org(
             timedelta(days=spec.horizon_days),
             json.dumps(spec.vapi_auth.public()) if spec.vapi_auth else None,
             _hmac_secret(spec.vapi_auth),
+            spec.locale,
         )
         await conn.executemany(
             "INSERT INTO providers (org_id, name, calendar_id) VALUES ($1, $2, $3)",
@@ -121,7 +122,7 @@ async def has_api_key(pool: asyncpg.Pool, *, slug: str, api_key_hash: str) -> bo
 
 
 _ORG_COLUMNS = (
-    "id, slug, name, time_zone, default_region, sms_sender, slot_step, min_notice, horizon"
+    "id, slug, name, time_zone, default_region, locale, sms_sender, slot_step, min_notice, horizon"
 )
 
 
@@ -134,6 +135,7 @@ class OrgRow:
     name: str
     time_zone: str
     default_region: str
+    locale: str
     sms_sender: str | None
     slot_step: timedelta
     min_notice: timedelta

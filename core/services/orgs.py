@@ -32,6 +32,7 @@ class CreatedOrg(OrgCredentials):
     name: str
     time_zone: str
     default_region: str
+    locale: str
     sms_sender: str | None
     retell_api_key_set: bool
     vapi_auth: dict[str, object] | None
@@ -68,6 +69,7 @@ class Org:
     name: str
     time_zone: ZoneInfo
     default_region: str
+    locale: str
 
     @classmethod
     def from_row(cls, row: org_repo.OrgRow) -> "Org":
@@ -77,6 +79,7 @@ class Org:
             name=row.name,
             time_zone=ZoneInfo(row.time_zone),
             default_region=row.default_region,
+            locale=row.locale,
         )
 
 

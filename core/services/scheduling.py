@@ -30,6 +30,7 @@ from core.domain.availability import (
     next_open_day,
 )
 from core.domain.catalog import Offering, OrgCatalog, ProviderInfo, ServiceInfo
+from core.domain.language import DEFAULT_LOCALE
 from core.domain.normalize import ParsedTime, parse_start
 from core.errors import InvalidInput, SlotUnavailable, TimeInPast
 from core.repositories import catalog as catalog_repo
@@ -39,11 +40,11 @@ _Read = TypeVar("_Read")
 # How far ahead free times are searched; beyond this a caller is better served by a human.
 SEARCH_WINDOW = timedelta(days=31)
 REFUSALS: dict[Reason, str] = {
-    "past": "That time has already passed.",
-    "too_soon": "That time is too soon to book.",
-    "beyond_horizon": "That date is too far ahead to book.",
-    "outside_hours": "We are not open then.",
-    "busy": "That time is already taken.",
+    "past": messages.N_("That time has already passed."),
+    "too_soon": messages.N_("That time is too soon to book."),
+    "beyond_horizon": messages.N_("That date is too far ahead to book."),
+    "outside_hours": messages.N_("We are not open then."),
+    "busy": messages.N_("That time is already taken."),
 }
 
 
@@ -173,12 +174,19 @@ async def busy_for(
 
 
 def unavailable(
-    refusal: Refusal, busy: list[Interval], rules: SchedulingRules, *, now: datetime
+    refusal: Refusal,
+    busy: list[Interval],
+    rules: SchedulingRules,
+    *,
+    now: datetime,
+    locale: str = DEFAULT_LOCALE,
 ) -> SlotUnavailable:
     """What a caller hears about a refused start: the reason and the next free starts, given
     the busy time read for `search_window(refusal.after)`."""
     options = alternatives_in(busy, rules, after=refusal.after, now=now)
-    message = messages.unavailable(reason=refusal.reason, alternatives=options, tz=rules.tz)
+    message = messages.unavailable(
+        reason=refusal.reason, alternatives=options, tz=rules.tz, locale=locale
+    )
     return SlotUnavailable(message, alternatives=options)
 
 
@@ -195,7 +203,9 @@ async def unavailable_after(
     out stale (the cache is reloaded: decide again with it)."""
     _, window = search_window(refusal.after, offering.rules, now)
     busy, _, current = await busy_for(conn, catalogs, catalog, offering.provider, window)
-    return unavailable(refusal, busy, offering.rules, now=now) if current else None
+    if not current:
+        return None
+    return unavailable(refusal, busy, offering.rules, now=now, locale=catalog.locale)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,9 @@ class BookInput(BaseModel):
     service: str | None = Field(default=None, max_length=200)
     provider: str | None = Field(default=None, max_length=200)
     notes: str | None = Field(default=None, max_length=2000)
+    # The org's BCP 47 locale, for answers said before the booking is resolved against the org;
+    # the default keeps recorded histories replaying.
+    locale: str = Field(default="en-US", max_length=35)
 
 
 class BookResult(BaseModel):
@@ -67,6 +70,9 @@ class BookingRequest(BaseModel):
     service_id: UUID
     service_name: str
     notes: str | None
+    # BCP 47 locale of the booking's answers and texts; the default keeps recorded histories,
+    # made before locales, replaying.
+    locale: str = "en-US"
 
 
 class ReserveResult(BaseModel):

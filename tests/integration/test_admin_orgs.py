@@ -77,6 +77,7 @@ async def test_create_returns_credentials_once_and_they_authenticate(
     assert len(created["hours"]) == 11
     assert created["time_zone"] == "America/Chicago"
     assert created["retell_api_key_set"] is False
+    assert created["locale"] == "en-US"  # the default
 
     row = await pool.fetchrow("SELECT * FROM organizations WHERE slug = $1", body["slug"])
     assert str(row["id"]) == created["org_id"]
@@ -179,6 +180,8 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("nul-in-name", {"name": "Sunrise\x00Dental"}, "control characters", "name"),
     ("bad-sms-sender", {"sms_sender": "555-0142"}, "E.164", "sms_sender"),
     ("bad-region", {"default_region": "XX"}, "phone region", "default_region"),
+    ("unsupported-locale", {"locale": "pt-BR"}, "unsupported locale", "locale"),
+    ("malformed-locale", {"locale": "not a locale"}, "BCP 47", "locale"),
     (
         "misspelled-field",
         {"retell_key": RETELL_KEY},

@@ -71,7 +71,7 @@ def spoken_day(days_ahead: int) -> str:
 def expected_sentence() -> str:
     return (
         f"You have 2 upcoming appointments: Consultation with Dr. Test on {spoken_day(2)} at "
-        f"9:00 AM, and Consultation with Dr. Test on {spoken_day(3)} at 2:30 PM."
+        f"9:00 AM and Consultation with Dr. Test on {spoken_day(3)} at 2:30 PM."
     )
 
 

@@ -19,6 +19,7 @@ CATALOG = OrgCatalog(
     name="Clinic",
     time_zone=ZoneInfo("America/Chicago"),
     default_region="US",
+    locale="en-US",
     slot_step=timedelta(minutes=15),
     min_notice=timedelta(hours=2),
     horizon=timedelta(days=60),

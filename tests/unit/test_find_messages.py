@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.domain.messages import (
+from core.domain.find_messages import (
     NO_UPCOMING,
     SpokenAppointment,
     upcoming_appointments,
@@ -36,7 +36,7 @@ def test_one_appointment_in_the_org_zone() -> None:
 def test_two_appointments_are_both_named() -> None:
     assert upcoming_appointments(_appointments(2), more=False, tz=NY) == (
         "You have 2 upcoming appointments: Consultation with Dr. Test on "
-        "Friday, December 5, 2025 at 8:00 AM, and Consultation with Dr. Test on "
+        "Friday, December 5, 2025 at 8:00 AM and Consultation with Dr. Test on "
         "Saturday, December 6, 2025 at 8:00 AM."
     )
 

@@ -94,17 +94,17 @@ def _slots(n: int, start: datetime = datetime(2026, 11, 25, 9, 0, tzinfo=NY)) ->
         ([], 6, ""),
         (_slots(1), 6, "9:00 AM"),
         (_slots(2), 6, "9:00 AM and 9:30 AM"),
-        (_slots(3), 6, "9:00 AM, 9:30 AM and 10:00 AM"),
-        (_slots(3), 3, "9:00 AM, 9:30 AM and 10:00 AM"),
-        (_slots(5), 3, "9:00 AM, 9:30 AM, 10:00 AM and 2 more"),
+        (_slots(3), 6, "9:00 AM, 9:30 AM, and 10:00 AM"),
+        (_slots(3), 3, "9:00 AM, 9:30 AM, and 10:00 AM"),
+        (_slots(5), 3, "9:00 AM, 9:30 AM, 10:00 AM, and 2 more"),
         (_slots(2), 1, "9:00 AM and 1 more"),
-        (_slots(8), 6, "9:00 AM, 9:30 AM, 10:00 AM, 10:30 AM, 11:00 AM, 11:30 AM and 2 more"),
+        (_slots(8), 6, "9:00 AM, 9:30 AM, 10:00 AM, 10:30 AM, 11:00 AM, 11:30 AM, and 2 more"),
         # Converted to the org's zone, across the fall-back hour.
-        (_slots(3, utc(2026, 11, 1, 5, 0)), 6, "1:00 AM, 1:30 AM and 1:00 AM"),
+        (_slots(3, utc(2026, 11, 1, 5, 0)), 6, "1:00 AM, 1:30 AM, and 1:00 AM"),
         (
             [utc(2026, 3, 8, 6, 30), utc(2026, 3, 8, 7, 0), utc(2026, 3, 8, 7, 30)],
             6,
-            "1:30 AM, 3:00 AM and 3:30 AM",
+            "1:30 AM, 3:00 AM, and 3:30 AM",
         ),
     ],
 )
