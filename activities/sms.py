@@ -85,6 +85,7 @@ class SmsActivities:
             provider=booking.provider_name,
             at=booking.starts_at,
             tz=ensure_timezone(booking.time_zone),
+            locale=booking.locale,
         )
         row = await sms_repo.claim(
             self._pool,

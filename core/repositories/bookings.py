@@ -39,6 +39,8 @@ class Booking:
     org_name: str
     time_zone: str
     sms_sender: str | None
+    # BCP 47: the locale its texts are written in (core.domain.language).
+    locale: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,8 @@ async def get(conn: Executor, *, org_id: UUID, booking_id: UUID) -> Booking:
                b.status_reason, b.notes, b.workflow_id, b.provider_id, b.service_id,
                c.name AS contact_name, c.phone AS contact_phone, c.email AS contact_email,
                p.name AS provider_name, p.calendar_id, s.name AS service_name,
-               o.slug AS org_slug, o.name AS org_name, o.time_zone, o.sms_sender
+               o.slug AS org_slug, o.name AS org_name, o.time_zone, o.sms_sender,
+               o.locale
         FROM bookings b
         JOIN contacts c ON c.id = b.contact_id
         JOIN providers p ON p.id = b.provider_id

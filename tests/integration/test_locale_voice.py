@@ -1,5 +1,6 @@
-"""A German-speaking clinic through POST /voice/vapi on the real stack: what callers hear is
-German, with CLDR dates and the 24-hour clock, from availability to a taken time's alternatives.
+"""A German-speaking clinic through POST /voice/vapi on the real stack: what callers hear and
+read is German, with CLDR dates and the 24-hour clock, from availability to a taken time's
+alternatives and the texts Twilio's sandbox receives.
 """
 
 import re
@@ -10,13 +11,19 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.booking_helpers import local_start, unique_phone, wait_for_phase2
+from sandbox.runner import Sandboxes
+from tests.booking_helpers import local_start, unique_phone, wait_for_phase2, wait_until
 from tests.conftest import MakeOrg
 from tests.factories import TestOrg
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
 
 pytestmark = pytest.mark.integration
 
+# Spelled out here so the test does not check CLDR against itself.
+GERMAN_MONTHS = (
+    "Januar", "Februar", "März", "April", "Mai", "Juni",
+    "Juli", "August", "September", "Oktober", "November", "Dezember",
+)  # fmt: skip
 GERMAN_DAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 
 
@@ -34,8 +41,8 @@ def no_twelve_hour_clock(text: str) -> None:
     assert not re.search(r"\b(AM|PM|pm)\b", text), text
 
 
-async def test_a_german_clinic_answers_in_german_with_the_24_hour_clock(
-    api: httpx.AsyncClient, make_org: MakeOrg, pool: asyncpg.Pool
+async def test_a_german_clinic_answers_and_texts_in_german_with_the_24_hour_clock(
+    api: httpx.AsyncClient, make_org: MakeOrg, pool: asyncpg.Pool, sandboxes: Sandboxes
 ) -> None:
     org = await make_org(locale="de-DE")
     start = local_start(days_ahead=2, at=time(15))
@@ -61,9 +68,16 @@ async def test_a_german_clinic_answers_in_german_with_the_24_hour_clock(
     booking_id = await pool.fetchval("SELECT id FROM bookings WHERE org_id = $1", org.id)
     await wait_for_phase2(pool, booking_id)
 
+    [text] = await sandboxes.twilio.messages(to=booking["phone"])
+    assert text["body"] == (
+        f"Test Clinic: Ihr Termin Consultation bei Dr. Test ist gebucht für {weekday}, "
+        f"{start.day}. {GERMAN_MONTHS[start.month - 1]} {start.year} um 15:00 Uhr. "
+        "Antworten Sie STOP, um keine Nachrichten mehr zu erhalten."
+    )
+
 
 async def test_a_german_clinic_moves_and_cancels_in_german(
-    api: httpx.AsyncClient, make_org: MakeOrg, pool: asyncpg.Pool
+    api: httpx.AsyncClient, make_org: MakeOrg, pool: asyncpg.Pool, sandboxes: Sandboxes
 ) -> None:
     org = await make_org(locale="de-DE")
     phone = unique_phone()
@@ -83,3 +97,22 @@ async def test_a_german_clinic_moves_and_cancels_in_german(
     cancelled = await said(api, org, vapi_call("cancel_appointment", cancel), caller=phone)
     assert cancelled.startswith("Erledigt: Der Termin am "), cancelled
     assert cancelled.endswith("um 14:00 Uhr ist abgesagt."), cancelled
+
+    async def all_three_sent() -> bool:
+        rows = await pool.fetch(
+            "SELECT kind FROM sms_messages WHERE booking_id = $1 AND twilio_sid IS NOT NULL",
+            booking_id,
+        )
+        return {row["kind"] for row in rows} >= {"confirmation", "rescheduled", "cancelled"}
+
+    await wait_until(all_three_sent, what="the confirmation, rescheduled and cancelled texts")
+    bodies = sorted(m["body"] for m in await sandboxes.twilio.messages(to=phone))
+    assert any(
+        b.startswith("Test Clinic: Ihr Termin Consultation bei Dr. Test ist jetzt am")
+        and "um 14:00 Uhr." in b
+        for b in bodies
+    ), bodies
+    assert any(
+        b.startswith("Test Clinic: Ihr Termin Consultation am") and "ist abgesagt." in b
+        for b in bodies
+    ), bodies
