@@ -20,6 +20,7 @@ from core.domain.ids import booking_workflow_id
 from core.domain.normalize import ParsedTime, normalize_email, normalize_name, normalize_phone
 from core.domain.statuses import OCCUPYING
 from core.errors import InvalidInput, SlotUnavailable
+from core.repositories import bookings as booking_repo
 from core.repositories import reservations
 from core.repositories.reservations import ReserveOutcome
 from core.services.scheduling import (
@@ -104,20 +105,22 @@ class ReservationActivities:
             case ReserveOutcome.STALE:
                 return None
             case ReserveOutcome.BOOKED:
+                await self._keep_locale(request, plan)
                 return _booked(
                     request, plan, plan.offering, begins, ends, moved=start.moved_to_this_year
                 )
             case ReserveOutcome.RETRIED:
                 # An earlier attempt of this activity inserted it and its answer was lost.
                 assert reservation.booking is not None
+                await self._keep_locale(request, plan)
                 return _retried(request, plan, reservation.booking, moved=start.moved_to_this_year)
             case ReserveOutcome.ALREADY_BOOKED:
                 assert reservation.booking is not None
-                return _already_booked(plan.catalog, reservation.booking)
+                return _already_booked(plan.catalog, reservation.booking, request.locale)
             case ReserveOutcome.BLOCKED | ReserveOutcome.TAKEN:
                 taken = Refusal.taken(begins)
                 return _unavailable(
-                    unavailable(taken, reservation.busy, rules, now=now, locale=plan.catalog.locale)
+                    unavailable(taken, reservation.busy, rules, now=now, locale=request.locale)
                 )
 
     async def _refused(
@@ -133,9 +136,26 @@ class ReservationActivities:
             if existing is not None:
                 return _retried(request, plan, existing, moved=False)
         refused = await unavailable_after(
-            self._pool, self._catalogs, plan.catalog, plan.offering, refusal, now=now
+            self._pool,
+            self._catalogs,
+            plan.catalog,
+            plan.offering,
+            refusal,
+            now=now,
+            locale=request.locale,
         )
         return _unavailable(refused) if refused is not None else None
+
+    async def _keep_locale(self, request: BookInput, plan: _Plan) -> None:
+        # A caller who booked in another of the org's languages gets the booking's later texts
+        # in it too. A retried attempt sets it again, so a crash in between loses nothing.
+        if request.locale != plan.catalog.locale:
+            await booking_repo.set_locale(
+                self._pool,
+                org_id=request.org_id,
+                booking_id=request.booking_id,
+                locale=request.locale,
+            )
 
 
 def _plan(request: BookInput, catalog: OrgCatalog, now: datetime) -> _Plan:
@@ -184,7 +204,7 @@ def _booked(
         service_id=service.id,
         service_name=service.name,
         notes=request.notes,
-        locale=catalog.locale,
+        locale=request.locale,
     )
     message = messages.booked(
         service=service.name,
@@ -192,7 +212,7 @@ def _booked(
         at=begins,
         tz=catalog.time_zone,
         moved=moved,
-        locale=catalog.locale,
+        locale=request.locale,
     )
     answer = BookResult(
         outcome="booked", booking_id=request.booking_id, start=begins, message=message
@@ -210,7 +230,9 @@ def _retried(
     return _booked(request, plan, offering, found.starts_at, found.ends_at, moved=moved)
 
 
-def _already_booked(catalog: OrgCatalog, found: reservations.FoundBooking) -> ReserveResult:
+def _already_booked(
+    catalog: OrgCatalog, found: reservations.FoundBooking, locale: str
+) -> ReserveResult:
     provider = catalog.provider_by_id(found.provider_id)
     service = catalog.service_by_id(found.service_id)
     message = messages.already_booked(
@@ -218,7 +240,7 @@ def _already_booked(catalog: OrgCatalog, found: reservations.FoundBooking) -> Re
         provider=provider.name,
         at=found.starts_at,
         tz=catalog.time_zone,
-        locale=catalog.locale,
+        locale=locale,
     )
     return _answer(
         BookResult(

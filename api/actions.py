@@ -173,7 +173,7 @@ class BookingActions:
             locale=org.locale,
             # The platform's caller number is a default, not input to refuse: drop a bad one.
             caller_phone=caller_phone if caller_phone and len(caller_phone) <= 100 else None,
-            **fields.model_dump(),
+            **fields.model_dump(exclude={"language"}),
         )
         # The org is already bound by authentication (api/auth.py).
         bind_log_context(

@@ -36,13 +36,25 @@ class _Input(BaseModel):
         return value
 
 
-class AvailabilityQuery(_Input):
+# A tool's optional `language`: the caller's, as a BCP 47 tag. Used when the org serves it
+# (OrgSpec.languages), ignored otherwise: a language is never a reason to refuse a call.
+LANGUAGE_DESCRIPTION = (
+    "The caller's language as a BCP 47 tag (de-DE, es-ES, ...): the answer and this booking's "
+    "texts use it when the clinic offers it"
+)
+
+
+class _Spoken(_Input):
+    language: str | None = Field(default=None, max_length=35, description=LANGUAGE_DESCRIPTION)
+
+
+class AvailabilityQuery(_Spoken):
     date: str = Field(min_length=1, max_length=100, description="Day to look at, 2026-11-24")
     service: str | None = Field(default=None, max_length=200)
     provider: str | None = Field(default=None, max_length=200)
 
 
-class BookingFields(_Input):
+class BookingFields(_Spoken):
     name: str = Field(min_length=1, max_length=500, description="The caller's name")
     phone: str | None = Field(
         default=None, max_length=100, description="Defaults to the caller's number on a call"
@@ -58,7 +70,7 @@ class BookingFields(_Input):
     notes: str | None = Field(default=None, max_length=2000)
 
 
-class RescheduleArguments(_Input):
+class RescheduleArguments(_Spoken):
     """The `reschedule_appointment` tool's arguments: which booking (without one, the caller's
     next upcoming) and its new start."""
 
@@ -69,7 +81,7 @@ class RescheduleArguments(_Input):
         return RescheduleChange(start=self.new_start)
 
 
-class CancelArguments(_Input):
+class CancelArguments(_Spoken):
     """The `cancel_appointment` tool's arguments: which booking, and why if the caller said."""
 
     booking_id: str | None = Field(default=None, max_length=100)
@@ -79,7 +91,7 @@ class CancelArguments(_Input):
         return CancelChange(reason=self.reason or "cancelled by the caller")
 
 
-class FindAppointmentsArguments(_Input):
+class FindAppointmentsArguments(_Spoken):
     """The `find_appointments` tool's arguments: whose appointments (without a phone, the
     caller's number)."""
 

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
+import httpx
 
 from api.voice.retell import sign
 from tests.factories import TestOrg
@@ -93,3 +94,16 @@ async def org_row_counts(pool: asyncpg.Pool, org: TestOrg) -> dict[str, int]:
             org.id,
         )
     return counts
+
+
+async def vapi_said(
+    client: httpx.AsyncClient, org: TestOrg, call: dict[str, Any], **message: Any
+) -> str:
+    """What the agent is told to say for one tool call through /voice/vapi (its result or its
+    error); `message` goes to `vapi_message` (`caller=...`)."""
+    response = await client.post(
+        "/voice/vapi", json=vapi_message(call, **message), headers=vapi_headers(org)
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()["results"][0]
+    return str(result.get("result") or result.get("error"))

@@ -45,6 +45,7 @@ EXAMPLE_ORG: dict[str, Any] = {
     "time_zone": "America/Chicago",
     "default_region": "US",
     "locale": "en-US",
+    "languages": ["en-US"],
     "sms_sender": "+13125550142",
     "retell_api_key": None,
     "vapi_auth": None,

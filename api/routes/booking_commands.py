@@ -68,6 +68,7 @@ async def create_booking(
     ],
 ) -> Any:
     """Book the slot and answer as soon as it is held; SMS and calendar follow durably."""
+    org = org.speaking(fields.language)  # the caller's language, when the org serves it
     result = await actions.book(org, fields, idempotency_key=f"api:{idempotency_key}")
     facts = booking_facts(result, org)
     if result.outcome in ("booked", "already_booked"):

@@ -85,6 +85,8 @@ class VoiceTools:
             arguments = model.model_validate(call.arguments)
         except ValidationError as error:
             return ToolAnswer(describe_argument_errors(call.name, error), is_error=True)
+        # The caller's language, when the org serves it, for the answer and the booking's texts.
+        org = org.speaking(getattr(arguments, "language", None))
         started = time.perf_counter()
         try:
             return await handler(

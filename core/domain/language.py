@@ -34,6 +34,21 @@ def parse_locale(value: str) -> str:
     return tag
 
 
+def served_locale(value: str, served: tuple[str, ...]) -> str | None:
+    """The locale among `served` that a caller's `value` asks for, or None.
+
+    "es-ES" must be served as is; a bare language ("es", "de") takes the first served locale
+    of that language; anything Babel cannot read is None, never an error."""
+    try:
+        parsed = Locale.parse(value.strip().replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    if parsed.territory:
+        tag = f"{parsed.language}-{parsed.territory}"
+        return tag if tag in served else None
+    return next((tag for tag in served if tag.split("-")[0] == parsed.language), None)
+
+
 def _underscored(tag: str) -> str:
     return tag.replace("-", "_")
 

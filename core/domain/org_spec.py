@@ -129,6 +129,12 @@ class OrgSpec(_Spec):
         + ", ".join(SUPPORTED_LOCALES)
         + ".",
     )
+    languages: list[str] | None = Field(
+        default=None,
+        max_length=len(SUPPORTED_LOCALES),
+        description="Locales a caller may ask for in a call (a tool's `language` argument); "
+        "default: only `locale`.",
+    )
     sms_sender: str | None = Field(
         default=None,
         description="Twilio sender: an E.164 number or an alphanumeric sender ID; "
@@ -179,6 +185,20 @@ class OrgSpec(_Spec):
     @classmethod
     def _supported_locale(cls, value: str) -> str:
         return parse_locale(value)
+
+    @field_validator("languages")
+    @classmethod
+    def _supported_languages(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        # In the order given, each once.
+        return list(dict.fromkeys(parse_locale(tag) for tag in value))
+
+    @model_validator(mode="after")
+    def _serves_its_own_locale(self) -> "OrgSpec":
+        # The org's own locale first: a bare language ("en") picks the first served of it.
+        self.languages = list(dict.fromkeys([self.locale, *(self.languages or [])]))
+        return self
 
     @field_validator("sms_sender")
     @classmethod

@@ -74,7 +74,7 @@ async def get(conn: Executor, *, org_id: UUID, booking_id: UUID) -> Booking:
                c.name AS contact_name, c.phone AS contact_phone, c.email AS contact_email,
                p.name AS provider_name, p.calendar_id, s.name AS service_name,
                o.slug AS org_slug, o.name AS org_name, o.time_zone, o.sms_sender,
-               o.locale
+               coalesce(b.locale, o.locale) AS locale
         FROM bookings b
         JOIN contacts c ON c.id = b.contact_id
         JOIN providers p ON p.id = b.provider_id
@@ -88,6 +88,20 @@ async def get(conn: Executor, *, org_id: UUID, booking_id: UUID) -> Booking:
     if row is None:
         raise NotFound("there is no such booking")
     return from_record(Booking, row, status=BookingStatus(row["status"]))
+
+
+async def set_locale(conn: Executor, *, org_id: UUID, booking_id: UUID, locale: str) -> None:
+    """Record the locale the caller booked in (one the org serves besides its own), for the
+    booking's later texts. Idempotent."""
+    await conn.execute(
+        """
+        UPDATE bookings SET locale = $3
+        WHERE id = $1 AND org_id = $2 AND locale IS DISTINCT FROM $3
+        """,
+        booking_id,
+        org_id,
+        locale,
+    )
 
 
 async def confirm(

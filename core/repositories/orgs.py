@@ -24,10 +24,10 @@ async def insert_org(
         org_id: UUID = await conn.fetchval(
             """
             INSERT INTO organizations (slug, name, time_zone, default_region, sms_sender,
-                                       locale, api_key_hash, voice_secret_hash, retell_api_key,
-                                       slot_step, min_notice, horizon,
+                                       locale, languages, api_key_hash, voice_secret_hash,
+                                       retell_api_key, slot_step, min_notice, horizon,
                                        vapi_auth, vapi_hmac_secret)
-            VALUES ($1, $2, $3, $4, $5, $14, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
+            VALUES ($1, $2, $3, $4, $5, $14, $15, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
             RETURNING id
             """,
             spec.slug,
@@ -44,6 +44,7 @@ async def insert_org(
             json.dumps(spec.vapi_auth.public()) if spec.vapi_auth else None,
             _hmac_secret(spec.vapi_auth),
             spec.locale,
+            spec.languages,
         )
         await conn.executemany(
             "INSERT INTO providers (org_id, name, calendar_id) VALUES ($1, $2, $3)",
@@ -122,7 +123,8 @@ async def has_api_key(pool: asyncpg.Pool, *, slug: str, api_key_hash: str) -> bo
 
 
 _ORG_COLUMNS = (
-    "id, slug, name, time_zone, default_region, locale, sms_sender, slot_step, min_notice, horizon"
+    "id, slug, name, time_zone, default_region, locale, languages, sms_sender, slot_step, "
+    "min_notice, horizon"
 )
 
 
@@ -136,6 +138,7 @@ class OrgRow:
     time_zone: str
     default_region: str
     locale: str
+    languages: list[str] | None
     sms_sender: str | None
     slot_step: timedelta
     min_notice: timedelta

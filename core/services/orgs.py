@@ -1,6 +1,6 @@
 """Organizations once created: the credentials they get, and the org a request acts for."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -8,6 +8,7 @@ import asyncpg
 from pydantic import BaseModel, SecretStr
 
 from core.domain.credentials import hash_token, new_token
+from core.domain.language import served_locale
 from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
 from core.domain.vapi_auth import VapiAuthSettings
 from core.errors import InvalidInput
@@ -33,6 +34,7 @@ class CreatedOrg(OrgCredentials):
     time_zone: str
     default_region: str
     locale: str
+    languages: list[str] | None
     sms_sender: str | None
     retell_api_key_set: bool
     vapi_auth: dict[str, object] | None
@@ -70,6 +72,8 @@ class Org:
     time_zone: ZoneInfo
     default_region: str
     locale: str
+    # Every locale a caller may ask for, the org's own first.
+    languages: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: org_repo.OrgRow) -> "Org":
@@ -80,7 +84,14 @@ class Org:
             time_zone=ZoneInfo(row.time_zone),
             default_region=row.default_region,
             locale=row.locale,
+            languages=tuple(row.languages or (row.locale,)),
         )
+
+    def speaking(self, language: str | None) -> "Org":
+        """This org answering in `language` (a caller's, BCP 47) when it serves it; as is
+        otherwise, so an unknown or unserved language falls back to the org's locale."""
+        tag = served_locale(language, self.languages) if language else None
+        return replace(self, locale=tag) if tag else self
 
 
 def new_credentials() -> tuple[str, str]:

@@ -198,14 +198,15 @@ async def unavailable_after(
     refusal: Refusal,
     *,
     now: datetime,
+    locale: str | None = None,
 ) -> SlotUnavailable | None:
-    """`unavailable`, from one read of the provider's busy time; None when `catalog` turned
-    out stale (the cache is reloaded: decide again with it)."""
+    """`unavailable`, from one read of the provider's busy time, said in `locale` (default: the
+    org's); None when `catalog` turned out stale (the cache is reloaded: decide again with it)."""
     _, window = search_window(refusal.after, offering.rules, now)
     busy, _, current = await busy_for(conn, catalogs, catalog, offering.provider, window)
     if not current:
         return None
-    return unavailable(refusal, busy, offering.rules, now=now, locale=catalog.locale)
+    return unavailable(refusal, busy, offering.rules, now=now, locale=locale or catalog.locale)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,7 @@ async def test_create_returns_credentials_once_and_they_authenticate(
     assert len(created["hours"]) == 11
     assert created["time_zone"] == "America/Chicago"
     assert created["retell_api_key_set"] is False
-    assert created["locale"] == "en-US"  # the default
+    assert created["locale"] == "en-US" and created["languages"] == ["en-US"]  # the defaults
 
     row = await pool.fetchrow("SELECT * FROM organizations WHERE slug = $1", body["slug"])
     assert str(row["id"]) == created["org_id"]
@@ -182,6 +182,7 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("bad-region", {"default_region": "XX"}, "phone region", "default_region"),
     ("unsupported-locale", {"locale": "pt-BR"}, "unsupported locale", "locale"),
     ("malformed-locale", {"locale": "not a locale"}, "BCP 47", "locale"),
+    ("unsupported-language", {"languages": ["en-US", "pt-BR"]}, "unsupported locale", None),
     (
         "misspelled-field",
         {"retell_key": RETELL_KEY},

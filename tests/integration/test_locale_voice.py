@@ -5,7 +5,6 @@ alternatives and the texts Twilio's sandbox receives.
 
 import re
 from datetime import time
-from typing import Any
 
 import asyncpg
 import httpx
@@ -14,8 +13,7 @@ import pytest
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import local_start, unique_phone, wait_for_phase2, wait_until
 from tests.conftest import MakeOrg
-from tests.factories import TestOrg
-from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
+from tests.voice_helpers import vapi_call, vapi_said
 
 pytestmark = pytest.mark.integration
 
@@ -25,15 +23,6 @@ GERMAN_MONTHS = (
     "Juli", "August", "September", "Oktober", "November", "Dezember",
 )  # fmt: skip
 GERMAN_DAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
-
-
-async def said(client: httpx.AsyncClient, org: TestOrg, call: dict[str, Any], **kw: Any) -> str:
-    response = await client.post(
-        "/voice/vapi", json=vapi_message(call, **kw), headers=vapi_headers(org)
-    )
-    assert response.status_code == 200, response.text
-    result = response.json()["results"][0]
-    return str(result.get("result") or result.get("error"))
 
 
 def no_twelve_hour_clock(text: str) -> None:
@@ -48,20 +37,20 @@ async def test_a_german_clinic_answers_and_texts_in_german_with_the_24_hour_cloc
     start = local_start(days_ahead=2, at=time(15))
     weekday = GERMAN_DAYS[start.weekday()]
 
-    free = await said(api, org, vapi_call("check_availability", {"date": str(start.date())}))
+    free = await vapi_said(api, org, vapi_call("check_availability", {"date": str(start.date())}))
     assert free.startswith("Heute ist "), free
     assert f"Am {weekday}, {start.day}. " in free
     assert "hat Dr. Test frei alle 30 Minuten von 8:00 Uhr bis 19:30 Uhr." in free
     no_twelve_hour_clock(free)
 
     booking = {"name": "Erika Muster", "phone": unique_phone(), "start": start.isoformat()}
-    booked = await said(api, org, vapi_call("book_appointment", booking))
+    booked = await vapi_said(api, org, vapi_call("book_appointment", booking))
     assert booked.startswith(f"Gebucht: Consultation bei Dr. Test am {weekday}, {start.day}. ")
     assert booked.endswith(f"{start.year} um 15:00 Uhr."), booked
 
     # The same time for someone else: refused in German, alternatives on the 24-hour clock.
     taken = {"name": "Max Muster", "phone": unique_phone(), "start": start.isoformat()}
-    refused = await said(api, org, vapi_call("book_appointment", taken))
+    refused = await vapi_said(api, org, vapi_call("book_appointment", taken))
     assert refused.startswith("Diese Zeit ist leider schon vergeben. Die nächsten freien Zeiten")
     assert "15:30 Uhr" in refused and "16:00 Uhr" in refused, refused
     no_twelve_hour_clock(refused)
@@ -83,18 +72,20 @@ async def test_a_german_clinic_moves_and_cancels_in_german(
     phone = unique_phone()
     start = local_start(days_ahead=3, at=time(9, 30))
     booking = {"name": "Erika Muster", "phone": phone, "start": start.isoformat()}
-    assert (await said(api, org, vapi_call("book_appointment", booking))).startswith("Gebucht:")
+    assert (await vapi_said(api, org, vapi_call("book_appointment", booking))).startswith(
+        "Gebucht:"
+    )
     booking_id = await pool.fetchval("SELECT id FROM bookings WHERE org_id = $1", org.id)
     await wait_for_phase2(pool, booking_id)
 
     later = start.replace(hour=14, minute=0)
     move = {"booking_id": str(booking_id), "new_start": later.isoformat()}
-    moved = await said(api, org, vapi_call("reschedule_appointment", move), caller=phone)
+    moved = await vapi_said(api, org, vapi_call("reschedule_appointment", move), caller=phone)
     assert moved.startswith("Erledigt: Der Termin ist jetzt am "), moved
     assert moved.endswith("um 14:00 Uhr."), moved
 
     cancel = {"booking_id": str(booking_id)}
-    cancelled = await said(api, org, vapi_call("cancel_appointment", cancel), caller=phone)
+    cancelled = await vapi_said(api, org, vapi_call("cancel_appointment", cancel), caller=phone)
     assert cancelled.startswith("Erledigt: Der Termin am "), cancelled
     assert cancelled.endswith("um 14:00 Uhr ist abgesagt."), cancelled
 

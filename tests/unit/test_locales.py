@@ -11,11 +11,19 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from pydantic import ValidationError
 
 from core.domain import find_messages, messages
-from core.domain.language import LOCALE_DIR, SUPPORTED_LOCALES, catalog, parse_locale
+from core.domain.language import (
+    LOCALE_DIR,
+    SUPPORTED_LOCALES,
+    catalog,
+    parse_locale,
+    served_locale,
+)
 from core.domain.speech import spoken_clock, spoken_datetime
 from core.services.scheduling import REFUSALS
+from tests.factories import org_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -208,3 +216,28 @@ def test_parse_locale_refuses_others(raw: str) -> None:
 
 def test_an_unknown_tag_in_an_old_payload_speaks_the_default() -> None:
     assert catalog("xx-XX").gettext("at {time}") == "at {time}"
+
+
+@pytest.mark.parametrize(
+    ("asked", "served", "expected"),
+    [
+        ("es-ES", ("en-US", "es-ES"), "es-ES"),
+        ("es_es", ("en-US", "es-ES"), "es-ES"),
+        ("es", ("en-US", "es-ES"), "es-ES"),  # a bare language: the served locale of it
+        ("en", ("de-DE", "en-GB", "en-US"), "en-GB"),  # the first served, in the org's order
+        ("es-MX", ("en-US", "es-ES"), None),  # another region is another locale
+        ("fr-FR", ("en-US", "es-ES"), None),
+        ("klingon", ("en-US",), None),
+        ("", ("en-US",), None),
+    ],
+)
+def test_served_locale(asked: str, served: tuple[str, ...], expected: str | None) -> None:
+    assert served_locale(asked, served) == expected
+
+
+def test_an_org_serves_its_own_locale_first_and_each_language_once() -> None:
+    spec = org_spec(locale="de-DE", languages=["en-GB", "de_DE", "en-GB"])
+    assert (spec.locale, spec.languages) == ("de-DE", ["de-DE", "en-GB"])
+    assert org_spec().languages == ["en-US"]
+    with pytest.raises(ValidationError, match="unsupported locale"):
+        org_spec(languages=["pt-BR"])
