@@ -101,7 +101,7 @@ class SlotActivities:
                     raise InvalidInput("This booking can no longer be moved.", field="booking_id")
                 refusal = Refusal.taken(begins)  # TAKEN or BLOCKED
             unavailable = await unavailable_after(
-                self._pool, self._catalogs, catalog, offering, refusal, now=now
+                self._pool, self._catalogs, catalog, offering, refusal, now=now, locale=move.locale
             )
             if unavailable is not None:
                 raise unavailable

@@ -90,7 +90,7 @@ async def reschedule(booking: BookingRun, change: RescheduleChange) -> Lifecycle
     try:
         moved = await workflow.execute_local_activity_method(
             SlotActivities.move_slot,
-            MoveSlotInput(booking=ref, start=change.start),
+            MoveSlotInput(booking=ref, start=change.start, locale=booking.locale()),
             **options.answer_path(),
         )
     except (ActivityError, ApplicationError) as error:

@@ -165,6 +165,8 @@ class LifecycleResult(BaseModel):
 class MoveSlotInput(BaseModel):
     booking: BookingRef
     start: str = Field(max_length=100)
+    # The booking's locale, for a refusal's alternatives; None (recorded histories) the org's.
+    locale: str | None = None
 
 
 class MovedSlot(BaseModel):

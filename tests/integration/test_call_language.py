@@ -67,6 +67,9 @@ async def test_a_callers_language_switches_one_bookings_answer_and_texts(
     assert english_text["body"].startswith("Test Clinic: your Consultation with Dr. Test is booked")
 
     # A later change, asked in no particular language, keeps the booking's: answer and text.
+    closed = {"new_start": start.replace(hour=21).isoformat()}
+    refused = await vapi_said(api, org, vapi_call("reschedule_appointment", closed), caller=spanish)
+    assert refused.startswith("A esa hora no estamos abiertos. Las próximas horas libres"), refused
     later = start.replace(hour=18).isoformat()
     moved = await vapi_said(
         api, org, vapi_call("reschedule_appointment", {"new_start": later}), caller=spanish

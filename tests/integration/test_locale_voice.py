@@ -78,6 +78,12 @@ async def test_a_german_clinic_moves_and_cancels_in_german(
     booking_id = await pool.fetchval("SELECT id FROM bookings WHERE org_id = $1", org.id)
     await wait_for_phase2(pool, booking_id)
 
+    closed = {"booking_id": str(booking_id), "new_start": start.replace(hour=21).isoformat()}
+    refused = await vapi_said(api, org, vapi_call("reschedule_appointment", closed), caller=phone)
+    assert refused.startswith("Zu dieser Zeit haben wir geschlossen. Die nächsten freien"), refused
+    assert " Uhr" in refused, refused
+    no_twelve_hour_clock(refused)
+
     later = start.replace(hour=14, minute=0)
     move = {"booking_id": str(booking_id), "new_start": later.isoformat()}
     moved = await vapi_said(api, org, vapi_call("reschedule_appointment", move), caller=phone)
