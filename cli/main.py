@@ -57,6 +57,12 @@ def _add_org_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
         metavar="PATH",
         help="JSON `vapi_auth` settings as in the org spec, `null` for the default; `-` is stdin",
     )
+    languages = actions.add_parser(
+        "languages", help="set an org's locale and the languages callers may ask for"
+    )
+    languages.add_argument("slug")
+    languages.add_argument("locale", help="BCP 47, e.g. de-DE: what callers hear by default")
+    languages.add_argument("languages", nargs="*", help="other locales callers may ask for")
 
 
 def _add_audit_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -16,7 +16,7 @@ from typing import TypeVar
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
-from core.domain.org_spec import OrgSpec
+from core.domain.org_spec import LanguageSettings, OrgSpec
 from core.domain.vapi_auth import VapiAuthSettings
 from core.errors import ConfigurationError, InvalidInput
 from core.infra.config import Settings
@@ -26,6 +26,7 @@ from core.services.orgs import (
     OrgCredentials,
     create_org,
     rotate_credentials,
+    set_languages,
     set_vapi_auth,
 )
 
@@ -51,6 +52,12 @@ async def run_org_command(args: argparse.Namespace, settings: Settings) -> int:
         # The settings in force, never the HMAC secret.
         print(json.dumps(settings_in.public() if settings_in else None, indent=2), flush=True)
         print(f"set the Vapi auth of {args.slug}", file=sys.stderr)
+        return 0
+    if args.org_command == "languages":
+        chosen = _read_languages(args.locale, args.languages)
+        await _with_pool(settings, lambda p: set_languages(p, args.slug, chosen))
+        print(json.dumps(chosen.model_dump(), indent=2), flush=True)
+        print(f"set the languages of {args.slug}", file=sys.stderr)
         return 0
     raise AssertionError(f"unhandled org command {args.org_command}")
 
@@ -79,6 +86,14 @@ def _read_vapi_auth(source: str) -> VapiAuthSettings | None:
         return TypeAdapter(VapiAuthSettings | None).validate_json(text)
     except ValidationError as error:
         raise InvalidInput(f"{_where(source)} is not valid vapi_auth: {_explain(error)}") from None
+
+
+def _read_languages(locale: str, languages: list[str]) -> LanguageSettings:
+    """The org's locale and served languages from the command line; InvalidInput if bad."""
+    try:
+        return LanguageSettings(locale=locale, languages=languages)
+    except ValidationError as error:
+        raise InvalidInput(f"not usable languages: {_explain(error)}") from None
 
 
 def _one_line(error: BaseException) -> str:

@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 from api.auth import require_admin
 from api.deps import PoolDep, SettingsDep, TemporalDep
 from api.limits import require_json
-from core.domain.org_spec import SLUG_PATTERN, OrgSpec, RetellApiKey
+from core.domain.org_spec import SLUG_PATTERN, LanguageSettings, OrgSpec, RetellApiKey
 from core.domain.vapi_auth import VapiAuthSettings
 from core.repositories import calendar_syncs as sync_repo
 from core.services.orgs import (
@@ -24,6 +24,7 @@ from core.services.orgs import (
     SlugTaken,
     create_org,
     rotate_credentials,
+    set_languages,
     set_retell_api_key,
     set_vapi_auth,
 )
@@ -155,3 +156,12 @@ async def set_vapi_auth_settings(
     await set_vapi_auth(pool, slug, update.vapi_auth)
     settings = update.vapi_auth.public() if update.vapi_auth else None
     return VapiAuthStatus(slug=slug, vapi_auth=settings)
+
+
+@router.put("/{slug}/languages", dependencies=[Depends(require_json)])
+async def set_org_languages(
+    slug: SlugPath, update: LanguageSettings, pool: PoolDep
+) -> LanguageSettings:
+    """Set the org's locale and the languages callers may ask for; answers what is in force."""
+    await set_languages(pool, slug, update)
+    return update

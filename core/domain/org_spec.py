@@ -111,18 +111,9 @@ class OpeningSpec(_Spec):
         return self
 
 
-class OrgSpec(_Spec):
-    """Everything needed to create an org in one transaction."""
+class LanguageSettings(_Spec):
+    """The locale an org speaks and the ones a caller may ask for (core/domain/language.py)."""
 
-    slug: str = Field(
-        pattern=SLUG_PATTERN,
-        description="Unique, URL-safe id: lower-case letters, digits and dashes.",
-    )
-    name: Label = Field(description="How the agent and the SMS messages name the business.")
-    time_zone: str = Field(description="IANA zone the opening hours are in.")
-    default_region: str = Field(
-        default="US", description="ISO 3166 region for callers' national phone numbers."
-    )
     locale: str = Field(
         default=DEFAULT_LOCALE,
         description="BCP 47 locale of every word callers hear and read: one of "
@@ -134,6 +125,39 @@ class OrgSpec(_Spec):
         max_length=len(SUPPORTED_LOCALES),
         description="Locales a caller may ask for in a call (a tool's `language` argument); "
         "default: only `locale`.",
+    )
+
+    @field_validator("locale")
+    @classmethod
+    def _supported_locale(cls, value: str) -> str:
+        return parse_locale(value)
+
+    @field_validator("languages")
+    @classmethod
+    def _supported_languages(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        # In the order given, each once.
+        return list(dict.fromkeys(parse_locale(tag) for tag in value))
+
+    @model_validator(mode="after")
+    def _serves_its_own_locale(self) -> "LanguageSettings":
+        # The org's own locale first: a bare language ("en") picks the first served of it.
+        self.languages = list(dict.fromkeys([self.locale, *(self.languages or [])]))
+        return self
+
+
+class OrgSpec(LanguageSettings):
+    """Everything needed to create an org in one transaction."""
+
+    slug: str = Field(
+        pattern=SLUG_PATTERN,
+        description="Unique, URL-safe id: lower-case letters, digits and dashes.",
+    )
+    name: Label = Field(description="How the agent and the SMS messages name the business.")
+    time_zone: str = Field(description="IANA zone the opening hours are in.")
+    default_region: str = Field(
+        default="US", description="ISO 3166 region for callers' national phone numbers."
     )
     sms_sender: str | None = Field(
         default=None,
@@ -180,25 +204,6 @@ class OrgSpec(_Spec):
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError("must be a phone region (ISO 3166 alpha-2) like US")
         return region
-
-    @field_validator("locale")
-    @classmethod
-    def _supported_locale(cls, value: str) -> str:
-        return parse_locale(value)
-
-    @field_validator("languages")
-    @classmethod
-    def _supported_languages(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return None
-        # In the order given, each once.
-        return list(dict.fromkeys(parse_locale(tag) for tag in value))
-
-    @model_validator(mode="after")
-    def _serves_its_own_locale(self) -> "OrgSpec":
-        # The org's own locale first: a bare language ("en") picks the first served of it.
-        self.languages = list(dict.fromkeys([self.locale, *(self.languages or [])]))
-        return self
 
     @field_validator("sms_sender")
     @classmethod

@@ -113,6 +113,21 @@ async def update_vapi_auth(
     return org_id
 
 
+async def update_languages(
+    pool: asyncpg.Pool, *, slug: str, locale: str, languages: list[str]
+) -> UUID:
+    """Set the org's locale and the languages it serves (a trigger bumps config_version)."""
+    org_id: UUID | None = await pool.fetchval(
+        "UPDATE organizations SET locale = $2, languages = $3 WHERE slug = $1 RETURNING id",
+        slug,
+        locale,
+        languages,
+    )
+    if org_id is None:
+        raise NotFound(f"no org with slug {slug!r}")
+    return org_id
+
+
 async def has_api_key(pool: asyncpg.Pool, *, slug: str, api_key_hash: str) -> bool:
     found: bool = await pool.fetchval(
         "SELECT EXISTS (SELECT 1 FROM organizations WHERE slug = $1 AND api_key_hash = $2)",

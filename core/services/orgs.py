@@ -9,7 +9,13 @@ from pydantic import BaseModel, SecretStr
 
 from core.domain.credentials import hash_token, new_token
 from core.domain.language import served_locale
-from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
+from core.domain.org_spec import (
+    LanguageSettings,
+    OpeningSpec,
+    OrgSpec,
+    ProviderSpec,
+    ServiceSpec,
+)
 from core.domain.vapi_auth import VapiAuthSettings
 from core.errors import InvalidInput
 from core.repositories import orgs as org_repo
@@ -149,4 +155,11 @@ async def set_vapi_auth(pool: asyncpg.Pool, slug: str, settings: VapiAuthSetting
         slug=slug,
         settings=settings.public() if settings else None,
         hmac_secret=hmac.secret.get_secret_value() if hmac else None,
+    )
+
+
+async def set_languages(pool: asyncpg.Pool, slug: str, settings: LanguageSettings) -> None:
+    """Store the org's locale and the languages it serves; NotFound for an unknown slug."""
+    await org_repo.update_languages(
+        pool, slug=slug, locale=settings.locale, languages=list(settings.languages or ())
     )
