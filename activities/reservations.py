@@ -17,6 +17,7 @@ from core.domain import messages
 from core.domain.availability import occupied_range
 from core.domain.catalog import Offering, OrgCatalog
 from core.domain.ids import booking_workflow_id
+from core.domain.language import N_
 from core.domain.normalize import ParsedTime, normalize_email, normalize_name, normalize_phone
 from core.domain.statuses import OCCUPYING
 from core.errors import InvalidInput, SlotUnavailable
@@ -165,7 +166,7 @@ def _plan(request: BookInput, catalog: OrgCatalog, now: datetime) -> _Plan:
     phone = normalize_phone(raw_phone, catalog.default_region) if raw_phone else None
     email = normalize_email(request.email) if request.email else None
     if phone is None and email is None:
-        raise InvalidInput("I need a phone number or an email address to book.", field="phone")
+        raise InvalidInput(N_("I need a phone number or an email address to book."), field="phone")
     offering = catalog.offering(request.provider, request.service)
     start = check_requested_start(request.start, offering.rules, now)
     return _Plan(catalog, offering, name, phone, email, start)

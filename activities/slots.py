@@ -9,6 +9,7 @@ from activities.confirmation import confirm
 from activities.errors import typed_errors
 from core.domain.availability import occupied_range
 from core.domain.catalog import Offering, OrgCatalog
+from core.domain.language import N_
 from core.domain.statuses import OCCUPYING, BookingStatus
 from core.errors import InvalidInput, SlotUnavailable
 from core.repositories import bookings as booking_repo
@@ -98,7 +99,9 @@ class SlotActivities:
                         }
                     )
                 if outcome == MoveOutcome.GONE:
-                    raise InvalidInput("This booking can no longer be moved.", field="booking_id")
+                    raise InvalidInput(
+                        N_("This booking can no longer be moved."), field="booking_id"
+                    )
                 refusal = Refusal.taken(begins)  # TAKEN or BLOCKED
             unavailable = await unavailable_after(
                 self._pool, self._catalogs, catalog, offering, refusal, now=now, locale=move.locale

@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.actions import bounded_key, local_iso
 from api.metrics import ApiMetrics, Channel
 from core.domain import messages
+from core.domain.language import N_
 from core.domain.normalize import normalize_phone
 from core.errors import BackendUnavailable, InvalidInput, NotFound
 from core.infra.config import Settings
@@ -85,22 +86,22 @@ class BookingChanges:
             try:
                 parsed = UUID(booking_id)
             except ValueError:
-                raise InvalidInput("That booking id isn't valid.", field="booking_id") from None
+                raise InvalidInput(N_("That booking id isn't valid."), field="booking_id") from None
             try:
                 booking = await booking_repo.get(self._pool, org_id=org.id, booking_id=parsed)
             except NotFound:
-                raise NotFound("I couldn't find that booking.") from None
+                raise NotFound(N_("I couldn't find that booking.")) from None
             return booking.workflow_id
         if not caller_phone:
             raise InvalidInput(
-                "Which booking? I need its id or the caller's number.", field="booking_id"
+                N_("Which booking? I need its id or the caller's number."), field="booking_id"
             )
         phone = normalize_phone(caller_phone, org.default_region)
         upcoming = await booking_repo.next_upcoming_for_phone(
             self._pool, org_id=org.id, phone=phone, after=datetime.now(UTC)
         )
         if upcoming is None:
-            raise NotFound("I couldn't find an upcoming appointment for this phone number.")
+            raise NotFound(N_("I couldn't find an upcoming appointment for this phone number."))
         return upcoming.workflow_id
 
     async def _ask(
@@ -122,7 +123,7 @@ class BookingChanges:
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 return LifecycleResult(
-                    outcome="refused", message="This booking can no longer be changed."
+                    outcome="refused", message=N_("This booking can no longer be changed.")
                 )
             log.warning("change of %s: Temporal error %s", workflow_id, error.status)
         except (TimeoutError, RPCTimeoutOrCancelledError):

@@ -24,6 +24,7 @@ from api.inputs import (
 from api.metrics import ApiMetrics, Platform
 from api.voice.calls import ToolAnswer, ToolCall
 from core.domain import messages
+from core.domain.language import N_
 from core.errors import BackendUnavailable, InvalidInput, NotFound
 from core.services.orgs import Org
 from core.temporal.models import LifecycleResult, RescheduleChange
@@ -97,7 +98,8 @@ class VoiceTools:
                 channel=platform,
             )
         except (InvalidInput, NotFound, BackendUnavailable) as error:
-            return ToolAnswer(error.message, is_error=True)
+            # Refusals raised as errors are message ids where they are fixed sentences.
+            return ToolAnswer(messages.say(error.message, org.locale), is_error=True)
         except Exception:  # noqa: BLE001 - the agent must hear an answer whatever broke
             log.exception("tool %s failed for org %s", call.name, org.slug)
             return ToolAnswer(messages.say(messages.TOOL_FAILED, org.locale), is_error=True)
@@ -121,7 +123,12 @@ class VoiceTools:
         channel: Platform,
     ) -> ToolAnswer:
         if not idempotency_key:
-            return ToolAnswer("I can't book without the call's id; please try again.", True)
+            return ToolAnswer(
+                messages.say(
+                    N_("I can't book without the call's id; please try again."), org.locale
+                ),
+                True,
+            )
         result = await self._actions.book(
             org,
             fields,
@@ -131,7 +138,9 @@ class VoiceTools:
         )
         # "unavailable" is an answer the agent relays (with alternatives), not a failure.
         is_error = result.outcome in ("invalid", "error")
-        return ToolAnswer(result.message, is_error=is_error, data=booking_facts(result, org))
+        return ToolAnswer(
+            _said(result.message, org), is_error=is_error, data=booking_facts(result, org)
+        )
 
     async def _change_appointment(
         self,
@@ -143,7 +152,10 @@ class VoiceTools:
         channel: Platform,
     ) -> ToolAnswer:
         if not idempotency_key:
-            return ToolAnswer("I can't change a booking without the call's id.", True)
+            return ToolAnswer(
+                messages.say(N_("I can't change a booking without the call's id."), org.locale),
+                True,
+            )
         request = arguments.request()
         change = "reschedule" if isinstance(request, RescheduleChange) else "cancel"
         result = await self._changes.change(
@@ -174,7 +186,13 @@ class VoiceTools:
 def _change_answer(result: LifecycleResult, org: Org) -> ToolAnswer:
     # A taken time (with alternatives) or "already there" is an answer, not a failure.
     is_error = result.outcome in ("invalid", "refused", "error")
-    return ToolAnswer(result.message, is_error=is_error, data=change_facts(result, org))
+    return ToolAnswer(_said(result.message, org), is_error=is_error, data=change_facts(result, org))
+
+
+def _said(message: str, org: Org) -> str:
+    # A refusal passed on by the workflow as a fixed sentence (InvalidInput in an activity) is a
+    # message id; translating a sentence already in the caller's words leaves it as it is.
+    return messages.say(message, org.locale)
 
 
 def describe_argument_errors(tool: str, error: ValidationError) -> str:

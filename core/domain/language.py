@@ -20,6 +20,12 @@ DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).parent / "locales"
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name, read by pybabel
+    """Marks `message` for extraction; it is translated where it is said
+    (`core.domain.messages.say`, or the voice tools for a refusal raised as an error)."""
+    return message
+
+
 def parse_locale(value: str) -> str:
     """`value` as one of SUPPORTED_LOCALES ("de_de", "de-DE" -> "de-DE"); ValueError otherwise.
 

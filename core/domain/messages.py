@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.domain.language import DEFAULT_LOCALE, catalog
+from core.domain.language import DEFAULT_LOCALE, N_, catalog
 from core.domain.speech import (
     one_line,
     spoken_date,
@@ -20,11 +20,6 @@ from core.domain.speech import (
     spoken_times_list,
 )
 from core.domain.statuses import BookingStatus, WorkflowStatus
-
-
-def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name, read by pybabel
-    """Marks `message` for extraction; it is translated later, by `say`."""
-    return message
 
 
 def say(message: str, locale: str = DEFAULT_LOCALE, **values: object) -> str:

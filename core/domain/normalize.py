@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 
+from core.domain.language import N_
 from core.domain.speech import spoken_clock, spoken_date, spoken_datetime, spoken_month_day
 from core.errors import ConfigurationError, InvalidInput, TimeInPast
 
@@ -65,9 +66,9 @@ def ensure_region(code: str) -> str:
 
     Raises InvalidInput(field="default_region") for anything else.
     """
-    region = _text(code, "That isn't a region code I know, like US.", "default_region").upper()
+    region = _text(code, N_("That isn't a region code I know, like US."), "default_region").upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise InvalidInput("That isn't a region code I know, like US.", field="default_region")
+        raise InvalidInput(N_("That isn't a region code I know, like US."), field="default_region")
     return region
 
 
@@ -118,7 +119,7 @@ def normalize_phone(raw: str, default_region: str) -> str:
         raise InvalidInput(_BAD_PHONE, field="phone") from exc
     if number.extension:
         # E.164 has no extensions, and SMS confirmations cannot reach one.
-        raise InvalidInput("I need a phone number without an extension.", field="phone")
+        raise InvalidInput(N_("I need a phone number without an extension."), field="phone")
     if not phonenumbers.is_valid_number(number):
         raise InvalidInput(_BAD_PHONE, field="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -175,15 +176,15 @@ def normalize_name(raw: str) -> str:
     mixed case is the caller's own spelling and is kept ("McDonald", "van der Berg"). Empty,
     letterless or over-long input raises InvalidInput(field="name").
     """
-    text = _text(raw, "I couldn't understand that name.", "name")
+    text = _text(raw, N_("I couldn't understand that name."), "name")
     text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
     text = " ".join(text.split())
     if not text:
-        raise InvalidInput("I didn't catch a name.", field="name")
+        raise InvalidInput(N_("I didn't catch a name."), field="name")
     if len(text) > MAX_NAME_LENGTH:
-        raise InvalidInput("That name is too long.", field="name")
+        raise InvalidInput(N_("That name is too long."), field="name")
     if not any(c.isalpha() for c in text):
-        raise InvalidInput("I couldn't understand that name.", field="name")
+        raise InvalidInput(N_("I couldn't understand that name."), field="name")
     if text.islower() or text.isupper():
         text = _title_case(text)
     return text
@@ -206,7 +207,7 @@ def _parse_iso(raw: str, *, field: str, message: str) -> datetime | date:
             return date.fromisoformat(text)
     except ValueError as exc:
         # The shape was right but the values are not (February 30, 25:00, offset +30:00).
-        raise InvalidInput("That date or time doesn't exist.", field=field) from exc
+        raise InvalidInput(N_("That date or time doesn't exist."), field=field) from exc
     raise InvalidInput(message, field=field)
 
 
@@ -216,7 +217,7 @@ def _localize(wall: datetime, tz: ZoneInfo) -> datetime:
     try:
         round_trip = at.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     except OverflowError:  # the last hours of year 9999 are past the end of time in UTC
-        raise InvalidInput("That date is too far in the future.", field="start") from None
+        raise InvalidInput(N_("That date is too far in the future."), field="start") from None
     # A wall time in a spring-forward gap does not survive a round trip through UTC.
     if round_trip != wall:
         raise InvalidInput(
@@ -250,7 +251,7 @@ def parse_start(raw: str, *, tz: ZoneInfo, now: datetime) -> ParsedTime:
     _require_aware(now)
     parsed = _parse_iso(raw, field="start", message=_BAD_TIME)
     if not isinstance(parsed, datetime):
-        raise InvalidInput("I need a time as well as the date.", field="start")
+        raise InvalidInput(N_("I need a time as well as the date."), field="start")
     now_local = now.astimezone(tz)
     at: datetime | None = None
     if parsed.tzinfo is not None:

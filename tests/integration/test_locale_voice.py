@@ -54,6 +54,13 @@ async def test_a_german_clinic_answers_and_texts_in_german_with_the_24_hour_cloc
     assert refused.startswith("Diese Zeit ist leider schon vergeben. Die nächsten freien Zeiten")
     assert "15:30 Uhr" in refused and "16:00 Uhr" in refused, refused
     no_twelve_hour_clock(refused)
+    # Input that cannot be used is answered in German too, from the activity and from the API.
+    no_time = {"name": "Max Muster", "phone": unique_phone(), "start": str(start.date())}
+    unusable = await vapi_said(api, org, vapi_call("book_appointment", no_time))
+    assert unusable == "Ich brauche neben dem Datum auch eine Uhrzeit.", unusable
+    bad_id = await vapi_said(api, org, vapi_call("cancel_appointment", {"booking_id": "x"}))
+    assert bad_id == "Diese Buchungsnummer ist ungültig.", bad_id
+
     booking_id = await pool.fetchval("SELECT id FROM bookings WHERE org_id = $1", org.id)
     await wait_for_phase2(pool, booking_id)
 

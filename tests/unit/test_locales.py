@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from pydantic import ValidationError
@@ -38,11 +39,12 @@ def _po(tag: str):
 
 
 def _ids_in_code() -> set[str]:
-    # The files babel.cfg names, as pybabel extract reads them.
+    # Extracted as `pybabel extract -F babel.cfg -k N_` does (directories starting with "." or
+    # "_", such as .venv, are skipped).
+    with open(ROOT / "babel.cfg") as config:
+        method_map, options_map = parse_mapping_cfg(config)
     found = extract_from_dir(
-        str(ROOT / "core"),
-        method_map=[("domain/**.py", "python"), ("services/scheduling.py", "python")],
-        keywords={"N_": None, "gettext": None},
+        str(ROOT), method_map, options_map, keywords={"N_": None, "gettext": None}
     )
     return {message for _, _, message, _, _ in found}
 
@@ -169,6 +171,15 @@ def test_no_english_word_leaks_into_german() -> None:
         leaked = (words & ENGLISH) - {"am"}
         assert not leaked, f"{leaked} in {text!r}"
         assert not re.search(r"\b(AM|PM)\b", text), text
+
+
+def test_no_english_word_in_any_german_translation() -> None:
+    for message in _po("de-DE"):
+        if not message.id:
+            continue
+        text = re.sub(r"\{\w+\}", "", message.string)
+        words = {w.lower() for w in re.findall(r"[A-Za-zÄÖÜäöüß]+", text)} - {"am"}
+        assert not words & ENGLISH, f"{words & ENGLISH} in {message.string!r}"
 
 
 @pytest.mark.parametrize(
