@@ -18,6 +18,7 @@ Activities turn these into `temporalio.exceptions.ApplicationError` with `type` 
 name (non-retryable unless transient), and the API maps that type to a response.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 
@@ -30,11 +31,22 @@ class BookingError(Exception):
 
 
 class InvalidInput(BookingError):
-    """The caller's input cannot be used; `field` names which part, when known."""
+    """The caller's input cannot be used; `field` names which part, when known.
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    `in_locale` says the sentence in a locale when it quotes the input ("Tuesday ... has already
+    passed."): a message id cannot carry the quoted date, which is itself spelled per locale.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        in_locale: Callable[[str], str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.field = field
+        self.in_locale = in_locale
 
 
 class TimeInPast(InvalidInput):

@@ -24,7 +24,7 @@ from api.inputs import (
 from api.metrics import ApiMetrics, Platform
 from api.voice.calls import ToolAnswer, ToolCall
 from core.domain import messages
-from core.domain.language import N_
+from core.domain.language import DEFAULT_LOCALE, N_, catalog
 from core.errors import BackendUnavailable, InvalidInput, NotFound
 from core.services.orgs import Org
 from core.temporal.models import LifecycleResult, RescheduleChange
@@ -79,13 +79,17 @@ class VoiceTools:
             return ToolAnswer(f"I couldn't read that request: {call.problem}.", is_error=True)
         tool = self._tools.get(call.name)
         if tool is None:
+            # Tool names are identifiers the agent uses: quoted as they are, in any locale.
             known = ", ".join(self._tools)
-            return ToolAnswer(f"There is no tool called {call.name}; use {known}.", is_error=True)
+            return ToolAnswer(
+                messages.say(_NO_SUCH_TOOL, org.locale, name=call.name, known=known), is_error=True
+            )
         model, handler = tool
         try:
             arguments = model.model_validate(call.arguments)
         except ValidationError as error:
-            return ToolAnswer(describe_argument_errors(call.name, error), is_error=True)
+            # The arguments did not validate, so a per-call `language` is not known: the org's.
+            return ToolAnswer(describe_argument_errors(call.name, error, org.locale), is_error=True)
         # The caller's language, when the org serves it, for the answer and the booking's texts.
         org = org.speaking(getattr(arguments, "language", None))
         started = time.perf_counter()
@@ -98,8 +102,7 @@ class VoiceTools:
                 channel=platform,
             )
         except (InvalidInput, NotFound, BackendUnavailable) as error:
-            # Refusals raised as errors are message ids where they are fixed sentences.
-            return ToolAnswer(messages.say(error.message, org.locale), is_error=True)
+            return ToolAnswer(_error_said(error, org.locale), is_error=True)
         except Exception:  # noqa: BLE001 - the agent must hear an answer whatever broke
             log.exception("tool %s failed for org %s", call.name, org.slug)
             return ToolAnswer(messages.say(messages.TOOL_FAILED, org.locale), is_error=True)
@@ -195,24 +198,38 @@ def _said(message: str, org: Org) -> str:
     return messages.say(message, org.locale)
 
 
-def describe_argument_errors(tool: str, error: ValidationError) -> str:
+def _error_said(error: InvalidInput | NotFound | BackendUnavailable, locale: str) -> str:
+    # A sentence quoting the input is said by the error itself; other refusals raised as errors
+    # are message ids where they are fixed sentences.
+    if isinstance(error, InvalidInput) and error.in_locale is not None:
+        return error.in_locale(locale)
+    return messages.say(error.message, locale)
+
+
+_NO_SUCH_TOOL = N_("There is no tool called {name}; use {known}.")
+# What is wrong with one argument, by pydantic's error type; argument names are quoted as the
+# tool definitions spell them, since the agent must send them so.
+_ARGUMENT_PROBLEMS = {
+    "missing": N_("{name} is missing"),
+    "string_type": N_("{name} must be text"),
+    "string_unicode": N_("{name} must be text"),
+    "string_too_short": N_("{name} is empty"),
+    "string_too_long": N_("{name} is too long"),
+    "model_type": N_("the arguments must be an object"),
+    "value_error": N_("{name} contains characters I can't use"),
+}
+_INVALID_ARGUMENT = N_("{name} is invalid")
+_ARGUMENT_ERRORS = N_("{tool}: {problems}.")
+
+
+def describe_argument_errors(
+    tool: str, error: ValidationError, locale: str = DEFAULT_LOCALE
+) -> str:
     """ "book_appointment: start is missing; name must be text." from pydantic's errors."""
+    words = catalog(locale)
     problems = []
     for item in error.errors()[:4]:
         name = ".".join(str(part) for part in item["loc"]) or "arguments"
-        kind = item["type"]
-        if kind == "missing":
-            problems.append(f"{name} is missing")
-        elif kind in ("string_type", "string_unicode"):
-            problems.append(f"{name} must be text")
-        elif kind == "string_too_short":
-            problems.append(f"{name} is empty")
-        elif kind == "string_too_long":
-            problems.append(f"{name} is too long")
-        elif kind == "model_type":
-            problems.append("the arguments must be an object")
-        elif kind == "value_error":
-            problems.append(f"{name} contains characters I can't use")
-        else:
-            problems.append(f"{name} is invalid")
-    return f"{tool}: {'; '.join(problems)}."
+        problem = _ARGUMENT_PROBLEMS.get(item["type"], _INVALID_ARGUMENT)
+        problems.append(words.gettext(problem).format(name=name))
+    return messages.say(_ARGUMENT_ERRORS, locale, tool=tool, problems="; ".join(problems))

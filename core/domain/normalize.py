@@ -7,6 +7,7 @@ about; a voice agent reads the message to the caller and asks again.
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 
-from core.domain.language import N_
+from core.domain.language import DEFAULT_LOCALE, N_, catalog
 from core.domain.speech import spoken_clock, spoken_date, spoken_datetime, spoken_month_day
 from core.errors import ConfigurationError, InvalidInput, TimeInPast
 
@@ -23,10 +24,10 @@ MAX_EMAIL_LENGTH = 254
 _MAX_PHONE_INPUT = 64
 _MAX_TIME_INPUT = 64
 
-_BAD_PHONE = "I couldn't understand that phone number."
-_BAD_EMAIL = "I couldn't understand that email address."
-_BAD_TIME = "I couldn't understand that date and time."
-_BAD_DAY = "I couldn't understand that date."
+_BAD_PHONE = N_("I couldn't understand that phone number.")
+_BAD_EMAIL = N_("I couldn't understand that email address.")
+_BAD_TIME = N_("I couldn't understand that date and time.")
+_BAD_DAY = N_("I couldn't understand that date.")
 
 # Specials that only appear in quoted local parts; pragmatically, real addresses never use them.
 _EMAIL_LOCAL_FORBIDDEN = set('<>()[]\\,;:"@')
@@ -270,8 +271,17 @@ def parse_start(raw: str, *, tz: ZoneInfo, now: datetime) -> ParsedTime:
     if at is None:
         at = _localize(wall, tz)
     if at < now:
-        raise TimeInPast(f"{spoken_datetime(at, tz)} has already passed.", field="start")
+        raise _passed(TimeInPast, lambda locale: spoken_datetime(at, tz, locale), "start")
     return ParsedTime(at=at, moved_to_this_year=moved)
+
+
+def _passed(kind: type[InvalidInput], when: Callable[[str], str], field: str) -> InvalidInput:
+    # "<when> has already passed." in any locale; `message` is the English (DEFAULT_LOCALE) one.
+    def in_locale(locale: str) -> str:
+        text = catalog(locale).gettext(N_("{when} has already passed."))
+        return text.format(when=when(locale))
+
+    return kind(in_locale(DEFAULT_LOCALE), field=field, in_locale=in_locale)
 
 
 def parse_day(raw: str, *, tz: ZoneInfo, now: datetime) -> ParsedDay:
@@ -296,5 +306,5 @@ def parse_day(raw: str, *, tz: ZoneInfo, now: datetime) -> ParsedDay:
     if moved:
         day = _this_year(day, today.year, "day")
     if day < today:
-        raise InvalidInput(f"{spoken_date(day)} has already passed.", field="day")
+        raise _passed(InvalidInput, lambda locale: spoken_date(day, locale), "day")
     return ParsedDay(day=day, moved_to_this_year=moved)

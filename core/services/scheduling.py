@@ -12,7 +12,7 @@ version reloads the cache before the answer is given.
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 from uuid import UUID
@@ -101,6 +101,8 @@ class Refusal:
 
     reason: str
     after: datetime
+    # The reason in a locale when it quotes the input (a past start), else None: `reason` is an id.
+    in_locale: Callable[[str], str] | None = field(default=None, compare=False)
 
     @classmethod
     def taken(cls, at: datetime) -> "Refusal":
@@ -119,7 +121,7 @@ def check_requested_start(
     try:
         start = parse_start(raw_start, tz=rules.tz, now=now)
     except TimeInPast as past:
-        return Refusal(past.message, now)
+        return Refusal(past.message, now, past.in_locale)
     code = check_start(start.at, rules, [], now)
     if code is not None:
         return Refusal(REFUSALS[code], start.at)
@@ -184,9 +186,8 @@ def unavailable(
     """What a caller hears about a refused start: the reason and the next free starts, given
     the busy time read for `search_window(refusal.after)`."""
     options = alternatives_in(busy, rules, after=refusal.after, now=now)
-    message = messages.unavailable(
-        reason=refusal.reason, alternatives=options, tz=rules.tz, locale=locale
-    )
+    reason = refusal.in_locale(locale) if refusal.in_locale else refusal.reason
+    message = messages.unavailable(reason=reason, alternatives=options, tz=rules.tz, locale=locale)
     return SlotUnavailable(message, alternatives=options)
 
 

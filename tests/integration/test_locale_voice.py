@@ -4,7 +4,7 @@ alternatives and the texts Twilio's sandbox receives.
 """
 
 import re
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 
 import asyncpg
 import httpx
@@ -13,6 +13,7 @@ import pytest
 from sandbox.runner import Sandboxes
 from tests.booking_helpers import local_start, unique_phone, wait_for_phase2, wait_until
 from tests.conftest import MakeOrg
+from tests.unit.test_locales import ENGLISH
 from tests.voice_helpers import vapi_call, vapi_said
 
 pytestmark = pytest.mark.integration
@@ -28,6 +29,45 @@ GERMAN_DAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samst
 def no_twelve_hour_clock(text: str) -> None:
     # Case-sensitive: "am" is German ("am Freitag").
     assert not re.search(r"\b(AM|PM|pm)\b", text), text
+
+
+def no_english_words(text: str) -> None:
+    # Tool and argument names are identifiers the agent must send as they are: not words.
+    words = {w.lower() for w in re.findall(r"[A-Za-zÄÖÜäöüß]+", re.sub(r"\w+_\w+", "", text))}
+    assert not (words & ENGLISH) - {"am"}, f"{(words & ENGLISH) - {'am'}} in {text!r}"
+
+
+async def test_a_german_clinic_refuses_unusable_input_in_german(
+    api: httpx.AsyncClient, make_org: MakeOrg
+) -> None:
+    org = await make_org(locale="de-DE")
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    heard = []
+
+    past = {"name": "Max Muster", "phone": unique_phone(), "start": yesterday.isoformat()}
+    passed = await vapi_said(api, org, vapi_call("book_appointment", past))
+    assert " ist schon vorbei. " in passed and " Uhr" in passed, passed
+    heard.append(passed)
+    past_day = str((yesterday - timedelta(days=1)).date())
+    gone = await vapi_said(api, org, vapi_call("check_availability", {"date": past_day}))
+    assert gone.endswith(" ist schon vorbei."), gone
+    heard.append(gone)
+
+    bad_phone = {"name": "Max Muster", "phone": "abc", "start": local_start(2).isoformat()}
+    phone = await vapi_said(api, org, vapi_call("book_appointment", bad_phone))
+    assert phone == "Ich habe diese Telefonnummer nicht verstanden.", phone
+    bad_time = {"name": "Max Muster", "phone": unique_phone(), "start": "bald"}
+    unreadable = await vapi_said(api, org, vapi_call("book_appointment", bad_time))
+    assert unreadable == "Ich habe dieses Datum und diese Uhrzeit nicht verstanden.", unreadable
+    heard += [phone, unreadable]
+
+    missing = await vapi_said(api, org, vapi_call("book_appointment", {"name": "Max Muster"}))
+    assert missing == "book_appointment: start fehlt.", missing
+    unknown = await vapi_said(api, org, vapi_call("move_appointment", {}))
+    assert unknown.startswith("Es gibt kein Werkzeug namens move_appointment; verwenden Sie ")
+    heard += [missing, unknown]
+    for text in heard:
+        no_english_words(text)
 
 
 async def test_a_german_clinic_answers_and_texts_in_german_with_the_24_hour_clock(
