@@ -68,7 +68,9 @@ class ReservationActivities:
                     request.org_id, lambda catalog: _plan(request, catalog, now)
                 )
             except InvalidInput as bad:
-                return _answer(BookResult(outcome="invalid", message=bad.message, field=bad.field))
+                # A sentence quoting the input is said here, where the caller's locale is known.
+                said = bad.in_locale(request.locale) if bad.in_locale else bad.message
+                return _answer(BookResult(outcome="invalid", message=said, field=bad.field))
             if isinstance(plan.start, Refusal):
                 answer = await self._refused(request, plan, plan.start, now)
             else:

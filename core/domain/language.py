@@ -7,11 +7,14 @@ this module through Temporal's sandbox passthrough, never reads a file while it 
 """
 
 import gettext
+from collections.abc import Callable
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from babel.lists import format_list
+
+from core.errors import InvalidInput
 
 DEFAULT_LOCALE = "en-US"
 # Each needs a catalog in core/domain/locales/<ll_CC>/ and a clock style in core.domain.speech.
@@ -89,3 +92,16 @@ def catalog(tag: str) -> gettext.GNUTranslations:
 def cldr(tag: str) -> Locale:
     """Babel's locale for `tag`; an unknown tag gets the default's."""
     return LOCALES.get(tag, LOCALES[DEFAULT_LOCALE])
+
+
+def quoting_input(
+    kind: type[InvalidInput], message: str, field: str, **values: Callable[[str], str]
+) -> InvalidInput:
+    """`kind` of error whose `message` (an id) quotes the input: `values` are spelled per
+    locale by the error's `in_locale`; its own message is the DEFAULT_LOCALE (English) one."""
+
+    def in_locale(locale: str) -> str:
+        spelled = {name: value(locale) for name, value in values.items()}
+        return catalog(locale).gettext(message).format(**spelled)
+
+    return kind(in_locale(DEFAULT_LOCALE), field=field, in_locale=in_locale)

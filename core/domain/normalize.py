@@ -7,7 +7,6 @@ about; a voice agent reads the message to the caller and asks again.
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -15,7 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 
-from core.domain.language import DEFAULT_LOCALE, N_, catalog
+from core.domain.language import N_, quoting_input
 from core.domain.speech import spoken_clock, spoken_date, spoken_datetime, spoken_month_day
 from core.errors import ConfigurationError, InvalidInput, TimeInPast
 
@@ -221,10 +220,16 @@ def _localize(wall: datetime, tz: ZoneInfo) -> datetime:
         raise InvalidInput(N_("That date is too far in the future."), field="start") from None
     # A wall time in a spring-forward gap does not survive a round trip through UTC.
     if round_trip != wall:
-        raise InvalidInput(
-            f"{spoken_clock(wall.time())} on {spoken_date(wall.date())} doesn't exist in "
-            f"{tz.key} because the clocks go forward; please pick another time.",
-            field="start",
+        raise quoting_input(
+            InvalidInput,
+            N_(
+                "{clock} on {date} doesn't exist in {zone} because the clocks go forward; "
+                "please pick another time."
+            ),
+            "start",
+            clock=lambda locale: spoken_clock(wall.time(), locale),
+            date=lambda locale: spoken_date(wall.date(), locale),
+            zone=lambda _: tz.key,
         )
     return at
 
@@ -233,9 +238,12 @@ def _this_year(d: date, year: int, field: str) -> date:
     try:
         return d.replace(year=year)
     except ValueError as exc:  # February 29 outside a leap year
-        raise InvalidInput(
-            f"That date has passed, and there's no {spoken_month_day(d.month, d.day)} in {year}.",
-            field=field,
+        raise quoting_input(
+            InvalidInput,
+            N_("That date has passed, and there's no {month_day} in {year}."),
+            field,
+            month_day=lambda locale: spoken_month_day(d.month, d.day, locale),
+            year=lambda _: str(year),
         ) from exc
 
 
@@ -271,17 +279,11 @@ def parse_start(raw: str, *, tz: ZoneInfo, now: datetime) -> ParsedTime:
     if at is None:
         at = _localize(wall, tz)
     if at < now:
-        raise _passed(TimeInPast, lambda locale: spoken_datetime(at, tz, locale), "start")
+        passed = N_("{when} has already passed.")
+        raise quoting_input(
+            TimeInPast, passed, "start", when=lambda loc: spoken_datetime(at, tz, loc)
+        )
     return ParsedTime(at=at, moved_to_this_year=moved)
-
-
-def _passed(kind: type[InvalidInput], when: Callable[[str], str], field: str) -> InvalidInput:
-    # "<when> has already passed." in any locale; `message` is the English (DEFAULT_LOCALE) one.
-    def in_locale(locale: str) -> str:
-        text = catalog(locale).gettext(N_("{when} has already passed."))
-        return text.format(when=when(locale))
-
-    return kind(in_locale(DEFAULT_LOCALE), field=field, in_locale=in_locale)
 
 
 def parse_day(raw: str, *, tz: ZoneInfo, now: datetime) -> ParsedDay:
@@ -306,5 +308,6 @@ def parse_day(raw: str, *, tz: ZoneInfo, now: datetime) -> ParsedDay:
     if moved:
         day = _this_year(day, today.year, "day")
     if day < today:
-        raise _passed(InvalidInput, lambda locale: spoken_date(day, locale), "day")
+        passed = N_("{when} has already passed.")
+        raise quoting_input(InvalidInput, passed, "day", when=lambda loc: spoken_date(day, loc))
     return ParsedDay(day=day, moved_to_this_year=moved)

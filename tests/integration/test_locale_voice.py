@@ -60,6 +60,15 @@ async def test_a_german_clinic_refuses_unusable_input_in_german(
     unreadable = await vapi_said(api, org, vapi_call("book_appointment", bad_time))
     assert unreadable == "Ich habe dieses Datum und diese Uhrzeit nicht verstanden.", unreadable
     heard += [phone, unreadable]
+    # Sentences quoting the input: a wall time the clocks skip, a February 29 in no leap year.
+    gap = {"name": "Max Muster", "phone": unique_phone(), "start": "2027-03-14T02:30"}
+    skipped = await vapi_said(api, org, vapi_call("book_appointment", gap))
+    assert skipped.startswith("Sonntag, 14. März 2027 um 2:30 Uhr gibt es in der Zeitzone "), (
+        skipped
+    )
+    leap = await vapi_said(api, org, vapi_call("check_availability", {"date": "2024-02-29"}))
+    assert leap.startswith("Dieses Datum ist vorbei, und ") and "keinen 29. Februar." in leap, leap
+    heard += [skipped, leap]
 
     missing = await vapi_said(api, org, vapi_call("book_appointment", {"name": "Max Muster"}))
     assert missing == "book_appointment: start fehlt.", missing
