@@ -24,6 +24,13 @@ from core.temporal.models import (
     RestoreSlotInput,
 )
 
+# Why a booking that no longer occupies a slot cannot move, by its status (message ids: the
+# workflow says them in the booking's locale).
+_NOT_MOVABLE = {
+    BookingStatus.CANCELLED: N_("This booking is cancelled; it can't be moved."),
+    BookingStatus.FAILED: N_("This booking is failed; it can't be moved."),
+}
+
 
 class SlotActivities:
     def __init__(self, pool: asyncpg.Pool, catalogs: CatalogCache) -> None:
@@ -62,9 +69,7 @@ class SlotActivities:
         now = datetime.now(UTC)
         booking = await booking_repo.get(self._pool, org_id=ref.org_id, booking_id=ref.booking_id)
         if booking.status not in OCCUPYING:
-            raise InvalidInput(
-                f"This booking is {booking.status}; it can't be moved.", field="booking_id"
-            )
+            raise InvalidInput(_NOT_MOVABLE[booking.status], field="booking_id")
         current = MovedSlot(
             moved=False,
             starts_at=booking.starts_at,
