@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.voice.calls import ToolCall, usable_text
+from core.domain.language import N_
 
 SIGNATURE_WINDOW_MS = 5 * 60 * 1000
 # Plain ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
@@ -57,7 +58,7 @@ def parse_request(payload: Any, *, tool_from_url: str | None) -> RetellRequest:
     name = usable_text(body.get("name")) or usable_text(tool_from_url)
     call_id = usable_text(call.get("call_id"))
     if not isinstance(payload, dict):
-        problem: str | None = "the body must be a JSON object"
+        problem: str | None = N_("the body must be a JSON object")
         arguments: Any = {}
     elif "args" in body:
         arguments, problem = body["args"], None
@@ -67,9 +68,9 @@ def parse_request(payload: Any, *, tool_from_url: str | None) -> RetellRequest:
     if arguments is None:
         arguments = {}
     if problem is None and not isinstance(arguments, dict):
-        problem = "args must be a JSON object"
+        problem = N_("args must be a JSON object")
     if problem is None and not name:
-        problem = "the request names no function"
+        problem = N_("the request names no function")
     return RetellRequest(
         tool_call=ToolCall(
             id=call_id or "",

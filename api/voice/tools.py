@@ -76,7 +76,10 @@ class VoiceTools:
     ) -> ToolAnswer:
         """The tool's answer; a known tool's run time is recorded by tool and platform."""
         if call.problem:
-            return ToolAnswer(f"I couldn't read that request: {call.problem}.", is_error=True)
+            # The problem is a message id (api/voice/vapi.py, retell.py), said in the org's words.
+            problem = catalog(org.locale).gettext(call.problem)
+            said = messages.say(_UNREADABLE_CALL, org.locale, problem=problem)
+            return ToolAnswer(said, is_error=True)
         tool = self._tools.get(call.name)
         if tool is None:
             # Tool names are identifiers the agent uses: quoted as they are, in any locale.
@@ -206,6 +209,7 @@ def _error_said(error: InvalidInput | NotFound | BackendUnavailable, locale: str
     return messages.say(error.message, locale)
 
 
+_UNREADABLE_CALL = N_("I couldn't read that request: {problem}.")
 _NO_SUCH_TOOL = N_("There is no tool called {name}; use {known}.")
 # What is wrong with one argument, by pydantic's error type; argument names are quoted as the
 # tool definitions spell them, since the agent must send them so.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.voice.calls import ToolAnswer, ToolCall, usable_text
+from core.domain.language import N_
 from core.domain.speech import one_line
 from core.errors import InvalidInput
 
@@ -75,25 +76,25 @@ def _raw_tool_calls(message: dict[str, Any]) -> list[Any]:
 
 def _tool_call(raw: Any, index: int) -> ToolCall:
     if not isinstance(raw, dict):
-        return ToolCall(id=f"#{index}", name="", problem="a tool call must be an object")
+        return ToolCall(id=f"#{index}", name="", problem=N_("a tool call must be an object"))
     call_id = usable_text(raw.get("id"))
     if not call_id:
         # Without its id the answer cannot be matched to the call, nor a retry recognised.
-        return ToolCall(id=f"#{index}", name="", problem="the tool call has no id")
+        return ToolCall(id=f"#{index}", name="", problem=N_("the tool call has no id"))
     function = _object(raw.get("function"))
     name = usable_text(function.get("name")) or usable_text(raw.get("name"))
     if not name:
-        return ToolCall(id=call_id, name="", problem="the tool call has no function name")
+        return ToolCall(id=call_id, name="", problem=N_("the tool call has no function name"))
     arguments = _first_present(function, raw, keys=("arguments", "parameters"))
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments) if arguments.strip() else {}
         except (ValueError, RecursionError):
-            return ToolCall(id=call_id, name=name, problem="the arguments are not valid JSON")
+            return ToolCall(id=call_id, name=name, problem=N_("the arguments are not valid JSON"))
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
-        return ToolCall(id=call_id, name=name, problem="the arguments must be a JSON object")
+        return ToolCall(id=call_id, name=name, problem=N_("the arguments must be a JSON object"))
     return ToolCall(id=call_id, name=name, arguments=arguments)
 
 

@@ -74,7 +74,11 @@ async def test_a_german_clinic_refuses_unusable_input_in_german(
     assert missing == "book_appointment: start fehlt.", missing
     unknown = await vapi_said(api, org, vapi_call("move_appointment", {}))
     assert unknown.startswith("Es gibt kein Werkzeug namens move_appointment; verwenden Sie ")
-    heard += [missing, unknown]
+    broken = vapi_call("book_appointment", {})
+    broken["function"]["arguments"] = "{"
+    unread = await vapi_said(api, org, broken)
+    assert unread == "Ich konnte diese Anfrage nicht lesen: die Argumente sind kein gültiges JSON."
+    heard += [missing, unknown, unread]
     for text in heard:
         no_english_words(text)
 
