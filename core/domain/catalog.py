@@ -15,6 +15,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from core.domain.availability import OpeningHours, SchedulingRules
+from core.domain.language import N_, quoting_input
 from core.errors import InvalidInput
 
 
@@ -102,10 +103,25 @@ class OrgCatalog:
         )
 
 
+# Refusals by kind ("service" or "provider"), as message ids.
+_GONE = {
+    "service": N_("Sorry, that service no longer exists."),
+    "provider": N_("Sorry, that provider no longer exists."),
+}
+_UNKNOWN = {
+    "service": N_("Sorry, there is no service called {name}."),
+    "provider": N_("Sorry, there is no provider called {name}."),
+}
+_NONE_SET_UP = {
+    "service": N_("Sorry, no service is set up."),
+    "provider": N_("Sorry, no provider is set up."),
+}
+
+
 def _by_id(items: tuple[_Named, ...], item_id: UUID, *, kind: str) -> _Named:
     found = next((i for i in items if i.id == item_id), None)
     if found is None:
-        raise InvalidInput(f"Sorry, that {kind} no longer exists.", field=kind)
+        raise InvalidInput(_GONE[kind], field=kind)
     return found
 
 
@@ -115,7 +131,9 @@ def _named(items: tuple[_Named, ...], name: str | None, *, kind: str) -> _Named:
     else:
         wanted = name.lower()
         found = next((i for i in items if i.name.lower() == wanted or str(i.id) == name), None)
+    if found is None and name:
+        # The caller's name for it is quoted as said; the sentence is in the caller's locale.
+        raise quoting_input(InvalidInput, _UNKNOWN[kind], kind, name=lambda _: name)
     if found is None:
-        what = f"there is no {kind} called {name}" if name else f"no {kind} is set up"
-        raise InvalidInput(f"Sorry, {what}.", field=kind)
+        raise InvalidInput(_NONE_SET_UP[kind], field=kind)
     return found

@@ -3,8 +3,9 @@ read is German, with CLDR dates and the 24-hour clock, from availability to a ta
 alternatives and the texts Twilio's sandbox receives.
 """
 
+import calendar
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 import httpx
@@ -61,14 +62,24 @@ async def test_a_german_clinic_refuses_unusable_input_in_german(
     assert unreadable == "Ich habe dieses Datum und diese Uhrzeit nicht verstanden.", unreadable
     heard += [phone, unreadable]
     # Sentences quoting the input: a wall time the clocks skip, a February 29 in no leap year.
-    gap = {"name": "Max Muster", "phone": unique_phone(), "start": "2027-03-14T02:30"}
+    # New York's clocks go forward at 2:00 on March's second Sunday: next year's.
+    march = date(datetime.now(UTC).year + 1, 3, 1)
+    sunday = march + timedelta(days=(6 - march.weekday()) % 7 + 7)
+    gap_start = f"{sunday}T02:30"
+    gap = {"name": "Max Muster", "phone": unique_phone(), "start": gap_start}
     skipped = await vapi_said(api, org, vapi_call("book_appointment", gap))
-    assert skipped.startswith("Sonntag, 14. März 2027 um 2:30 Uhr gibt es in der Zeitzone "), (
-        skipped
-    )
+    expected = f"Sonntag, {sunday.day}. März {sunday.year} um 2:30 Uhr gibt es in der Zeitzone "
+    assert skipped.startswith(expected), skipped
+    # February 29 of an earlier leap year, asked in a year without one (this year, if it has).
     leap = await vapi_said(api, org, vapi_call("check_availability", {"date": "2024-02-29"}))
-    assert leap.startswith("Dieses Datum ist vorbei, und ") and "keinen 29. Februar." in leap, leap
-    heard += [skipped, leap]
+    if not calendar.isleap(datetime.now(UTC).year):
+        assert leap.startswith("Dieses Datum ist vorbei, und ") and "keinen 29. Februar." in leap
+    massage = {"name": "Max Muster", "phone": unique_phone(), "start": local_start(2).isoformat()}
+    no_such = await vapi_said(
+        api, org, vapi_call("book_appointment", {**massage, "service": "Yoga"})
+    )
+    assert no_such == "Eine Leistung namens Yoga gibt es leider nicht.", no_such
+    heard += [skipped, leap, no_such]
 
     missing = await vapi_said(api, org, vapi_call("book_appointment", {"name": "Max Muster"}))
     assert missing == "book_appointment: start fehlt.", missing
