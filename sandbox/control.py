@@ -5,13 +5,20 @@ from typing import Any
 
 import httpx
 
+from sandbox.server import SERVER_KEEP_ALIVE_S
+
 
 class SandboxControl:
     """Faults and recorded requests of one sandbox server."""
 
     def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base_url + "/_sandbox", timeout=timeout)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url + "/_sandbox",
+            timeout=timeout,
+            # Drop idle connections well before the server does, so none is reused as it closes.
+            limits=httpx.Limits(keepalive_expiry=SERVER_KEEP_ALIVE_S / 3),
+        )
 
     async def add_fault(
         self,

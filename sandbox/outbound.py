@@ -39,7 +39,10 @@ class Outbound:
         """POST `url` (httpx keyword arguments); never raises for the receiver's failure."""
         try:
             if self._http is None:
-                self._http = httpx.AsyncClient(timeout=10.0)
+                # Receivers (our API under uvicorn) close idle connections after 5 s; expiring
+                # ours sooner means none is reused just as the receiver closes it.
+                limits = httpx.Limits(keepalive_expiry=2.0)
+                self._http = httpx.AsyncClient(timeout=10.0, limits=limits)
             response = await self._http.post(url, **request)
         except Exception as exc:  # noqa: BLE001 - a receiver's failure must never crash us
             return PostOutcome(error=f"{type(exc).__name__}: {exc}")

@@ -8,6 +8,9 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
+# Idle keep-alive connections are closed after this long (clients must expire theirs sooner).
+SERVER_KEEP_ALIVE_S = 75
+
 
 class _InProcessServer(uvicorn.Server):
     """uvicorn without signal handling: the host process (tests, `booking dev`) owns Ctrl-C."""
@@ -53,6 +56,10 @@ class LoopbackServer:
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=2,
+            # Vendors keep idle connections far longer than uvicorn's 5 s. At 5 s, a client
+            # whose own pool also expires idle connections at 5 s (httpx's default) races the
+            # server's close and now and then sends on a socket being closed: ReadError.
+            timeout_keep_alive=SERVER_KEEP_ALIVE_S,
         )
         self._server = _InProcessServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name=self.name)
