@@ -11,13 +11,19 @@ from sandbox.server import SERVER_KEEP_ALIVE_S
 class SandboxControl:
     """Faults and recorded requests of one sandbox server."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        server_keep_alive_s: float = SERVER_KEEP_ALIVE_S,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(
             base_url=self.base_url + "/_sandbox",
             timeout=timeout,
             # Drop idle connections well before the server does, so none is reused as it closes.
-            limits=httpx.Limits(keepalive_expiry=SERVER_KEEP_ALIVE_S / 3),
+            limits=httpx.Limits(keepalive_expiry=server_keep_alive_s / 3),
         )
 
     async def add_fault(

@@ -23,7 +23,7 @@ from sandbox.calendar_state import CalendarState
 from sandbox.control import CalendarSandboxControl, TwilioSandboxControl
 from sandbox.faults import SandboxState
 from sandbox.google_oauth import TOKEN_PATH, OAuthState, generate_service_account
-from sandbox.server import LoopbackServer
+from sandbox.server import SERVER_KEEP_ALIVE_S, LoopbackServer
 from sandbox.twilio_api import create_twilio_app
 from sandbox.twilio_state import TwilioState
 
@@ -74,12 +74,14 @@ async def running_sandboxes(
     twilio_account_sid: str | None = None,
     twilio_auth_token: str | None = None,
     callback_delay: float = 0.05,
+    keep_alive_s: int = SERVER_KEEP_ALIVE_S,
 ) -> AsyncIterator[Sandboxes]:
     """Run both sandboxes on 127.0.0.1 until the block exits, then stop them cleanly.
 
     Twilio credentials are generated unless given; the Google service account (and its RSA key)
     is always generated, and its `token_uri` points at the sandbox's own token endpoint.
-    Pending status callbacks are cancelled on exit.
+    Pending status callbacks are cancelled on exit. `keep_alive_s`: how long the servers keep
+    an idle connection open (shorter only for tests of what clients do when it closes).
     """
     twilio_state = TwilioState(
         account_sid=twilio_account_sid or "AC" + secrets.token_hex(16),
@@ -89,10 +91,14 @@ async def running_sandboxes(
     oauth = OAuthState()
     calendar_state = CalendarState()
     twilio_server = LoopbackServer(
-        create_twilio_app(twilio_state, SandboxState()), name="twilio-sandbox"
+        create_twilio_app(twilio_state, SandboxState()),
+        name="twilio-sandbox",
+        keep_alive_s=keep_alive_s,
     )
     calendar_server = LoopbackServer(
-        create_calendar_app(calendar_state, oauth, SandboxState()), name="calendar-sandbox"
+        create_calendar_app(calendar_state, oauth, SandboxState()),
+        name="calendar-sandbox",
+        keep_alive_s=keep_alive_s,
     )
     async with AsyncExitStack() as stack:
         await twilio_server.start()
@@ -108,9 +114,13 @@ async def running_sandboxes(
         info, public_pem = generate_service_account(oauth.token_uri)
         oauth.public_keys[info["client_email"]] = public_pem
 
-        twilio_control = TwilioSandboxControl(twilio_server.base_url)
+        twilio_control = TwilioSandboxControl(
+            twilio_server.base_url, server_keep_alive_s=keep_alive_s
+        )
         stack.push_async_callback(twilio_control.aclose)
-        calendar_control = CalendarSandboxControl(calendar_server.base_url)
+        calendar_control = CalendarSandboxControl(
+            calendar_server.base_url, server_keep_alive_s=keep_alive_s
+        )
         stack.push_async_callback(calendar_control.aclose)
 
         yield Sandboxes(

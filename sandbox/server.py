@@ -23,8 +23,16 @@ class _InProcessServer(uvicorn.Server):
 class LoopbackServer:
     """One in-process HTTP server; `base_url` is known once `start()` returns."""
 
-    def __init__(self, app: ASGIApp, *, name: str, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        name: str,
+        host: str = "127.0.0.1",
+        keep_alive_s: int = SERVER_KEEP_ALIVE_S,
+    ) -> None:
         self.name = name
+        self.keep_alive_s = keep_alive_s
         self._app = app
         self._host = host
         self._server: _InProcessServer | None = None
@@ -59,7 +67,7 @@ class LoopbackServer:
             # Vendors keep idle connections far longer than uvicorn's 5 s. At 5 s, a client
             # whose own pool also expires idle connections at 5 s (httpx's default) races the
             # server's close and now and then sends on a socket being closed: ReadError.
-            timeout_keep_alive=SERVER_KEEP_ALIVE_S,
+            timeout_keep_alive=self.keep_alive_s,
         )
         self._server = _InProcessServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name=self.name)
