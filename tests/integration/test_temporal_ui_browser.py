@@ -140,12 +140,14 @@ def dev(tmp_path: Path) -> Iterator[Dev]:
             time.sleep(0.2)
         yield Dev(process, _banner(log))
     finally:
+        # Ctrl-C, as a user stops it: the UI's front must not keep it from stopping cleanly.
         process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=90)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        assert process.returncode == 0, f"booking dev did not stop cleanly; see {log}"
 
 
 def _book(dev: Dev, name: str, phone: str, start: str) -> str:
