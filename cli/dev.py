@@ -25,7 +25,8 @@ from core.infra.db import create_pool
 from core.infra.migrate import migrate
 from core.ops.demo import DemoCredentials, ensure_demo_org
 from devstack.postgres import EmbeddedPostgres
-from devstack.temporal import ensure_port_free, start_embedded_temporal
+from devstack.temporal import ensure_port_free, free_port, start_embedded_temporal
+from devstack.ui_front import running_ui_front
 from sandbox.runner import running_sandboxes
 
 log = logging.getLogger(__name__)
@@ -82,21 +83,49 @@ async def _infrastructure(settings: Settings, data_dir: Path) -> AsyncIterator[d
             assert settings.database_url is not None
             env["DATABASE_URL"] = settings.database_url
         if settings.embedded_temporal:
+            codec = codec_endpoint(settings)
             temporal = await start_embedded_temporal(
                 database_file=data_dir / "temporal.db",
                 port=settings.embedded_temporal_port,
-                ui_port=settings.embedded_temporal_ui_port,
+                # With the codec, the UI itself listens elsewhere, behind its front (below).
+                ui_port=settings.embedded_temporal_ui_port if codec is None else free_port(),
                 namespace=settings.temporal_namespace,
                 log_file=data_dir / "temporal.log",
+                ui_codec_endpoint=codec,
             )
             stack.push_async_callback(temporal.stop)
             env["TEMPORAL_ADDRESS"] = temporal.address
-            env["TEMPORAL_UI_URL"] = temporal.ui_url or settings.temporal_ui_url
+            ui_url = temporal.ui_url or settings.temporal_ui_url
+            if codec is not None and temporal.ui_url is not None:
+                ui_url = await stack.enter_async_context(
+                    running_ui_front(
+                        upstream=temporal.ui_url,
+                        host="127.0.0.1",
+                        port=settings.embedded_temporal_ui_port,
+                    )
+                )
+            # The codec server answers CORS for this origin only.
+            env["TEMPORAL_UI_URL"] = ui_url
         else:
             assert settings.temporal_address is not None
             env["TEMPORAL_ADDRESS"] = settings.temporal_address
         await _sandboxes_for_unset_vendors(settings, env, stack)
         yield env
+
+
+def codec_endpoint(settings: Settings) -> str | None:
+    """Where the Temporal UI reaches the API's codec server from the browser: only when
+    payloads are encrypted and the codec server is on (CODEC_TOKEN)."""
+    if settings.payload_encryption_key is None or settings.codec_token is None:
+        return None
+    return f"{_browser_api_url(settings)}/codec"
+
+
+def _browser_api_url(settings: Settings) -> str:
+    """The API as a browser on this machine reaches it (an all-interfaces bind is not an
+    address to browse to)."""
+    host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::", "") else settings.api_host
+    return f"http://{host}:{settings.api_port}"
 
 
 async def _sandboxes_for_unset_vendors(
@@ -203,6 +232,7 @@ async def _wait_ready(settings: Settings, children: list[asyncio.subprocess.Proc
 def _banner(settings: Settings, env: dict[str, str], credentials: DemoCredentials) -> str:
     api = f"http://{settings.api_host}:{settings.api_port}"
     ui = env.get("TEMPORAL_UI_URL", settings.temporal_ui_url)
+    codec = codec_endpoint(settings)
     return "\n".join(
         [
             "",
@@ -210,6 +240,11 @@ def _banner(settings: Settings, env: dict[str, str], credentials: DemoCredential
             f"  API            {api}",
             f"  API docs       {api}/docs",
             f"  Temporal UI    {ui}",
+            *(
+                [f"  Codec sign-in  {codec}/ (any user name, CODEC_TOKEN as the password)"]
+                if codec is not None
+                else []
+            ),
             f"  Postgres       {env['DATABASE_URL']}",
             *[
                 f"  {label:<14} {env[key]}/_sandbox/requests"

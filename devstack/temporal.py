@@ -108,11 +108,13 @@ async def start_embedded_temporal(
     ui_port: int | None,
     log_file: Path,
     namespace: str = "default",
+    ui_codec_endpoint: str | None = None,
 ) -> EmbeddedTemporal:
     """Start the dev server and wait until it answers.
 
     `port=None` takes a free port (tests); `ui_port=None` runs without the UI; with
     `database_file` workflows survive a restart. The server's own output goes to `log_file`.
+    `ui_codec_endpoint` is the codec server the UI decodes payloads with (from the browser).
     """
     if port is not None:
         ensure_port_free(port, "Temporal gRPC", "EMBEDDED_TEMPORAL_PORT")
@@ -131,7 +133,13 @@ async def start_embedded_temporal(
         "--log-level",
         "error",
     ]
-    args += ["--ui-port", str(ui_port)] if ui_port is not None else ["--headless"]
+    if ui_port is None:
+        args += ["--headless"]
+    else:
+        # The UI's news feed is fetched from the internet by the browser: not ours to call.
+        args += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+        if ui_codec_endpoint is not None:
+            args += ["--ui-codec-endpoint", ui_codec_endpoint]
     if database_file is not None:
         database_file.parent.mkdir(parents=True, exist_ok=True)
         args += ["--db-filename", str(database_file)]
