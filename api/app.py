@@ -29,6 +29,7 @@ from api.voice.tools import VoiceTools
 from core.infra.config import Settings
 from core.infra.db import create_pool
 from core.infra.logs import FreshLogContext
+from core.infra.secret_box import require_secret_box
 from core.services.scheduling import CatalogCache
 from core.temporal.client import connect_temporal
 from core.temporal.codec import payload_codec
@@ -37,11 +38,18 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """Build the app; Postgres pool and Temporal client open on startup and close on shutdown."""
+    """Build the app; Postgres pool and Temporal client open on startup and close on shutdown.
+
+    ConfigurationError without SECRETS_ENCRYPTION_KEY: every org's stored vendor secrets are
+    sealed with it, so the API could neither verify Retell or Vapi HMAC calls nor store a key.
+    """
+    # Here, not in lifespan: a missing key stops `booking api` before it listens.
+    secrets = require_secret_box(settings, "by the API to seal and open org vendor secrets")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.secrets = secrets
         app.state.codec = payload_codec(settings)
         app.state.pool = await create_pool(settings)
         try:

@@ -12,6 +12,7 @@ from api.changes import BookingChanges
 from api.metrics import ApiMetrics
 from api.voice.tools import VoiceTools
 from core.infra.config import Settings
+from core.infra.secret_box import SecretBox
 
 # `async def` although none of them awaits: FastAPI runs a plain `def` dependency in its thread
 # pool, a thread hop per dependency on every request for what is only an attribute read.
@@ -49,6 +50,10 @@ async def _metrics(request: Request) -> ApiMetrics:
     return request.app.state.metrics
 
 
+async def _secrets(request: Request) -> SecretBox:
+    return request.app.state.secrets
+
+
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
@@ -57,3 +62,4 @@ VoiceToolsDep = Annotated[VoiceTools, Depends(_voice_tools)]
 ChangesDep = Annotated[BookingChanges, Depends(_changes)]
 MetricsDep = Annotated[ApiMetrics, Depends(_metrics)]
 CalendarRelayDep = Annotated[CalendarChangeRelay, Depends(_calendar_relay)]
+SecretBoxDep = Annotated[SecretBox, Depends(_secrets)]

@@ -25,6 +25,7 @@ import httpx
 
 from cli.dev import terminate
 from core.errors import StackError
+from core.infra.keys import generate_key
 from core.infra.migrate import migrate
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import free_port, start_embedded_temporal
@@ -86,6 +87,8 @@ async def running_stack(*, keep: bool = False) -> AsyncIterator[Stack]:
             "API_HOST": "127.0.0.1",
             "API_PORT": str(api_port),
             "ADMIN_TOKEN": admin_token,
+            # The API refuses to start without one; the bench's orgs store no vendor secret.
+            "SECRETS_ENCRYPTION_KEY": generate_key("bench"),
             "DATA_DIR": str(root),
             # The children run in `root`, so a developer's .env is not read; the code is found
             # through the path.

@@ -19,11 +19,14 @@ from pathlib import Path
 
 import httpx
 
+from cli.dev_secrets_key import with_dev_secrets_key
 from core.errors import StackError
 from core.infra.config import Settings
 from core.infra.db import create_pool
 from core.infra.migrate import migrate
+from core.infra.secret_box import require_secret_box
 from core.ops.demo import DemoCredentials, ensure_demo_org
+from core.ops.sealed_secrets import seal_stored_secrets
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import ensure_port_free, free_port, start_embedded_temporal
 from devstack.ui_front import running_ui_front
@@ -35,6 +38,7 @@ _READY_TIMEOUT_S = 60
 
 
 async def run_dev(settings: Settings) -> int:
+    settings = with_dev_secrets_key(settings)
     data_dir = settings.data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     ensure_port_free(settings.api_port, "the API", "API_PORT")
@@ -46,6 +50,8 @@ async def run_dev(settings: Settings) -> int:
     async with contextlib.AsyncExitStack() as stack:
         env = await stack.enter_async_context(_infrastructure(settings, data_dir))
         env["ADMIN_TOKEN"] = _admin_token(settings, data_dir)
+        assert settings.secrets_encryption_key is not None  # with_dev_secrets_key set it
+        env["SECRETS_ENCRYPTION_KEY"] = settings.secrets_encryption_key.get_secret_value()
         credentials = await _seed(env["DATABASE_URL"], settings, data_dir)
         children = await stack.enter_async_context(_children(env))
         await _wait_ready(settings, children)
@@ -154,9 +160,11 @@ async def _seed(dsn: str, settings: Settings, data_dir: Path) -> DemoCredentials
     applied = await migrate(dsn)
     if applied:
         log.info("applied %d migration(s)", len(applied))
+    box = require_secret_box(settings, "to seal the demo org's Retell key")
+    await seal_stored_secrets(dsn, box)
     pool = await create_pool(settings, dsn)
     try:
-        return await ensure_demo_org(pool, data_dir)
+        return await ensure_demo_org(pool, data_dir, box)
     finally:
         await pool.close()
 

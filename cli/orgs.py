@@ -16,11 +16,13 @@ from typing import TypeVar
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
+from cli.dev_secrets_key import with_dev_secrets_key
 from core.domain.org_spec import LanguageSettings, OrgSpec
 from core.domain.vapi_auth import VapiAuthSettings
 from core.errors import ConfigurationError, InvalidInput
 from core.infra.config import Settings
 from core.infra.db import create_pool
+from core.infra.secret_box import SecretBox, secret_box
 from core.services.orgs import (
     CreatedOrg,
     OrgCredentials,
@@ -39,7 +41,12 @@ async def run_org_command(args: argparse.Namespace, settings: Settings) -> int:
     """`args` as `booking org` parses them: `create --file F` or `rotate SLUG`."""
     if args.org_command == "create":
         spec = read_spec(args.file)
-        created = CreatedOrg.of(spec, await _with_pool(settings, lambda p: create_org(p, spec)))
+        created = CreatedOrg.of(
+            spec,
+            await _with_pool(
+                settings, lambda p: create_org(p, spec, secrets=_secret_box(settings))
+            ),
+        )
         _print_once(created, f"created org {spec.slug}")
         return 0
     if args.org_command == "rotate":
@@ -48,7 +55,10 @@ async def run_org_command(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.org_command == "vapi-auth":
         settings_in = _read_vapi_auth(args.file)
-        await _with_pool(settings, lambda p: set_vapi_auth(p, args.slug, settings_in))
+        await _with_pool(
+            settings,
+            lambda p: set_vapi_auth(p, args.slug, settings_in, secrets=_secret_box(settings)),
+        )
         # The settings in force, never the HMAC secret.
         print(json.dumps(settings_in.public() if settings_in else None, indent=2), flush=True)
         print(f"set the Vapi auth of {args.slug}", file=sys.stderr)
@@ -60,6 +70,14 @@ async def run_org_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"set the languages of {args.slug}", file=sys.stderr)
         return 0
     raise AssertionError(f"unhandled org command {args.org_command}")
+
+
+def _secret_box(settings: Settings) -> SecretBox | None:
+    """What seals the vendor secrets a command stores: SECRETS_ENCRYPTION_KEY, or the key of
+    `booking dev` when its embedded database is the one used (called once connected, so a
+    command that finds no database leaves DATA_DIR alone). Without one, storing a secret is a
+    ConfigurationError naming the setting (core.repositories.orgs)."""
+    return secret_box(settings if settings.database_url else with_dev_secrets_key(settings))
 
 
 def read_spec(source: str) -> OrgSpec:

@@ -11,6 +11,8 @@ from core.errors import ConfigurationError
 from core.infra.config import Settings
 from core.infra.db import create_pool
 from core.infra.migrate import migrate
+from core.infra.secret_box import secret_box
+from core.ops.sealed_secrets import seal_stored_secrets
 from core.temporal.client import connect_temporal
 from worker.main import WorkerRole, run_worker
 from worker.telemetry import worker_runtime
@@ -65,20 +67,26 @@ async def serve_worker(settings: Settings, role: WorkerRole = "all") -> int:
 
 
 async def migrate_database(settings: Settings) -> int:
-    """Apply pending migrations to DATABASE_URL, or to the embedded database when unset."""
+    """Apply pending migrations to DATABASE_URL, or to the embedded database when unset, then
+    seal the org secrets stored in clear and re-seal those under a former key (SQL has no key,
+    so that step is Python: core/ops/sealed_secrets.py)."""
     embedded = None
     dsn = settings.database_url
     if dsn is None:
         # Imported here: the production processes (api, worker) never load the dev stack.
+        from cli.dev_secrets_key import with_dev_secrets_key
         from devstack.postgres import EmbeddedPostgres
 
+        settings = with_dev_secrets_key(settings)
         embedded = EmbeddedPostgres(settings.data_dir / "pg")
         dsn = await asyncio.to_thread(embedded.start)
     try:
         applied = await migrate(dsn)
+        sealing = await seal_stored_secrets(dsn, secret_box(settings))
     finally:
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing to apply"
     print(f"migrations: {names}")
+    print(f"org secrets: {sealing.summary()}")
     return 0

@@ -8,6 +8,7 @@ Hierarchy::
     ├── NotFound                 a row the caller named does not exist in their org
     ├── SlotUnavailable          the slot is taken or outside bookable hours; carries alternatives
     ├── ConfigurationError       settings are missing or contradict each other
+    ├── SealedSecretUnreadable   a stored org secret does not open (unknown key, moved, altered)
     ├── BackendUnavailable       Temporal (or Postgres) did not answer in time; safe to retry
     ├── StackError               the embedded stack cannot start (port in use, stale lock, ...)
     └── ExternalServiceError     Twilio / Google answered with an error
@@ -67,6 +68,11 @@ class SlotUnavailable(BookingError):
 
 class ConfigurationError(BookingError):
     """Settings are missing or inconsistent."""
+
+
+class SealedSecretUnreadable(BookingError):
+    """A sealed org secret cannot be opened: its key id is not configured, or it was altered or
+    copied from another org or column. The message never holds the value."""
 
 
 class BackendUnavailable(BookingError):

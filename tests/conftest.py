@@ -26,8 +26,10 @@ from temporalio.client import Client
 
 from core.infra.config import Settings
 from core.infra.db import create_pool
+from core.infra.keys import generate_key
 from core.infra.logs import LIBRARY_LEVELS, UVICORN_LOGGERS
 from core.infra.migrate import migrate
+from core.infra.secret_box import SecretBox, require_secret_box
 from core.temporal.client import connect_temporal
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal import EmbeddedTemporal, start_embedded_temporal
@@ -36,6 +38,9 @@ from tests.apiclient import api_client
 from tests.booking_helpers import BookingEnv
 from tests.factories import TestOrg, create_test_org
 from worker.main import BookingWorkers, booking_workers
+
+# The key the tests' org secrets are sealed with: made per run, so none is written in code.
+TEST_SECRETS_KEY = generate_key("test")
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ def make_settings(stack: Stack, **overrides: object) -> Settings:
         # The session's database holds every test's orgs: a worker process must not start a
         # calendar sync for each of them. Tests of the sync start the ones they need.
         "calendar_sync_autostart": False,
+        "secrets_encryption_key": TEST_SECRETS_KEY,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type,call-arg]
@@ -101,6 +107,12 @@ def make_settings(stack: Stack, **overrides: object) -> Settings:
 @pytest.fixture
 def settings(stack: Stack) -> Settings:
     return make_settings(stack)
+
+
+@pytest.fixture(scope="session")
+def secret_box(stack: Stack) -> SecretBox:
+    """What seals org secrets under the tests' settings (the API's own box opens them)."""
+    return require_secret_box(make_settings(stack), "by the tests")
 
 
 @pytest.fixture(scope="session")
@@ -182,12 +194,12 @@ MakeOrg = Callable[..., Awaitable[TestOrg]]
 
 
 @pytest.fixture
-def make_org(pool: asyncpg.Pool) -> MakeOrg:
+def make_org(pool: asyncpg.Pool, secret_box: SecretBox) -> MakeOrg:
     """Create a fresh org the way the admin API does, the spec changed by keyword overrides
     (`retell_api_key=...`, `services=[...]`): for a second org or an org of another shape."""
 
     async def make(**overrides: object) -> TestOrg:
-        return await create_test_org(pool, **overrides)
+        return await create_test_org(pool, secrets=secret_box, **overrides)
 
     return make
 

@@ -11,6 +11,7 @@ import asyncpg
 from core.domain.ids import booking_workflow_id
 from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
 from core.domain.statuses import BookingStatus
+from core.infra.secret_box import SecretBox
 from core.repositories import bookings as booking_repo
 from core.repositories import catalog as catalog_repo
 from core.repositories import reservations
@@ -51,9 +52,11 @@ def org_spec(**overrides: object) -> OrgSpec:
     return OrgSpec.model_validate(values)
 
 
-async def create_test_org(pool: asyncpg.Pool, **overrides: object) -> TestOrg:
+async def create_test_org(
+    pool: asyncpg.Pool, *, secrets: SecretBox | None = None, **overrides: object
+) -> TestOrg:
     spec = org_spec(**overrides)
-    credentials = await create_org(pool, spec)
+    credentials = await create_org(pool, spec, secrets=secrets)
     org_id = UUID(credentials.org_id)
     provider_id = await pool.fetchval(
         "SELECT id FROM providers WHERE org_id = $1 ORDER BY created_at LIMIT 1", org_id

@@ -1,7 +1,8 @@
 """Admin API: create orgs and manage their credentials (`Authorization: Bearer <ADMIN_TOKEN>`).
 
 Credentials are returned exactly once, when made; only their hashes are stored. The Retell
-key and the Vapi HMAC secret are write-only: they verify webhook signatures, no response holds them.
+key and the Vapi HMAC secret are write-only: they verify webhook signatures, are stored sealed
+(core/infra/secret_box.py), and no response holds them.
 """
 
 import logging
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from temporalio.service import RPCError
 
 from api.auth import require_admin
-from api.deps import PoolDep, SettingsDep, TemporalDep
+from api.deps import PoolDep, SecretBoxDep, SettingsDep, TemporalDep
 from api.limits import require_json
 from core.domain.org_spec import SLUG_PATTERN, LanguageSettings, OrgSpec, RetellApiKey
 from core.domain.vapi_auth import VapiAuthSettings
@@ -116,11 +117,12 @@ async def create(
     pool: PoolDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    secrets: SecretBoxDep,
     response: Response,
 ) -> CreatedOrg:
     """Create an org; its API key and voice secret are in this response and nowhere else."""
     try:
-        credentials = await create_org(pool, spec)
+        credentials = await create_org(pool, spec, secrets=secrets)
     except SlugTaken as taken:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=taken.message) from None
     calendars = await sync_repo.provider_calendars(pool, org_id=UUID(credentials.org_id))
@@ -142,18 +144,20 @@ async def rotate(slug: SlugPath, pool: PoolDep, response: Response) -> OrgCreden
 
 
 @router.put("/{slug}/retell-key", dependencies=[Depends(require_json)])
-async def set_retell_key(slug: SlugPath, update: RetellKeyUpdate, pool: PoolDep) -> RetellKeyStatus:
+async def set_retell_key(
+    slug: SlugPath, update: RetellKeyUpdate, pool: PoolDep, secrets: SecretBoxDep
+) -> RetellKeyStatus:
     """Set (or, with null, clear) the Retell API key that verifies the org's Retell webhooks."""
-    await set_retell_api_key(pool, slug, update.retell_api_key)
+    await set_retell_api_key(pool, slug, update.retell_api_key, secrets=secrets)
     return RetellKeyStatus(slug=slug, retell_api_key_set=update.retell_api_key is not None)
 
 
 @router.put("/{slug}/vapi-auth", dependencies=[Depends(require_json)])
 async def set_vapi_auth_settings(
-    slug: SlugPath, update: VapiAuthUpdate, pool: PoolDep
+    slug: SlugPath, update: VapiAuthUpdate, pool: PoolDep, secrets: SecretBoxDep
 ) -> VapiAuthStatus:
     """Set how /voice/vapi/{slug} checks Vapi's calls (Bearer header, HMAC); null resets it."""
-    await set_vapi_auth(pool, slug, update.vapi_auth)
+    await set_vapi_auth(pool, slug, update.vapi_auth, secrets=secrets)
     settings = update.vapi_auth.public() if update.vapi_auth else None
     return VapiAuthStatus(slug=slug, vapi_auth=settings)
 

@@ -14,13 +14,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 
 from api.auth import authenticated_org
-from api.deps import PoolDep, VoiceToolsDep
+from api.deps import PoolDep, SecretBoxDep, VoiceToolsDep
 from api.limits import is_json
 from api.voice import retell, vapi, vapi_auth
 from api.voice.calls import ToolAnswer, transport_error_body
 from core.domain.org_spec import SLUG_PATTERN
 from core.domain.speech import one_line
-from core.errors import InvalidInput
+from core.errors import InvalidInput, SealedSecretUnreadable
 from core.repositories import orgs as org_repo
 from core.services.orgs import Org
 
@@ -43,11 +43,13 @@ async def vapi_webhook(request: Request, pool: PoolDep, tools: VoiceToolsDep) ->
 
 @router.post("/vapi/{org_slug}")
 async def vapi_webhook_for_org(
-    request: Request, pool: PoolDep, tools: VoiceToolsDep, org_slug: str
+    request: Request, pool: PoolDep, secrets: SecretBoxDep, tools: VoiceToolsDep, org_slug: str
 ) -> dict[str, Any]:
     """Vapi server messages for one org, checked as it configured (`vapi_auth`): the voice
     secret in its Bearer header or `X-Vapi-Secret`, or an HMAC signature. Answers as `/vapi`."""
-    return await _vapi(request, tools, await vapi_auth.org_by_slug(request, pool, org_slug))
+    return await _vapi(
+        request, tools, await vapi_auth.org_by_slug(request, pool, secrets, org_slug)
+    )
 
 
 async def _vapi(request: Request, tools: VoiceToolsDep, org: Org) -> dict[str, Any]:
@@ -77,26 +79,30 @@ async def _vapi(request: Request, tools: VoiceToolsDep, org: Org) -> dict[str, A
 
 @router.post("/retell")
 async def retell_webhook_by_query(
-    request: Request, pool: PoolDep, tools: VoiceToolsDep, org: str | None = None
+    request: Request,
+    pool: PoolDep,
+    secrets: SecretBoxDep,
+    tools: VoiceToolsDep,
+    org: str | None = None,
 ) -> dict[str, Any]:
     """Retell custom functions, org named as `?org=<slug>`; see `/voice/retell/{org_slug}`."""
-    return await _retell(request, pool, tools, org)
+    return await _retell(request, pool, secrets, tools, org)
 
 
 @router.post("/retell/{org_slug}")
 async def retell_webhook(
-    request: Request, pool: PoolDep, tools: VoiceToolsDep, org_slug: str
+    request: Request, pool: PoolDep, secrets: SecretBoxDep, tools: VoiceToolsDep, org_slug: str
 ) -> dict[str, Any]:
     """Retell custom functions. `X-Retell-Signature` is checked over the raw body with the
     org's Retell API key. The function is the body's `name` (or `?tool=` with args_at_root).
     Answer: `{"result": "<sentence>", ...facts}`."""
-    return await _retell(request, pool, tools, org_slug)
+    return await _retell(request, pool, secrets, tools, org_slug)
 
 
 async def _retell(
-    request: Request, pool: PoolDep, tools: VoiceToolsDep, slug: str | None
+    request: Request, pool: PoolDep, secrets: SecretBoxDep, tools: VoiceToolsDep, slug: str | None
 ) -> dict[str, Any]:
-    org = await _retell_org(request, pool, slug)
+    org = await _retell_org(request, pool, secrets, slug)
     payload, problem = await _json_body(request)
     if problem:
         return transport_error_body(problem)
@@ -117,20 +123,32 @@ async def _retell(
     return body
 
 
-async def _retell_org(request: Request, pool: PoolDep, slug: str | None) -> Org:
+async def _retell_org(
+    request: Request, pool: PoolDep, secrets: SecretBoxDep, slug: str | None
+) -> Org:
     """The org named in the URL, if the body carries a valid signature made with its key.
 
     Unknown org, org without a Retell key and bad signature all answer the same 401."""
     # A slug that cannot exist is not looked up (a NUL byte would make Postgres refuse it).
     known_shape = slug is not None and re.fullmatch(SLUG_PATTERN, slug) is not None
-    found = await org_repo.find_by_slug(pool, slug=slug) if known_shape and slug else None
+    try:
+        found = (
+            await org_repo.find_by_slug(pool, slug=slug, secrets=secrets)
+            if known_shape and slug
+            else None
+        )
+    except SealedSecretUnreadable as error:
+        # Fails closed, like a bad signature: a key that does not open verifies nothing.
+        log.error("Retell call refused: %s", error.message)
+        raise _UNSIGNED from None
     if found is None or not found.retell_api_key:
         if found is not None:
             log.warning("Retell call for org %s, which has no Retell API key set", found.org.slug)
         raise _UNSIGNED
     body = await request.body()
     signature = request.headers.get("x-retell-signature")
-    if not retell.signature_valid(body, signature, found.retell_api_key, _now_ms()):
+    key = found.retell_api_key.get_secret_value()
+    if not retell.signature_valid(body, signature, key, _now_ms()):
         raise _UNSIGNED
     return authenticated_org(Org.from_row(found.org))
 

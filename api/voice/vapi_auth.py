@@ -13,10 +13,11 @@ import time
 from fastapi import HTTPException, Request, status
 
 from api.auth import authenticated_org, bearer_token, org_from_voice_secret
-from api.deps import PoolDep
+from api.deps import PoolDep, SecretBoxDep
 from core.domain.credentials import token_matches
 from core.domain.org_spec import SLUG_PATTERN
 from core.domain.vapi_auth import presented_secret, signature_problem
+from core.errors import SealedSecretUnreadable
 from core.repositories import orgs as org_repo
 from core.services.orgs import Org
 
@@ -47,17 +48,22 @@ async def org_by_voice_secret(request: Request, pool: PoolDep) -> Org:
     return org
 
 
-async def org_by_slug(request: Request, pool: PoolDep, slug: str) -> Org:
+async def org_by_slug(request: Request, pool: PoolDep, secrets: SecretBoxDep, slug: str) -> Org:
     """The org named in the URL, if the call carries its credential as the org configured it.
 
     Unknown org and wrong credential answer alike, so the URL does not reveal which orgs exist.
     """
     # A slug that cannot exist is not looked up (a NUL byte would make Postgres refuse it).
-    found = (
-        await org_repo.find_vapi_auth_by_slug(pool, slug=slug)
-        if re.fullmatch(SLUG_PATTERN, slug)
-        else None
-    )
+    try:
+        found = (
+            await org_repo.find_vapi_auth_by_slug(pool, slug=slug, secrets=secrets)
+            if re.fullmatch(SLUG_PATTERN, slug)
+            else None
+        )
+    except SealedSecretUnreadable as error:
+        # Fails closed: an HMAC secret that does not open verifies nothing.
+        log.error("Vapi call refused: %s", error.message)
+        raise _unauthorized("missing or invalid credentials") from None
     if found is None:
         raise _unauthorized("missing or invalid credentials")
     settings = found.vapi_auth

@@ -4,8 +4,8 @@ spec and the pure HMAC check. No I/O: the route reads headers and body and passe
 
 The voice secret (Bearer or the legacy `X-Vapi-Secret`) is a bearer token, stored only as a hash.
 HMAC needs the secret itself on every request, so an org that wants HMAC sets its own signing
-secret (the same value it pastes into the Vapi credential's `secretKey`); it is stored as-is, like
-the Retell API key, in a column no response reads.
+secret (the same value it pastes into the Vapi credential's `secretKey`); like the Retell API key,
+it is stored sealed (core/infra/secret_box.py) in a column no response reads.
 """
 
 import base64

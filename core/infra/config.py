@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     # readable through PAYLOAD_ENCRYPTION_OLD_KEYS (comma-separated, same form).
     payload_encryption_key: SecretStr | None = None
     payload_encryption_old_keys: SecretStr | None = None
+    # Vendor secrets stored per org (Retell API keys, Vapi HMAC secrets) are sealed with AES-GCM
+    # under this key (`key-id:base64-32-bytes`, core/infra/secret_box.py); keys that sealed older
+    # values stay readable through SECRETS_ENCRYPTION_OLD_KEYS until `booking migrate` re-seals
+    # them. No default: the API refuses to start without it, `booking dev` keeps one in DATA_DIR.
+    secrets_encryption_key: SecretStr | None = None
+    secrets_encryption_old_keys: SecretStr | None = None
     # Bearer token for the codec server (/codec/decode) that lets the Temporal UI show payloads.
     codec_token: SecretStr | None = None
 

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from core.domain.credentials import hash_token, new_token
 from core.domain.org_spec import OpeningSpec, OrgSpec, ProviderSpec, ServiceSpec
 from core.errors import InvalidInput
+from core.infra.secret_box import SecretBox
 from core.repositories import orgs as org_repo
 from core.services.orgs import OrgCredentials, create_org, rotate_credentials, set_retell_api_key
 
@@ -43,11 +44,14 @@ class DemoCredentials(OrgCredentials):
     retell_api_key: str | None = None
 
 
-async def ensure_demo_org(pool: asyncpg.Pool, data_dir: Path) -> DemoCredentials:
+async def ensure_demo_org(
+    pool: asyncpg.Pool, data_dir: Path, secrets: SecretBox
+) -> DemoCredentials:
     """Create the demo org once; later runs reuse it and the credentials saved beside the data.
 
-    Only hashes live in the database, so the plaintext is kept in DATA_DIR (mode 0600) for the
-    developer; if that file is lost the credentials are rotated rather than the org duplicated.
+    Only hashes (and the Retell key, sealed with `secrets`) live in the database, so the
+    plaintext is kept in DATA_DIR (mode 0600) for the developer; if that file is lost the
+    credentials are rotated rather than the org duplicated.
     """
     saved = data_dir / "demo-org.json"
     if saved.exists():
@@ -57,7 +61,7 @@ async def ensure_demo_org(pool: asyncpg.Pool, data_dir: Path) -> DemoCredentials
             pool, slug=DEMO_SLUG, api_key_hash=hash_token(credentials.api_key)
         ):
             if credentials.retell_api_key is None:
-                credentials = await _with_retell_key(pool, credentials)
+                credentials = await _with_retell_key(pool, credentials, secrets)
                 _write_private(saved, credentials.model_dump_json(indent=2))
             return credentials
     try:
@@ -66,14 +70,16 @@ async def ensure_demo_org(pool: asyncpg.Pool, data_dir: Path) -> DemoCredentials
     except InvalidInput:
         created = await rotate_credentials(pool, DEMO_SLUG)
         log.info("demo org existed without saved credentials; rotated them")
-    credentials = await _with_retell_key(pool, DemoCredentials(**created.model_dump()))
+    credentials = await _with_retell_key(pool, DemoCredentials(**created.model_dump()), secrets)
     _write_private(saved, credentials.model_dump_json(indent=2))
     return credentials
 
 
-async def _with_retell_key(pool: asyncpg.Pool, credentials: DemoCredentials) -> DemoCredentials:
+async def _with_retell_key(
+    pool: asyncpg.Pool, credentials: DemoCredentials, secrets: SecretBox
+) -> DemoCredentials:
     key = new_token("key_demo")
-    await set_retell_api_key(pool, DEMO_SLUG, SecretStr(key))
+    await set_retell_api_key(pool, DEMO_SLUG, SecretStr(key), secrets=secrets)
     return credentials.model_copy(update={"retell_api_key": key})
 
 

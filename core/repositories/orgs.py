@@ -1,34 +1,53 @@
-"""SQL for organizations and their providers, services and opening hours."""
+"""SQL for organizations and their providers, services and opening hours.
+
+The vendor secrets an org stores (`SEALED_COLUMNS`) are sealed here on the way in and opened
+here on the way out (core/infra/secret_box.py), bound to the org's id: no other code reads or
+writes those columns, so their plaintext exists only in the request that needs it.
+"""
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
+from pydantic import SecretStr
 
 from core.domain.org_spec import OrgSpec
 from core.domain.vapi_auth import VapiAuthSettings
-from core.errors import NotFound
+from core.errors import ConfigurationError, NotFound
+from core.infra.secret_box import SecretBox
 from core.repositories import Executor, from_record
+
+RETELL_KEY_COLUMN = "retell_api_key"
+VAPI_HMAC_COLUMN = "vapi_hmac_secret"
+SEALED_COLUMNS = (RETELL_KEY_COLUMN, VAPI_HMAC_COLUMN)
 
 # Postgres' default name for `slug text UNIQUE` in 0001_schema.sql.
 SLUG_CONSTRAINT = "organizations_slug_key"
 
 
 async def insert_org(
-    pool: asyncpg.Pool, *, spec: OrgSpec, api_key_hash: str, voice_secret_hash: str
+    pool: asyncpg.Pool,
+    *,
+    spec: OrgSpec,
+    api_key_hash: str,
+    voice_secret_hash: str,
+    secrets: SecretBox | None,
 ) -> UUID:
-    """Insert the org and everything it owns in one transaction; returns the org id."""
+    """Insert the org and everything it owns in one transaction; returns the org id.
+    `secrets` seals the spec's vendor secrets (ConfigurationError if it has some and no box)."""
+    # Chosen here, not by the column default: the sealed secrets are bound to it.
+    org_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
-        org_id: UUID = await conn.fetchval(
+        await conn.execute(
             """
             INSERT INTO organizations (slug, name, time_zone, default_region, sms_sender,
                                        locale, languages, api_key_hash, voice_secret_hash,
                                        retell_api_key, slot_step, min_notice, horizon,
-                                       vapi_auth, vapi_hmac_secret)
-            VALUES ($1, $2, $3, $4, $5, $14, $15, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
-            RETURNING id
+                                       vapi_auth, vapi_hmac_secret, id)
+            VALUES ($1, $2, $3, $4, $5, $14, $15, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $16)
             """,
             spec.slug,
             spec.name,
@@ -37,14 +56,15 @@ async def insert_org(
             spec.sms_sender,
             api_key_hash,
             voice_secret_hash,
-            spec.retell_api_key.get_secret_value() if spec.retell_api_key else None,
+            _sealed(secrets, spec.retell_api_key, org_id, RETELL_KEY_COLUMN),
             timedelta(minutes=spec.slot_step_minutes),
             timedelta(minutes=spec.min_notice_minutes),
             timedelta(days=spec.horizon_days),
             json.dumps(spec.vapi_auth.public()) if spec.vapi_auth else None,
-            _hmac_secret(spec.vapi_auth),
+            _sealed(secrets, _hmac_secret(spec.vapi_auth), org_id, VAPI_HMAC_COLUMN),
             spec.locale,
             spec.languages,
+            org_id,
         )
         await conn.executemany(
             "INSERT INTO providers (org_id, name, calendar_id) VALUES ($1, $2, $3)",
@@ -82,35 +102,55 @@ async def replace_credentials(
 
 
 async def update_retell_api_key(
-    pool: asyncpg.Pool, *, slug: str, retell_api_key: str | None
+    pool: asyncpg.Pool, *, slug: str, retell_api_key: SecretStr | None, secrets: SecretBox | None
 ) -> UUID:
-    """Set (or clear) the org's Retell API key; NotFound for an unknown slug."""
-    org_id: UUID | None = await pool.fetchval(
-        "UPDATE organizations SET retell_api_key = $2 WHERE slug = $1 RETURNING id",
-        slug,
-        retell_api_key,
+    """Set (or clear) the org's Retell API key, sealed; NotFound for an unknown slug."""
+    org_id = await _org_id(pool, slug=slug)
+    await pool.execute(
+        "UPDATE organizations SET retell_api_key = $2 WHERE id = $1",
+        org_id,
+        _sealed(secrets, retell_api_key, org_id, RETELL_KEY_COLUMN),
     )
-    if org_id is None:
-        raise NotFound(f"no org with slug {slug!r}")
     return org_id
 
 
 async def update_vapi_auth(
-    pool: asyncpg.Pool, *, slug: str, settings: dict[str, object] | None, hmac_secret: str | None
+    pool: asyncpg.Pool,
+    *,
+    slug: str,
+    settings: dict[str, object] | None,
+    hmac_secret: SecretStr | None,
+    secrets: SecretBox | None,
 ) -> UUID:
-    """Set (or, with None, reset) the org's Vapi auth settings and HMAC secret together."""
-    org_id: UUID | None = await pool.fetchval(
-        """
-        UPDATE organizations SET vapi_auth = $2::jsonb, vapi_hmac_secret = $3
-        WHERE slug = $1 RETURNING id
-        """,
-        slug,
+    """Set (or, with None, reset) the org's Vapi auth settings and sealed HMAC secret together."""
+    org_id = await _org_id(pool, slug=slug)
+    await pool.execute(
+        "UPDATE organizations SET vapi_auth = $2::jsonb, vapi_hmac_secret = $3 WHERE id = $1",
+        org_id,
         json.dumps(settings) if settings is not None else None,
-        hmac_secret,
+        _sealed(secrets, hmac_secret, org_id, VAPI_HMAC_COLUMN),
     )
+    return org_id
+
+
+async def _org_id(conn: Executor, *, slug: str) -> UUID:
+    # An org's id never changes, so reading it before the update races with nothing.
+    org_id: UUID | None = await conn.fetchval("SELECT id FROM organizations WHERE slug = $1", slug)
     if org_id is None:
         raise NotFound(f"no org with slug {slug!r}")
     return org_id
+
+
+def _sealed(
+    secrets: SecretBox | None, plain: SecretStr | None, org_id: UUID, column: str
+) -> str | None:
+    if plain is None:
+        return None
+    if secrets is None:
+        raise ConfigurationError(
+            f"SECRETS_ENCRYPTION_KEY is not set; it is needed to store {column} sealed"
+        )
+    return secrets.seal(plain.get_secret_value(), org_id=org_id, column=column)
 
 
 async def update_languages(
@@ -174,7 +214,7 @@ class OrgWithRetellKey:
     """An org and the key that verifies its Retell webhook signatures (None: not set)."""
 
     org: OrgRow
-    retell_api_key: str | None
+    retell_api_key: SecretStr | None
 
 
 async def find_by_api_key_hash(conn: Executor, *, api_key_hash: str) -> OrgByHash | None:
@@ -200,15 +240,20 @@ async def find_by_voice_secret_hash(conn: Executor, *, voice_secret_hash: str) -
     )
 
 
-async def find_by_slug(conn: Executor, *, slug: str) -> OrgWithRetellKey | None:
-    """The org with this slug and its Retell key, for Retell webhook auth."""
+async def find_by_slug(conn: Executor, *, slug: str, secrets: SecretBox) -> OrgWithRetellKey | None:
+    """The org with this slug and its opened Retell key, for Retell webhook auth.
+
+    SealedSecretUnreadable when the stored key does not open for this org."""
     row = await conn.fetchrow(
         f"SELECT {_ORG_COLUMNS}, retell_api_key FROM organizations WHERE slug = $1",
         slug,
     )
     if row is None:
         return None
-    return OrgWithRetellKey(from_record(OrgRow, row), row["retell_api_key"])
+    org = from_record(OrgRow, row)
+    return OrgWithRetellKey(
+        org, _opened(secrets, row[RETELL_KEY_COLUMN], org.id, RETELL_KEY_COLUMN)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +265,11 @@ class OrgWithVapiAuth:
     voice_secret_hash: str
 
 
-async def find_vapi_auth_by_slug(conn: Executor, *, slug: str) -> OrgWithVapiAuth | None:
-    """The org with this slug and its Vapi auth settings (defaults when none are set)."""
+async def find_vapi_auth_by_slug(
+    conn: Executor, *, slug: str, secrets: SecretBox
+) -> OrgWithVapiAuth | None:
+    """The org with this slug and its Vapi auth settings (defaults when none are set), the HMAC
+    secret opened; SealedSecretUnreadable when it does not open for this org."""
     row = await conn.fetchrow(
         f"""
         SELECT {_ORG_COLUMNS}, vapi_auth, vapi_hmac_secret, voice_secret_hash
@@ -231,11 +279,14 @@ async def find_vapi_auth_by_slug(conn: Executor, *, slug: str) -> OrgWithVapiAut
     )
     if row is None:
         return None
+    org = from_record(OrgRow, row)
     settings = json.loads(row["vapi_auth"]) if row["vapi_auth"] is not None else {}
     if settings.get("hmac") is not None:
-        settings["hmac"]["secret"] = row["vapi_hmac_secret"]
+        settings["hmac"]["secret"] = _opened(
+            secrets, row[VAPI_HMAC_COLUMN], org.id, VAPI_HMAC_COLUMN
+        )
     return OrgWithVapiAuth(
-        from_record(OrgRow, row),
+        org,
         VapiAuthSettings.model_validate(settings),
         row["voice_secret_hash"],
     )
@@ -249,5 +300,11 @@ async def requires_vapi_hmac(conn: Executor, *, org_id: UUID) -> bool:
     return bool(required)
 
 
-def _hmac_secret(settings: VapiAuthSettings | None) -> str | None:
-    return settings.hmac.secret.get_secret_value() if settings and settings.hmac else None
+def _hmac_secret(settings: VapiAuthSettings | None) -> SecretStr | None:
+    return settings.hmac.secret if settings and settings.hmac else None
+
+
+def _opened(secrets: SecretBox, stored: str | None, org_id: UUID, column: str) -> SecretStr | None:
+    if stored is None:
+        return None
+    return SecretStr(secrets.open(stored, org_id=org_id, column=column))

@@ -18,6 +18,7 @@ from core.domain.org_spec import (
 )
 from core.domain.vapi_auth import VapiAuthSettings
 from core.errors import InvalidInput
+from core.infra.secret_box import SecretBox
 from core.repositories import orgs as org_repo
 
 
@@ -105,10 +106,14 @@ def new_credentials() -> tuple[str, str]:
     return new_token("bk_api"), new_token("bk_voice")
 
 
-async def create_org(pool: asyncpg.Pool, spec: OrgSpec) -> OrgCredentials:
+async def create_org(
+    pool: asyncpg.Pool, spec: OrgSpec, *, secrets: SecretBox | None = None
+) -> OrgCredentials:
     """Create the org with its providers, services and hours, all or nothing.
 
-    A taken slug raises SlugTaken (an InvalidInput, so callers may catch either).
+    The spec's vendor secrets are sealed with `secrets` (a spec that has some needs it: a
+    ConfigurationError otherwise). A taken slug raises SlugTaken (an InvalidInput, so callers
+    may catch either).
     """
     api_key, voice_secret = new_credentials()
     try:
@@ -117,6 +122,7 @@ async def create_org(pool: asyncpg.Pool, spec: OrgSpec) -> OrgCredentials:
             spec=spec,
             api_key_hash=hash_token(api_key),
             voice_secret_hash=hash_token(voice_secret),
+            secrets=secrets,
         )
     except asyncpg.UniqueViolationError as error:
         # Only the slug can clash: the spec already refuses duplicate names and hours.
@@ -140,21 +146,29 @@ async def rotate_credentials(pool: asyncpg.Pool, slug: str) -> OrgCredentials:
     return OrgCredentials(org_id=str(org_id), slug=slug, api_key=api_key, voice_secret=voice_secret)
 
 
-async def set_retell_api_key(pool: asyncpg.Pool, slug: str, key: SecretStr | None) -> None:
-    """Store the key that verifies the org's Retell webhook signatures; None clears it."""
-    await org_repo.update_retell_api_key(
-        pool, slug=slug, retell_api_key=key.get_secret_value() if key else None
-    )
+async def set_retell_api_key(
+    pool: asyncpg.Pool, slug: str, key: SecretStr | None, *, secrets: SecretBox | None
+) -> None:
+    """Store the key that verifies the org's Retell webhook signatures, sealed; None clears it."""
+    await org_repo.update_retell_api_key(pool, slug=slug, retell_api_key=key, secrets=secrets)
 
 
-async def set_vapi_auth(pool: asyncpg.Pool, slug: str, settings: VapiAuthSettings | None) -> None:
-    """Store how the org's Vapi calls are checked; None goes back to the defaults."""
+async def set_vapi_auth(
+    pool: asyncpg.Pool,
+    slug: str,
+    settings: VapiAuthSettings | None,
+    *,
+    secrets: SecretBox | None,
+) -> None:
+    """Store how the org's Vapi calls are checked (the HMAC secret sealed); None goes back to
+    the defaults."""
     hmac = settings.hmac if settings else None
     await org_repo.update_vapi_auth(
         pool,
         slug=slug,
         settings=settings.public() if settings else None,
-        hmac_secret=hmac.secret.get_secret_value() if hmac else None,
+        hmac_secret=hmac.secret if hmac else None,
+        secrets=secrets,
     )
 
 

@@ -6,55 +6,24 @@ still read the histories they wrote. Payloads without our encoding pass through 
 which lets a deployment turn encryption on without breaking the workflows already running.
 """
 
-import base64
-import binascii
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from core.errors import ConfigurationError
 from core.infra.config import Settings
+from core.infra.keys import EncryptionKey, generate_key, key_ring, parse_key
+
+# Key parsing lives in core.infra.keys (shared with the sealed org secrets); these names stay
+# importable from here.
+__all__ = ["EncryptionCodec", "EncryptionKey", "generate_key", "parse_key", "payload_codec"]
 
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
 _NONCE_BYTES = 12
-_KEY_BYTES = 32
-
-
-@dataclass(frozen=True)
-class EncryptionKey:
-    """One AES-256 key and the id written next to what it encrypts."""
-
-    key_id: str
-    secret: bytes = field(repr=False)  # never in a log line or a traceback
-
-
-def parse_key(text: str, setting: str) -> EncryptionKey:
-    """`key-id:base64-of-32-bytes`, as PAYLOAD_ENCRYPTION_KEY holds it."""
-    key_id, separator, encoded = text.strip().partition(":")
-    if not separator or not key_id or not encoded:
-        raise ConfigurationError(f"{setting} must look like `key-id:base64-of-32-bytes`")
-    if not key_id.isascii() or not key_id.replace("-", "").replace("_", "").isalnum():
-        raise ConfigurationError(f"{setting}: the key id may hold letters, digits, - and _ only")
-    try:
-        secret = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigurationError(f"{setting}: the key after `{key_id}:` is not base64") from None
-    if len(secret) != _KEY_BYTES:
-        raise ConfigurationError(
-            f"{setting}: the key must be {_KEY_BYTES} bytes (AES-256), got {len(secret)}"
-        )
-    return EncryptionKey(key_id=key_id, secret=secret)
-
-
-def generate_key(key_id: str) -> str:
-    """A fresh key in the settings' form, for operators rotating keys."""
-    return f"{key_id}:{base64.b64encode(os.urandom(_KEY_BYTES)).decode()}"
 
 
 class EncryptionCodec(PayloadCodec):
@@ -100,23 +69,10 @@ class EncryptionCodec(PayloadCodec):
 
 def payload_codec(settings: Settings) -> EncryptionCodec | None:
     """The codec PAYLOAD_ENCRYPTION_KEY asks for, or None when encryption is off."""
-    current, old = (
-        secret.get_secret_value() if secret else None
-        for secret in (settings.payload_encryption_key, settings.payload_encryption_old_keys)
+    ring = key_ring(
+        settings.payload_encryption_key,
+        settings.payload_encryption_old_keys,
+        current_name="PAYLOAD_ENCRYPTION_KEY",
+        old_name="PAYLOAD_ENCRYPTION_OLD_KEYS",
     )
-    if current is None:
-        if old:
-            raise ConfigurationError(
-                "PAYLOAD_ENCRYPTION_OLD_KEYS is set without PAYLOAD_ENCRYPTION_KEY"
-            )
-        return None
-    current_key = parse_key(current, "PAYLOAD_ENCRYPTION_KEY")
-    old_keys = [
-        parse_key(item, "PAYLOAD_ENCRYPTION_OLD_KEYS")
-        for item in (old or "").split(",")
-        if item.strip()
-    ]
-    ids = [key.key_id for key in (*old_keys, current_key)]
-    if len(set(ids)) != len(ids):
-        raise ConfigurationError("payload encryption keys must have distinct ids")
-    return EncryptionCodec(current_key, old_keys)
+    return EncryptionCodec(ring.current, ring.old) if ring else None

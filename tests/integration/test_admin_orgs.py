@@ -26,6 +26,7 @@ from api.auth import org_from_api_key, org_from_voice_secret
 from api.routes.admin import EXAMPLE_ORG
 from core.domain.org_spec import OrgSpec
 from core.infra.config import Settings
+from core.infra.secret_box import SecretBox
 from core.ops.demo import demo_org_spec
 from tests.apiclient import api_client
 from tests.conftest import Stack, make_settings
@@ -285,16 +286,25 @@ async def test_concurrent_creates_of_one_slug_make_one_org(
 
 
 async def test_retell_key_is_stored_but_never_returned(
-    settings: Settings, pool: asyncpg.Pool
+    settings: Settings, pool: asyncpg.Pool, secret_box: SecretBox
 ) -> None:
     body = clinic(retell_api_key=RETELL_KEY)
     slug = body["slug"]
-    stored = "SELECT retell_api_key FROM organizations WHERE slug = $1"
+
+    async def stored_key() -> str | None:
+        """The stored key, opened: it is kept sealed (tests/integration/test_sealed_secrets.py)."""
+        row = await pool.fetchrow(
+            "SELECT id, retell_api_key FROM organizations WHERE slug = $1", slug
+        )
+        if row["retell_api_key"] is None:
+            return None
+        return secret_box.open(row["retell_api_key"], org_id=row["id"], column="retell_api_key")
+
     async with api_client(settings) as client:
         created = await client.post("/admin/orgs", json=body, headers=ADMIN)
         assert created.status_code == 201
         assert created.json()["retell_api_key_set"] is True
-        assert await pool.fetchval(stored, slug) == RETELL_KEY
+        assert await stored_key() == RETELL_KEY
 
         rotated = await client.post(f"/admin/orgs/{slug}/credentials", headers=ADMIN)
         new_key = "key_retell_rotated_fedcba9876543210"
@@ -302,7 +312,7 @@ async def test_retell_key_is_stored_but_never_returned(
             f"/admin/orgs/{slug}/retell-key", json={"retell_api_key": new_key}, headers=ADMIN
         )
         assert replaced.json() == {"slug": slug, "retell_api_key_set": True}
-        assert await pool.fetchval(stored, slug) == new_key
+        assert await stored_key() == new_key
         refused = await client.put(
             f"/admin/orgs/{slug}/retell-key",
             json={"retell_api_key": f"{new_key} trailing words"},
@@ -314,7 +324,7 @@ async def test_retell_key_is_stored_but_never_returned(
             f"/admin/orgs/{slug}/retell-key", json={"retell_api_key": None}, headers=ADMIN
         )
         assert cleared.json() == {"slug": slug, "retell_api_key_set": False}
-        assert await pool.fetchval(stored, slug) is None
+        assert await stored_key() is None
         openapi = await client.get("/openapi.json")
 
     for response in (created, rotated, replaced, refused, cleared):

@@ -1,5 +1,6 @@
 """The `booking` command as a user runs it: subprocesses, real signals, real ports."""
 
+import json
 import os
 import re
 import signal
@@ -22,7 +23,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _env(**values: str) -> dict[str, str]:
     """The parent's environment minus any project settings, plus `values`."""
-    project = {"DATABASE_URL", "TEMPORAL_ADDRESS", "ADMIN_TOKEN", "API_PORT", "DATA_DIR"}
+    project = {
+        "DATABASE_URL",
+        "TEMPORAL_ADDRESS",
+        "ADMIN_TOKEN",
+        "API_PORT",
+        "DATA_DIR",
+        "SECRETS_ENCRYPTION_KEY",
+        "SECRETS_ENCRYPTION_OLD_KEYS",
+    }
     env = {k: v for k, v in os.environ.items() if k not in project}
     env["PYTHONPATH"] = str(REPO)
     env.update(values)
@@ -125,6 +134,7 @@ def test_dev_runs_the_stack_and_keeps_data_across_restarts(dev: DevProcess) -> N
                 "async def main():\n"
                 "    c = await asyncpg.connect(sys.argv[1])\n"
                 '    print(await c.fetchval("SELECT count(*) FROM organizations"))\n'
+                '    print(await c.fetchval("SELECT retell_api_key FROM organizations"))\n'
                 "asyncio.run(main())",
                 dsn.group(1),
             ],
@@ -132,7 +142,13 @@ def test_dev_runs_the_stack_and_keeps_data_across_restarts(dev: DevProcess) -> N
             text=True,
             timeout=30,
         )
-        assert count.stdout.strip() == "1", count.stderr
+        orgs, stored_retell_key = count.stdout.split()
+        assert orgs == "1", count.stderr
+        # The demo Retell key is sealed with the key `booking dev` generated once in DATA_DIR.
+        demo = json.loads((dev.cwd / "data" / "demo-org.json").read_text())
+        assert demo["retell_api_key"] not in stored_retell_key
+        assert stored_retell_key.startswith("v1:dev:")
+        assert (dev.cwd / "data" / "secrets-key").stat().st_mode & 0o777 == 0o600
     finally:
         _stop(process)
 

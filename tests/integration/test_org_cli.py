@@ -12,8 +12,9 @@ import asyncpg
 import pytest
 
 from api.routes.admin import EXAMPLE_ORG
+from core.infra.secret_box import SecretBox
 from devstack.postgres import EmbeddedPostgres
-from tests.conftest import Stack
+from tests.conftest import TEST_SECRETS_KEY, Stack
 from tests.integration.test_admin_orgs import (
     EXAMPLE_FILE,
     REPO,
@@ -26,7 +27,14 @@ from tests.integration.test_admin_orgs import (
 
 def _env(**values: str) -> dict[str, str]:
     """The parent's environment minus any project settings, plus `values`."""
-    project = {"DATABASE_URL", "TEMPORAL_ADDRESS", "ADMIN_TOKEN", "DATA_DIR"}
+    project = {
+        "DATABASE_URL",
+        "TEMPORAL_ADDRESS",
+        "ADMIN_TOKEN",
+        "DATA_DIR",
+        "SECRETS_ENCRYPTION_KEY",
+        "SECRETS_ENCRYPTION_OLD_KEYS",
+    }
     env = {k: v for k, v in os.environ.items() if k not in project}
     env["PYTHONPATH"] = str(REPO)
     env.update(values)
@@ -73,9 +81,9 @@ async def test_cli_creates_the_example_org_as_is(
 
 
 async def test_cli_reads_stdin_and_rotates(
-    stack: Stack, pool: asyncpg.Pool, tmp_path: Path
+    stack: Stack, pool: asyncpg.Pool, secret_box: SecretBox, tmp_path: Path
 ) -> None:
-    env = _env(DATABASE_URL=stack.database_url)
+    env = _env(DATABASE_URL=stack.database_url, SECRETS_ENCRYPTION_KEY=TEST_SECRETS_KEY)
     body = clinic(retell_api_key=RETELL_KEY)
     created = await booking_org(
         "create", "--file", "-", env=env, cwd=tmp_path, stdin=json.dumps(body)
@@ -84,6 +92,12 @@ async def test_cli_reads_stdin_and_rotates(
     first = json.loads(created.stdout)
     assert first["retell_api_key_set"] is True
     assert RETELL_KEY not in created.stdout + created.stderr
+    # Stored sealed with SECRETS_ENCRYPTION_KEY, bound to the org.
+    org_id, stored = await pool.fetchrow(
+        "SELECT id, retell_api_key FROM organizations WHERE slug = $1", body["slug"]
+    )
+    assert stored.startswith("v1:test:") and RETELL_KEY not in stored
+    assert secret_box.open(stored, org_id=org_id, column="retell_api_key") == RETELL_KEY
 
     rotated = await booking_org("rotate", body["slug"], env=env, cwd=tmp_path)
     assert rotated.returncode == 0, rotated.stderr
@@ -97,6 +111,27 @@ async def test_cli_reads_stdin_and_rotates(
     missing = await booking_org("rotate", "no-such-org", env=env, cwd=tmp_path)
     assert missing.returncode == 1
     assert missing.stderr.strip() == "booking org: no org with slug 'no-such-org'"
+
+
+async def test_cli_without_a_secrets_key_stores_no_vendor_secret(
+    stack: Stack, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    body = clinic(retell_api_key=RETELL_KEY)
+    before = await row_counts(pool)
+    result = await booking_org(
+        "create",
+        "--file",
+        "-",
+        env=_env(DATABASE_URL=stack.database_url),
+        cwd=tmp_path,
+        stdin=json.dumps(body),
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "booking org: SECRETS_ENCRYPTION_KEY is not set; it is needed to store retell_api_key "
+        "sealed"
+    )
+    assert await row_counts(pool) == before
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from vapi.types import ToolCallResult
 
 from core.domain.vapi_auth import HmacSettings, VapiAuthSettings
 from tests.booking_helpers import local_start, wait_for_phase2
-from tests.conftest import MakeOrg, Stack
+from tests.conftest import TEST_SECRETS_KEY, MakeOrg, Stack
 from tests.factories import TestOrg
 from tests.integration.test_org_cli import _env, booking_org
 from tests.voice_helpers import org_row_counts, vapi_call, vapi_message, vapi_signed_headers
@@ -186,7 +186,9 @@ async def test_the_admin_api_sets_and_resets_hmac_without_returning_the_secret(
     assert set_response.status_code == 200, set_response.text
     assert SECRET not in set_response.text
     assert set_response.json()["vapi_auth"]["hmac"]["algorithm"] == "sha512"
-    stored = await pool.fetchval("SELECT vapi_auth::text FROM organizations WHERE id = $1", org.id)
+    stored = await pool.fetchval(
+        "SELECT vapi_auth::text || vapi_hmac_secret FROM organizations WHERE id = $1", org.id
+    )
     assert SECRET not in stored
     body = availability_body()
     signed = await post(api, org, body, vapi_signed_headers(body, SECRET, algorithm="sha512"))
@@ -213,7 +215,7 @@ async def test_the_admin_api_sets_and_resets_hmac_without_returning_the_secret(
 async def test_the_cli_sets_and_resets_vapi_auth(
     api: httpx.AsyncClient, org: TestOrg, stack: Stack, tmp_path: Path
 ) -> None:
-    env = _env(DATABASE_URL=stack.database_url)
+    env = _env(DATABASE_URL=stack.database_url, SECRETS_ENCRYPTION_KEY=TEST_SECRETS_KEY)
     settings = json.dumps({"bearer_header": "X-Clinic-Token", "hmac": {"secret": SECRET}})
     result = await booking_org(
         "vapi-auth", org.slug, "--file", "-", env=env, cwd=tmp_path, stdin=settings
