@@ -319,9 +319,14 @@ async def test_an_org_created_through_the_admin_api_starts_its_calendar_syncs(
         ]
         for handle in handles:
             await wait_until(lambda h=handle: _more_syncs(h, 0), what="each calendar synced")
-        for provider in spec.providers:
+        # The workflow opens its push channel after the first sync: wait for both channels.
+        wanted = {provider.calendar_id for provider in spec.providers}
+
+        async def watched() -> bool:
             channels = (await sandboxes.calendar.push())["channels"]
-            assert any(c["calendar_id"] == provider.calendar_id for c in channels), provider
+            return wanted <= {c["calendar_id"] for c in channels}
+
+        await wait_until(watched, what="a push channel on each provider's calendar")
         for handle in handles:
             await handle.signal(CalendarSyncWorkflow.stop)
             await _ended(handle)
