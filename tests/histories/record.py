@@ -5,19 +5,21 @@ predecessor wrote. Before a release changes `workflows/`, record the current (la
 histories and keep them under tests/histories/<name>/; `tests/unit/test_replay.py` replays
 every folder there against the code under test.
 
+    checkout=$PWD
     git worktree add --detach /tmp/landed <landed commit>
-    (cd /tmp/landed && make .venv/.installed)
-    cd /tmp/landed && .venv/bin/python /path/to/checkout/tests/histories/record.py \
-        --out /path/to/checkout/tests/histories/<name> --note "<what that release changed>"
+    cd /tmp/landed && make .venv/.installed
+    .venv/bin/python $checkout/tests/histories/record.py \
+        --out $checkout/tests/histories/<name> --note "<what that release changed>"
 
-The script starts its own embedded Postgres, Temporal dev server and sandboxes, so it runs
-beside anything else; it uses only what every release so far has (`run_worker`,
-`request_booking`, the update, signal and query names as registered, payloads as plain JSON),
-and imports nothing from tests/. So it calls the handlers by name rather than by reference
-(tests/unit/test_workflow_handlers.py pins those names) and builds no payload class a release
-might rename. It takes about six minutes: one booking lives through its reminder to the end
-of its visit. The scenarios' names are the ones tests/unit/test_replay.py requires of the newest
-folder; a scenario whose run did not take the path it names (the race) stops the recording.
+README's "Deploying a workflow change" has the whole procedure. The script starts its own
+embedded Postgres, Temporal dev server and sandboxes, so it runs beside anything else. Of the
+code it drives it uses little (`run_worker`, `request_booking`, the update, signal and query
+names as registered, payloads as plain JSON) and it imports nothing from tests/: it calls the
+handlers by name rather than by reference (tests/unit/test_workflow_handlers.py pins those
+names) and builds no payload class a release might rename. It takes about six minutes: one
+booking lives through its reminder to the end of its visit. The scenarios' names are the ones
+tests/unit/test_replay.py requires of the newest folder; a race whose run did not take the path
+it names stops the recording.
 """
 
 import argparse
