@@ -60,6 +60,7 @@ FLAKY_CALENDAR = "dr-flaky@clinic.example"
 REFUSING_CALENDAR = "dr-refused@clinic.example"
 QUICK_CALENDAR = "dr-quick@clinic.example"
 RACING_CALENDAR = "dr-race@clinic.example"
+UNDOING_CALENDAR = "dr-undo@clinic.example"
 # The races: a reschedule sent this long before the reminder falls due holds the workflow's
 # lock while its calendar move is slowed by RACE_LATENCY, so the reminder's timer fires
 # meanwhile; and a reminder's text slowed as much holds the lock while a reschedule arrives.
@@ -80,6 +81,7 @@ def _spec() -> OrgSpec:
             ProviderSpec(name="Dr. Refused", calendar_id=REFUSING_CALENDAR),
             ProviderSpec(name="Dr. Quick", calendar_id=QUICK_CALENDAR),
             ProviderSpec(name="Dr. Race", calendar_id=RACING_CALENDAR),
+            ProviderSpec(name="Dr. Undo", calendar_id=UNDOING_CALENDAR),
         ],
         services=[
             ServiceSpec(name="Consultation", duration_minutes=30),
@@ -246,6 +248,36 @@ async def reminder_due_during_reschedule(rec: Recorder, sandboxes: Any) -> None:
     await rec.save("reminder_due_during_reschedule", handle)
 
 
+async def move_undone_while_reminder_due(rec: Recorder, sandboxes: Any) -> None:
+    """As reminder_due_during_reschedule, but the calendar then refuses the move (slowly), so
+    the slot is moved back (restore_slot) and the booking keeps its time."""
+    lead = rec.settings.reminder_lead_time
+    start = datetime.now(ZONE).replace(microsecond=0) + lead + timedelta(seconds=15)
+    handle = await rec.book(start, provider="Dr. Undo")
+    await _until(lambda: _is(handle, "confirmed"), "the undone booking confirmed")
+    await sandboxes.calendar.add_fault(
+        status=403,
+        code="forbidden",
+        latency_ms=int(RACE_LATENCY.total_seconds() * 1000),
+        path_contains=UNDOING_CALENDAR,
+        method="PATCH",
+        count=1,
+    )
+    send_at = start - lead - RACE_HEAD_START
+    await asyncio.sleep(max(0.0, (send_at - datetime.now(ZONE)).total_seconds()))
+    result = await handle.execute_update(
+        "reschedule_booking",
+        {"start": (start + timedelta(days=1)).isoformat()},
+        result_type=LifecycleResult,
+    )
+    if result.outcome != "error":
+        raise SystemExit(f"the refused move was answered {result.outcome}: {result.message}")
+    history = await handle.fetch_history()
+    if not _during(history.events, "move_calendar_event", "timer_fired_event_attributes"):
+        raise SystemExit("the reminder's timer did not fire during the move: no race recorded")
+    await rec.save("move_undone_while_reminder_due", handle)
+
+
 async def rescheduled_during_reminder(rec: Recorder, sandboxes: Any) -> None:
     """A reschedule arrives while the reminder holds the lock (its text slowed by the sandbox):
     it waits for the lock, then moves the booking; the reminder for the new time is re-armed.
@@ -296,7 +328,8 @@ async def _reminder_due_is(handle: WorkflowHandle[Any, Any], due: datetime) -> b
 
 def _during(events: Any, activity: str, attributes: str) -> bool:
     """Whether an event with `attributes` happened while an `activity` was in flight (between
-    its ACTIVITY_TASK_SCHEDULED and its completion), in the order the server recorded them."""
+    its ACTIVITY_TASK_SCHEDULED and its completion or failure), in the order the server recorded
+    them."""
     running: int | None = None  # the event id of the scheduled activity, while it runs
     for event in events:
         if event.HasField("activity_task_scheduled_event_attributes"):
@@ -304,6 +337,9 @@ def _during(events: Any, activity: str, attributes: str) -> bool:
                 running = event.event_id
         elif event.HasField("activity_task_completed_event_attributes"):
             if event.activity_task_completed_event_attributes.scheduled_event_id == running:
+                running = None
+        elif event.HasField("activity_task_failed_event_attributes"):
+            if event.activity_task_failed_event_attributes.scheduled_event_id == running:
                 running = None
         elif event.HasField(attributes) and running is not None:
             return True
@@ -315,7 +351,11 @@ async def _then_the_texts_race(
 ) -> None:
     """Every scenario but the whole life; the one that slows every text runs last, alone, once
     no other scenario has a text left to send."""
-    await asyncio.gather(scenarios(rec, sandboxes), reminder_due_during_reschedule(rec, sandboxes))
+    await asyncio.gather(
+        scenarios(rec, sandboxes),
+        reminder_due_during_reschedule(rec, sandboxes),
+        move_undone_while_reminder_due(rec, sandboxes),
+    )
     await whole_life_reminded.wait()
     await rescheduled_during_reminder(rec, sandboxes)
 
