@@ -250,7 +250,7 @@ async def reminder_due_during_reschedule(rec: Recorder, sandboxes: Any) -> None:
 
 async def move_undone_while_reminder_due(rec: Recorder, sandboxes: Any) -> None:
     """As reminder_due_during_reschedule, but the calendar then refuses the move (slowly), so
-    the slot is moved back (restore_slot) and the booking keeps its time."""
+    the slot is moved back (restore_slot) and the booking keeps its time; then cancelled."""
     lead = rec.settings.reminder_lead_time
     start = datetime.now(ZONE).replace(microsecond=0) + lead + timedelta(seconds=15)
     handle = await rec.book(start, provider="Dr. Undo")
@@ -275,6 +275,12 @@ async def move_undone_while_reminder_due(rec: Recorder, sandboxes: Any) -> None:
     history = await handle.fetch_history()
     if not _during(history.events, "move_calendar_event", "timer_fired_event_attributes"):
         raise SystemExit("the reminder's timer did not fire during the move: no race recorded")
+    # Then cancelled: the workflow goes on after the undone move, so a release that issues
+    # other commands at its end (a woken loop) cannot replay this history unnoticed.
+    await handle.execute_update(
+        "cancel_booking", {"reason": "patient called"}, result_type=LifecycleResult
+    )
+    await handle.result()
     await rec.save("move_undone_while_reminder_due", handle)
 
 
