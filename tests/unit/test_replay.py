@@ -43,6 +43,8 @@ REQUIRED = {
     "cancel signal (the Temporal UI)",
     "reminder_due_during_reschedule": "the reminder's timer fired while a move held the lock",
     "rescheduled_during_reminder": "a reschedule arrived while the reminder held the lock",
+    "move_undone_while_reminder_due": "the calendar refused a move (slot moved back) during "
+    "which the reminder's timer fired",
 }
 
 
