@@ -19,7 +19,13 @@ from core.temporal.models import BookingWorkflowResult, LifecycleResult, Resched
 from core.temporal.names import APPOINTMENT_START, BOOKING_STATUS
 from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
-from tests.booking_helpers import BookingEnv, local_start, unique_phone, wait_for_status
+from tests.booking_helpers import (
+    BookingEnv,
+    local_start,
+    unique_phone,
+    wait_for_status,
+    wait_until,
+)
 from tests.conftest import MakeOrg
 from tests.factories import TestOrg
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
@@ -321,6 +327,12 @@ async def test_a_reminder_due_during_a_refused_move_is_sent_for_the_time_kept(
     ]
     assert any(move < event_id < refused for event_id in fired), "the reminder was not due mid-move"
     await wait_for_kind(pool, booking_id, "reminder")
+
+    async def reminded() -> bool:
+        state = await handle.query(BookingWorkflow.status)
+        return state.reminder_sent_for is not None
+
+    await wait_until(reminded, what="the reminder recorded as sent")
     state = await handle.query(BookingWorkflow.status)
     assert state.starts_at == original
     assert state.reminder_sent_for == original
