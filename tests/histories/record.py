@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -412,6 +413,7 @@ async def main(out: Path, note: str | None) -> None:
             await temporal.stop()
     finally:
         postgres.stop()
+        shutil.rmtree(root, ignore_errors=True)  # the servers' data: the histories are saved
 
 
 async def record(settings: Settings, sandboxes: Any, out: Path, note: str | None) -> None:
