@@ -33,6 +33,9 @@ with workflow.unsafe.imports_passed_through():
         RestoreSlotInput,
     )
 
+# workflow.patched ids (README, "Deploying a workflow change"): remove each the way it says.
+REMINDER_AFTER_UNDONE_MOVE = "reminder-after-undone-move"
+
 
 async def live_until_after_visit(booking: BookingRun) -> None:
     """Send the reminder when it is due; end after the visit plus the grace period, or at
@@ -103,11 +106,16 @@ async def reschedule(booking: BookingRun, change: RescheduleChange) -> Lifecycle
                 start=moved.starts_at,
             )
         )
+    set_before = booking.progress.start_set_at
     booking.progress.set_appointment(moved.starts_at, moved.ends_at)
     try:
         await _move_event(booking, ref, moved)
     except ActivityError as error:
-        return record(await _undo_move(booking, ref, moved, error))
+        undone = await _undo_move(booking, ref, moved, error)
+        # Patched: runs that undid a move before this replay the way they went then.
+        if workflow.patched(REMINDER_AFTER_UNDONE_MOVE):
+            _follow_the_time_kept(booking, moved, set_before)
+        return record(undone)
     booking.wake = True
     booking.spawn(
         booking.send_sms(ref, "rescheduled", f"rescheduled:{moved.starts_at.isoformat()}")
@@ -119,6 +127,18 @@ async def reschedule(booking: BookingRun, change: RescheduleChange) -> Lifecycle
             start=moved.starts_at,
         )
     )
+
+
+def _follow_the_time_kept(
+    booking: BookingRun, moved: MovedSlot, set_before: datetime | None
+) -> None:
+    """After an undone move the start was set back, not set anew: the reminder it owes is
+    judged from when it was first set (else a move undone inside the lead time would cancel
+    it), and the loop is woken, since it may have re-armed for the time tried (its timer
+    fired during the move, when the state showed that time)."""
+    if booking.state.starts_at == moved.previous_start:
+        booking.progress.start_set_at = set_before
+    booking.wake = True
 
 
 async def _move_event(

@@ -5,24 +5,28 @@ predecessor wrote. Before a release changes `workflows/`, record the current (la
 histories and keep them under tests/histories/<name>/; `tests/unit/test_replay.py` replays
 every folder there against the code under test.
 
+    checkout=$PWD
     git worktree add --detach /tmp/landed <landed commit>
-    (cd /tmp/landed && make .venv/.installed)
-    cd /tmp/landed && .venv/bin/python /path/to/checkout/tests/histories/record.py \
-        --out /path/to/checkout/tests/histories/<name>
+    cd /tmp/landed && make .venv/.installed
+    .venv/bin/python $checkout/tests/histories/record.py \
+        --out $checkout/tests/histories/<name> --note "<what that release changed>"
 
-The script starts its own embedded Postgres, Temporal dev server and sandboxes, so it runs
-beside anything else; it uses only what every release so far has (`run_worker`,
-`request_booking`, the update, signal and query names as registered, payloads as plain JSON),
-and imports nothing from tests/. So it calls the handlers by name rather than by reference
-(tests/unit/test_workflow_handlers.py pins those names) and builds no payload class a release
-might rename. It takes about six minutes: one booking lives through its reminder to the end
-of its visit.
+README's "Deploying a workflow change" has the whole procedure. The script starts its own
+embedded Postgres, Temporal dev server and sandboxes, so it runs beside anything else. Of the
+code it drives it uses little (`run_worker`, `request_booking`, the update, signal and query
+names as registered, payloads as plain JSON) and it imports nothing from tests/: it calls the
+handlers by name rather than by reference (tests/unit/test_workflow_handlers.py pins those
+names) and builds no payload class a release might rename. It takes about six minutes: one
+booking lives through its reminder to the end of its visit. The scenarios' names are the ones
+tests/unit/test_replay.py requires of the newest folder; a race whose run did not take the path
+it names stops the recording.
 """
 
 import argparse
 import asyncio
 import contextlib
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,6 +60,13 @@ CALENDAR = "dr-record@clinic.example"
 FLAKY_CALENDAR = "dr-flaky@clinic.example"
 REFUSING_CALENDAR = "dr-refused@clinic.example"
 QUICK_CALENDAR = "dr-quick@clinic.example"
+RACING_CALENDAR = "dr-race@clinic.example"
+UNDOING_CALENDAR = "dr-undo@clinic.example"
+# The races: a reschedule sent this long before the reminder falls due holds the workflow's
+# lock while its calendar move is slowed by RACE_LATENCY, so the reminder's timer fires
+# meanwhile; and a reminder's text slowed as much holds the lock while a reschedule arrives.
+RACE_HEAD_START = timedelta(seconds=4)
+RACE_LATENCY = timedelta(seconds=8)
 
 
 def _spec() -> OrgSpec:
@@ -70,6 +81,8 @@ def _spec() -> OrgSpec:
             ProviderSpec(name="Dr. Flaky", calendar_id=FLAKY_CALENDAR),
             ProviderSpec(name="Dr. Refused", calendar_id=REFUSING_CALENDAR),
             ProviderSpec(name="Dr. Quick", calendar_id=QUICK_CALENDAR),
+            ProviderSpec(name="Dr. Race", calendar_id=RACING_CALENDAR),
+            ProviderSpec(name="Dr. Undo", calendar_id=UNDOING_CALENDAR),
         ],
         services=[
             ServiceSpec(name="Consultation", duration_minutes=30),
@@ -121,8 +134,17 @@ async def _until(check: Callable[[], Awaitable[bool]], what: str, timeout: float
 
 
 async def _status(handle: WorkflowHandle[Any, Any]) -> str:
+    return str(await _field(handle, "status"))
+
+
+async def _field(handle: WorkflowHandle[Any, Any], name: str) -> Any:
+    """One field of the workflow's `status` query (a dict, or a model in older releases)."""
     state = await handle.query("status")
-    return str(state["status"] if isinstance(state, dict) else state.status)
+    return state[name] if isinstance(state, dict) else getattr(state, name)
+
+
+async def _is(handle: WorkflowHandle[Any, Any], status: str) -> bool:
+    return await _status(handle) == status
 
 
 async def scenarios(rec: Recorder, sandboxes: Any) -> None:
@@ -135,9 +157,6 @@ async def scenarios(rec: Recorder, sandboxes: Any) -> None:
         handle = await rec.book(start)
         await _until(lambda: _is(handle, "confirmed"), "confirmed")
         return handle
-
-    async def _is(handle: WorkflowHandle[Any, Any], status: str) -> bool:
-        return await _status(handle) == status
 
     # Booked and confirmed: the workflow now waits for the reminder and the visit.
     await rec.save("confirmed_waiting", await confirmed(at(9)))
@@ -193,26 +212,176 @@ async def scenarios(rec: Recorder, sandboxes: Any) -> None:
 
 
 async def _waiting_for(handle: WorkflowHandle[Any, Any], text: str) -> bool:
-    state = await handle.query("status")
-    waiting = state["waiting_for"] if isinstance(state, dict) else state.waiting_for
-    return text in (waiting or "")
+    return text in (await _field(handle, "waiting_for") or "")
 
 
 async def _changes(handle: WorkflowHandle[Any, Any], count: int) -> bool:
-    state = await handle.query("status")
-    changes = state["changes"] if isinstance(state, dict) else state.changes
-    return len(changes) >= count
+    return len(await _field(handle, "changes")) >= count
 
 
-async def whole_life(rec: Recorder) -> None:
+async def reminder_due_during_reschedule(rec: Recorder, sandboxes: Any) -> None:
+    """The reminder's timer fires while a reschedule holds the lock (its calendar move slowed
+    by the sandbox): the loop finds the start already moved and re-arms; the move's wake then
+    cancels that timer for the new one. Nothing is sent for the old time. The history is
+    checked for the race before it is kept."""
+    lead = rec.settings.reminder_lead_time
+    start = datetime.now(ZONE).replace(microsecond=0) + lead + timedelta(seconds=15)
+    handle = await rec.book(start, provider="Dr. Race")
+    await _until(lambda: _is(handle, "confirmed"), "the racing booking confirmed")
+    await sandboxes.calendar.add_fault(
+        latency_ms=int(RACE_LATENCY.total_seconds() * 1000),
+        path_contains=RACING_CALENDAR,
+        method="PATCH",
+        count=1,
+    )
+    send_at = start - lead - RACE_HEAD_START
+    await asyncio.sleep(max(0.0, (send_at - datetime.now(ZONE)).total_seconds()))
+    moved_to = start + timedelta(days=1)
+    await _rescheduled(handle, moved_to)
+    await _until(
+        lambda: _reminder_due_is(handle, moved_to - lead), "the reminder re-armed for the new start"
+    )
+    if await _field(handle, "reminder_sent_for") is not None:
+        raise SystemExit("the racing booking was reminded of the time it was moved from")
+    history = await handle.fetch_history()
+    if not _during(history.events, "move_calendar_event", "timer_fired_event_attributes"):
+        raise SystemExit("the reminder's timer did not fire during the move: no race recorded")
+    await rec.save("reminder_due_during_reschedule", handle)
+
+
+async def move_undone_while_reminder_due(rec: Recorder, sandboxes: Any) -> None:
+    """As reminder_due_during_reschedule, but the calendar then refuses the move (slowly), so
+    the slot is moved back (restore_slot) and the booking keeps its time; then cancelled."""
+    lead = rec.settings.reminder_lead_time
+    start = datetime.now(ZONE).replace(microsecond=0) + lead + timedelta(seconds=15)
+    handle = await rec.book(start, provider="Dr. Undo")
+    await _until(lambda: _is(handle, "confirmed"), "the undone booking confirmed")
+    await sandboxes.calendar.add_fault(
+        status=403,
+        code="forbidden",
+        latency_ms=int(RACE_LATENCY.total_seconds() * 1000),
+        path_contains=UNDOING_CALENDAR,
+        method="PATCH",
+        count=1,
+    )
+    send_at = start - lead - RACE_HEAD_START
+    await asyncio.sleep(max(0.0, (send_at - datetime.now(ZONE)).total_seconds()))
+    result = await handle.execute_update(
+        "reschedule_booking",
+        {"start": (start + timedelta(days=1)).isoformat()},
+        result_type=LifecycleResult,
+    )
+    if result.outcome != "error":
+        raise SystemExit(f"the refused move was answered {result.outcome}: {result.message}")
+    history = await handle.fetch_history()
+    if not _during(history.events, "move_calendar_event", "timer_fired_event_attributes"):
+        raise SystemExit("the reminder's timer did not fire during the move: no race recorded")
+    # Then cancelled: the workflow goes on after the undone move, so a release that issues
+    # other commands at its end (a woken loop) cannot replay this history unnoticed.
+    await handle.execute_update(
+        "cancel_booking", {"reason": "patient called"}, result_type=LifecycleResult
+    )
+    await handle.result()
+    await rec.save("move_undone_while_reminder_due", handle)
+
+
+async def rescheduled_during_reminder(rec: Recorder, sandboxes: Any) -> None:
+    """A reschedule arrives while the reminder holds the lock (its text slowed by the sandbox):
+    it waits for the lock, then moves the booking; the reminder for the new time is re-armed.
+    Twilio faults cannot be scoped to one booking, so this runs when no other text is due."""
+    lead = rec.settings.reminder_lead_time
+    phone = "+12125550177"
+    start = datetime.now(ZONE).replace(microsecond=0) + lead + timedelta(seconds=10)
+    handle = await rec.book(start, provider="Dr. Race", phone=phone)
+    await _until(lambda: _is(handle, "confirmed"), "the reminded booking confirmed")
+    await sandboxes.twilio.add_fault(
+        latency_ms=int(RACE_LATENCY.total_seconds() * 1000),
+        path_contains="/Messages.json",
+        method="POST",
+        count=1,
+    )
+
+    async def reminding() -> bool:
+        pending = await sandboxes.twilio.unanswered(path_contains="/Messages.json")
+        return any((request["body"] or {}).get("To") == phone for request in pending)
+
+    await _until(reminding, "the reminder's text in flight", timeout=lead.total_seconds() + 60)
+    moved_to = start + timedelta(days=2)  # a day clear of the other race's new time
+    await _rescheduled(handle, moved_to)
+    if await _field(handle, "reminder_sent_for") is None:
+        raise SystemExit("the reminder was not sent before the move")
+    await _until(
+        lambda: _reminder_due_is(handle, moved_to - lead), "the reminder re-armed for the new start"
+    )
+    history = await handle.fetch_history()
+    accepted = "workflow_execution_update_accepted_event_attributes"
+    if not _during(history.events, "send_sms", accepted):
+        raise SystemExit("the reschedule did not arrive during the reminder: no race recorded")
+    await rec.save("rescheduled_during_reminder", handle)
+
+
+async def _rescheduled(handle: WorkflowHandle[Any, Any], start: datetime) -> None:
+    result = await handle.execute_update(
+        "reschedule_booking", {"start": start.isoformat()}, result_type=LifecycleResult
+    )
+    if result.outcome != "rescheduled":
+        raise SystemExit(f"the racing reschedule was answered {result.outcome}: {result.message}")
+
+
+async def _reminder_due_is(handle: WorkflowHandle[Any, Any], due: datetime) -> bool:
+    value = await _field(handle, "reminder_due_at")
+    return value is not None and datetime.fromisoformat(str(value)) == due
+
+
+def _during(events: Any, activity: str, attributes: str) -> bool:
+    """Whether an event with `attributes` happened while an `activity` was in flight (between
+    its ACTIVITY_TASK_SCHEDULED and its completion or failure), in the order the server recorded
+    them."""
+    running: int | None = None  # the event id of the scheduled activity, while it runs
+    for event in events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            if event.activity_task_scheduled_event_attributes.activity_type.name == activity:
+                running = event.event_id
+        elif event.HasField("activity_task_completed_event_attributes"):
+            if event.activity_task_completed_event_attributes.scheduled_event_id == running:
+                running = None
+        elif event.HasField("activity_task_failed_event_attributes"):
+            if event.activity_task_failed_event_attributes.scheduled_event_id == running:
+                running = None
+        elif event.HasField(attributes) and running is not None:
+            return True
+    return False
+
+
+async def _then_the_texts_race(
+    rec: Recorder, sandboxes: Any, whole_life_reminded: asyncio.Event
+) -> None:
+    """Every scenario but the whole life; the one that slows every text runs last, alone, once
+    no other scenario has a text left to send."""
+    await asyncio.gather(
+        scenarios(rec, sandboxes),
+        reminder_due_during_reschedule(rec, sandboxes),
+        move_undone_while_reminder_due(rec, sandboxes),
+    )
+    await whole_life_reminded.wait()
+    await rescheduled_during_reminder(rec, sandboxes)
+
+
+async def whole_life(rec: Recorder, reminded: asyncio.Event) -> None:
     """A short visit soon: confirmed, reminded, and the workflow completes after the visit."""
     start = datetime.now(ZONE).replace(microsecond=0) + timedelta(seconds=40)
     handle = await rec.book(start, service="Quick", provider="Dr. Quick")
+
+    async def reminder_sent() -> bool:
+        return await _field(handle, "reminder_sent_for") is not None
+
+    await _until(reminder_sent, "the whole life's reminder")
+    reminded.set()
     await handle.result()
     await rec.save("reminded_and_completed", handle)
 
 
-async def main(out: Path) -> None:
+async def main(out: Path, note: str | None) -> None:
     # SIGTERM stops the run as Ctrl-C does, through the `finally` blocks that stop the servers.
     task = asyncio.current_task()
     assert task is not None
@@ -239,14 +408,15 @@ async def main(out: Path) -> None:
                     completion_grace=timedelta(seconds=1),
                     **sandboxes.settings_overrides(),
                 )
-                await record(settings, sandboxes, out)
+                await record(settings, sandboxes, out, note)
         finally:
             await temporal.stop()
     finally:
         postgres.stop()
+        shutil.rmtree(root, ignore_errors=True)  # the servers' data: the histories are saved
 
 
-async def record(settings: Settings, sandboxes: Any, out: Path) -> None:
+async def record(settings: Settings, sandboxes: Any, out: Path, note: str | None) -> None:
     pool = await create_pool(settings)
     client = await connect_temporal(settings)
     credentials = await create_org(pool, _spec())
@@ -255,7 +425,10 @@ async def record(settings: Settings, sandboxes: Any, out: Path) -> None:
     worker = asyncio.create_task(run_worker(client, settings, pool, stop))
     rec = Recorder(client, settings, org, out)
     try:
-        await asyncio.gather(scenarios(rec, sandboxes), whole_life(rec))
+        reminded = asyncio.Event()
+        await asyncio.gather(
+            whole_life(rec, reminded), _then_the_texts_race(rec, sandboxes, reminded)
+        )
     finally:
         stop.set()
         await worker
@@ -263,17 +436,20 @@ async def record(settings: Settings, sandboxes: Any, out: Path) -> None:
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    manifest = {
+    manifest: dict[str, Any] = {
         "recorded_at": datetime.now(UTC).isoformat(),
         "commit": commit,
         "histories": sorted(p.name for p in out.glob("*.json") if p.name != "manifest.json"),
     }
+    if note:
+        manifest["note"] = note
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--note", help="what this release changed, kept in manifest.json")
     args = parser.parse_args()
-    asyncio.run(main(args.out))
+    asyncio.run(main(args.out, args.note))
     sys.exit(0)

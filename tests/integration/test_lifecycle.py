@@ -19,7 +19,13 @@ from core.temporal.models import BookingWorkflowResult, LifecycleResult, Resched
 from core.temporal.names import APPOINTMENT_START, BOOKING_STATUS
 from core.vendors.calendar import event_id_for_booking
 from sandbox.runner import Sandboxes
-from tests.booking_helpers import BookingEnv, local_start, unique_phone, wait_for_status
+from tests.booking_helpers import (
+    BookingEnv,
+    local_start,
+    unique_phone,
+    wait_for_status,
+    wait_until,
+)
 from tests.conftest import MakeOrg
 from tests.factories import TestOrg
 from tests.voice_helpers import vapi_call, vapi_headers, vapi_message
@@ -282,6 +288,54 @@ async def test_no_reminder_when_booked_inside_the_lead_time_and_rearmed_on_resch
     assert state.reminder_due_at == local_start(9, time(17)) - lead
     assert state.starts_at == local_start(9, time(17))
     assert any("rescheduled" in change for change in state.changes)
+
+
+async def test_a_reminder_due_during_a_refused_move_is_sent_for_the_time_kept(
+    booking_env: BookingEnv,
+    temporal_client: Client,
+    pool: asyncpg.Pool,
+    sandboxes: Sandboxes,
+    org: TestOrg,
+) -> None:
+    """The reminder falls due while a move holds the lock: the loop sees the time being tried
+    and re-arms for it. The calendar then refuses the move and the slot goes back, so the loop
+    must follow the time the booking kept and send its reminder, not wait for the other's."""
+    original, tried = local_start(8, time(13)), local_start(8, time(16))
+    # Due 10 s from now, while the move (answered after 20 s) is surely still being tried.
+    due = datetime.now(UTC) + timedelta(seconds=10)
+    settings = booking_env.settings.model_copy(update={"reminder_lead_time": original - due})
+    booking_id = await booking_env.book_confirmed(original, settings=settings)
+    await sandboxes.calendar.add_fault(
+        status=403,
+        code="forbidden",
+        method="PATCH",
+        path_contains=org.calendar_id,
+        latency_ms=20_000,
+    )
+    result = await reschedule(temporal_client, booking_id, tried)
+    assert result.outcome == "error", result.message
+    handle = workflow(temporal_client, booking_id)
+    history = await handle.fetch_history()
+    fired = [e.event_id for e in history.events if e.HasField("timer_fired_event_attributes")]
+    [move] = [
+        e.event_id
+        for e in history.events
+        if e.activity_task_scheduled_event_attributes.activity_type.name == "move_calendar_event"
+    ]
+    [refused] = [
+        e.event_id for e in history.events if e.HasField("activity_task_failed_event_attributes")
+    ]
+    assert any(move < event_id < refused for event_id in fired), "the reminder was not due mid-move"
+    await wait_for_kind(pool, booking_id, "reminder")
+
+    async def reminded() -> bool:
+        state = await handle.query(BookingWorkflow.status)
+        return state.reminder_sent_for is not None
+
+    await wait_until(reminded, what="the reminder recorded as sent")
+    state = await handle.query(BookingWorkflow.status)
+    assert state.starts_at == original
+    assert state.reminder_sent_for == original
 
 
 async def test_calendar_retries_show_in_the_workflow_details(
