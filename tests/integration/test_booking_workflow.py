@@ -50,7 +50,8 @@ async def test_happy_path_confirms_with_one_event_and_one_sms(
     assert answer.outcome == "booked", answer
     assert answer.booking_id is not None
     assert "Booked: Consultation with Dr. Test on" in answer.message
-    row = await wait_for_status(pool, answer.booking_id, {"confirmed"})
+    # The text goes out after the booking is confirmed: wait for both.
+    row = await wait_for_phase2(pool, answer.booking_id)
     assert row["calendar_event_id"] == event_id_for_booking(answer.booking_id)
     events = await _events(sandboxes, org.calendar_id)
     assert [e["id"] for e in events] == [event_id_for_booking(answer.booking_id)]
